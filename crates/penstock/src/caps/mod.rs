@@ -1,0 +1,1 @@
+//! Caps: media types, typed fields and caps features.

@@ -1,0 +1,25 @@
+//! # penstock — zero-copy media pipelines
+//!
+//! The portable core: refcounted [`Memory`] handles with map guards, [`Allocator`]s,
+//! [`Buffer`]s made of any number of memories with typed [`meta`]s, [`BufferPool`]s that
+//! take buffers back when they are dropped, and the [`ledger`] that accounts for every
+//! copy and allocation.
+//!
+//! Everything here is `#![deny(unsafe_code)]` except the memory backend
+//! (`memory::backend`), which holds the raw pointers.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod allocator;
+pub mod buffer;
+pub mod caps;
+pub mod ledger;
+pub mod memory;
+pub mod meta;
+pub mod pool;
+pub mod time;
+pub mod video;
+
+pub use allocator::{AllocationParams, Allocator, SystemAllocator};
+
+pub use memory::{MapMode, Memory, MemoryError, MemoryFlags};

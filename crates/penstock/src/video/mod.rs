@@ -1,0 +1,1 @@
+//! Video formats and layouts.
