@@ -22,4 +22,7 @@ pub mod video;
 
 pub use allocator::{AllocationParams, Allocator, SystemAllocator};
 
+pub use buffer::{Buffer, BufferFlags, BufferMut, BufferRef};
 pub use memory::{MapMode, Memory, MemoryError, MemoryFlags};
+pub use pool::{BufferPool, PoolConfig};
+pub use time::ClockTime;

@@ -209,11 +209,6 @@ impl Region {
         }
     }
 
-    /// Address of the first byte, for identity checks and spans (never dereferenced here).
-    pub(crate) fn addr(&self) -> usize {
-        self.ptr.as_ptr() as usize
-    }
-
     fn lock_read(&self) -> Result<(), MemoryError> {
         let mut state = self.lock.load(Ordering::Relaxed);
         loop {
@@ -393,5 +388,52 @@ impl<'a> WriteAccess<'a> {
 impl Drop for WriteAccess<'_> {
     fn drop(&mut self) {
         self.region.end(MapMode::Write);
+    }
+}
+
+/// A read lock that owns its region (for mappings that outlive a borrow).
+pub(crate) struct OwnedReadAccess {
+    region: std::sync::Arc<Region>,
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: it only reads bytes under a read lock; `Region` is `Send + Sync`.
+unsafe impl Send for OwnedReadAccess {}
+// SAFETY: as above: shared access is read-only.
+unsafe impl Sync for OwnedReadAccess {}
+
+impl OwnedReadAccess {
+    /// Read-locks `offset..offset+size` of `region` (range checked by the caller).
+    pub(crate) fn new(
+        region: std::sync::Arc<Region>,
+        offset: usize,
+        size: usize,
+    ) -> Result<OwnedReadAccess, MemoryError> {
+        debug_assert!(
+            offset
+                .checked_add(size)
+                .is_some_and(|end| end <= region.len)
+        );
+        region.begin(MapMode::Read)?;
+        // SAFETY: `offset` is inside the region's allocation (checked by the caller).
+        let ptr = unsafe { NonNull::new_unchecked(region.ptr.as_ptr().add(offset)) };
+        Ok(OwnedReadAccess {
+            region,
+            ptr,
+            len: size,
+        })
+    }
+
+    pub(crate) fn slice(&self) -> &[u8] {
+        // SAFETY: the region (kept alive by our `Arc`) holds these initialised bytes, and
+        // the read lock we hold until drop excludes writers.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for OwnedReadAccess {
+    fn drop(&mut self) {
+        self.region.end(MapMode::Read);
     }
 }

@@ -39,7 +39,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 pub use backend::MemoryBackend;
-use backend::{ReadAccess, Region, WriteAccess};
+use backend::{OwnedReadAccess, ReadAccess, Region, WriteAccess};
 
 use crate::ledger::{self, CopyReason};
 
@@ -382,6 +382,20 @@ impl Memory {
         Ok(MapWrite { access })
     }
 
+    /// Maps the memory for reading and keeps the mapping with the handle: the result can
+    /// be moved across threads and outlives any borrow.
+    ///
+    /// # Errors
+    /// As [`map_read`](Self::map_read).
+    pub fn into_mapped(self) -> Result<MappedMemory, MemoryError> {
+        self.check_mappable()?;
+        let access = OwnedReadAccess::new(Arc::clone(&self.region), self.offset, self.size)?;
+        Ok(MappedMemory {
+            access,
+            memory: self,
+        })
+    }
+
     fn check_range(
         &self,
         what: &'static str,
@@ -628,5 +642,38 @@ impl DerefMut for MapWrite<'_> {
 impl fmt::Debug for MapWrite<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "MapWrite({} bytes)", self.len())
+    }
+}
+
+/// A memory mapped for reading that owns its handle; derefs to `&[u8]`.
+pub struct MappedMemory {
+    access: OwnedReadAccess,
+    memory: Memory,
+}
+
+impl MappedMemory {
+    /// The memory.
+    pub fn memory(&self) -> &Memory {
+        &self.memory
+    }
+
+    /// Unmaps and returns the memory.
+    pub fn into_memory(self) -> Memory {
+        let MappedMemory { access, memory } = self;
+        drop(access);
+        memory
+    }
+}
+
+impl Deref for MappedMemory {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.access.slice()
+    }
+}
+
+impl fmt::Debug for MappedMemory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MappedMemory({:?})", self.memory)
     }
 }

@@ -1,0 +1,86 @@
+//! Video metas: plane layout and crop rectangle.
+
+use super::{Meta, MetaTransform};
+use crate::video::{MAX_PLANES, VideoFormat, VideoInfo};
+
+/// The layout of a video frame in its buffer: format, size, and per-plane offset and
+/// stride (bytes from the buffer's first byte), plus the DRM format modifier
+/// (`0` = linear). When present it overrides the default layout for the caps.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VideoMeta {
+    /// Pixel format.
+    pub format: VideoFormat,
+    /// Visible width in pixels.
+    pub width: u32,
+    /// Visible height in pixels.
+    pub height: u32,
+    /// Number of planes used.
+    pub n_planes: usize,
+    /// Byte offset of each plane's first visible pixel in the buffer.
+    pub offset: [usize; MAX_PLANES],
+    /// Bytes per row of each plane.
+    pub stride: [usize; MAX_PLANES],
+    /// DRM format modifier (`DRM_FORMAT_MOD_LINEAR` = 0).
+    pub modifier: u64,
+}
+
+impl VideoMeta {
+    /// The meta describing `info`'s layout, linear.
+    pub fn from_info(info: &VideoInfo) -> Self {
+        VideoMeta {
+            format: info.format(),
+            width: info.width(),
+            height: info.height(),
+            n_planes: info.n_planes(),
+            offset: info.offsets(),
+            stride: info.strides(),
+            modifier: 0,
+        }
+    }
+}
+
+impl Meta for VideoMeta {
+    fn name(&self) -> &'static str {
+        "VideoMeta"
+    }
+
+    fn transform(&self, t: &MetaTransform) -> Option<Box<dyn Meta>> {
+        // Plane offsets are relative to the whole buffer: a region invalidates them,
+        // unless the region starts at 0 and still holds every plane.
+        let last_plane_end = (0..self.n_planes)
+            .map(|p| self.offset[p] + self.stride[p])
+            .max()
+            .unwrap_or(0);
+        if t.region && (t.offset != 0 || t.size < last_plane_end) {
+            return None;
+        }
+        Some(Box::new(self.clone()))
+    }
+}
+
+/// The visible rectangle of a frame: consumers show only `x, y, width, height`.
+/// Cropping by adding this meta costs no copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct VideoCropMeta {
+    /// Left edge in pixels.
+    pub x: u32,
+    /// Top edge in pixels.
+    pub y: u32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+impl Meta for VideoCropMeta {
+    fn name(&self) -> &'static str {
+        "VideoCropMeta"
+    }
+
+    fn transform(&self, t: &MetaTransform) -> Option<Box<dyn Meta>> {
+        if t.region && t.offset != 0 {
+            return None;
+        }
+        Some(Box::new(*self))
+    }
+}
