@@ -131,8 +131,10 @@ impl PoolConfig {
         self
     }
 
-    /// Pads and aligns the frames (implies the video meta).
+    /// Pads and aligns the frames. Implies the video meta, and raises the memory
+    /// alignment to the strictest stride alignment.
     pub fn with_video_alignment(mut self, align: VideoAlignment) -> Self {
+        self.params.align |= stride_mask(&align);
         self.video_alignment = Some(align);
         self.video_meta = true;
         self
@@ -377,7 +379,7 @@ impl BufferPool {
                 ));
             }
             if let Some(a) = &config.video_alignment {
-                let stride_mask = a.stride_align.iter().fold(0usize, |m, &s| m | s as usize);
+                let stride_mask = stride_mask(a);
                 if config.params.align & stride_mask != stride_mask {
                     let mut p = config.clone();
                     p.params.align |= stride_mask;
@@ -599,6 +601,11 @@ impl BufferPool {
         }
         true
     }
+}
+
+/// The union of the per-plane stride alignment masks.
+fn stride_mask(a: &VideoAlignment) -> usize {
+    a.stride_align.iter().fold(0usize, |m, &s| m | s as usize)
 }
 
 /// Puts a buffer's windows back as the pool made them; false if it cannot be reused.

@@ -327,7 +327,7 @@ fn alignment_of(ptr: NonNull<u8>, len: usize) -> usize {
         return 1;
     }
     // Largest power of two dividing the address, capped at a page.
-    let addr = ptr.as_ptr() as usize;
+    let addr = ptr.as_ptr().addr();
     (1usize << addr.trailing_zeros().min(12)).max(1)
 }
 

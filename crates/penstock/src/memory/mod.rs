@@ -339,7 +339,7 @@ impl Memory {
 
     /// Identity of the region (for pools and diagnostics); stable for its life.
     pub(crate) fn region_id(&self) -> usize {
-        Arc::as_ptr(&self.region) as usize
+        Arc::as_ptr(&self.region).addr()
     }
 
     fn check_mappable(&self) -> Result<(), MemoryError> {
