@@ -1,111 +1,99 @@
-//! Video formats and layouts. (Temporary stand-in; replaced by the full module.)
-#![allow(missing_docs)]
+//! Video formats and layouts.
+//!
+//! [`VideoFormat`] names the raw pixel formats penstock understands (with GStreamer's
+//! names and the matching DRM fourccs) and describes where each component lives.
+//! [`VideoInfo`] is the memory layout of one frame: plane offsets, strides and the frame
+//! size. [`VideoInfo::new`] computes exactly the layout GStreamer uses by default, so raw
+//! frames are interchangeable with GStreamer's; [`VideoInfo::align`] adds padding and
+//! stride alignment the way `gst_video_info_align` does; and [`VideoInfo::with_layout`]
+//! validates an explicit layout such as a video meta carries.
+//!
+//! ```
+//! use penstock::video::{VideoAlignment, VideoFormat, VideoInfo};
+//!
+//! let info = VideoInfo::new(VideoFormat::I420, 320, 240)?;
+//! assert_eq!(info.size(), 115_200);
+//! assert_eq!(info.offsets(), [0, 76_800, 96_000, 0]);
+//!
+//! let mut padded = info.clone();
+//! padded.align(&VideoAlignment { stride_align: [63; 4], ..Default::default() })?;
+//! assert!(padded.strides()[..3].iter().all(|s| s % 64 == 0));
+//! # Ok::<(), penstock::video::VideoError>(())
+//! ```
+
+mod format;
+mod info;
+#[cfg(test)]
+mod tests;
+
+pub use format::VideoFormat;
+pub use info::{VideoAlignment, VideoInfo};
+
+/// The most planes a frame of any format has.
 pub const MAX_PLANES: usize = 4;
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum VideoFormat {
-    I420,
-    Nv12,
-    Gray8,
-}
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct VideoAlignment {
-    pub padding_top: u32,
-    pub padding_bottom: u32,
-    pub padding_left: u32,
-    pub padding_right: u32,
-    pub stride_align: [u32; MAX_PLANES],
-}
-#[derive(Debug, thiserror::Error)]
-#[error("video")]
-pub struct VideoError;
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct VideoInfo {
-    format: VideoFormat,
-    width: u32,
-    height: u32,
-    size: usize,
-    offset: [usize; 4],
-    stride: [usize; 4],
-}
-impl VideoInfo {
-    pub fn new(format: VideoFormat, width: u32, height: u32) -> Result<VideoInfo, VideoError> {
-        let w = width as usize;
-        let h = height as usize;
-        let s0 = (w + 3) & !3;
-        let (n, offset, stride, size) = match format {
-            VideoFormat::Nv12 => (
-                2,
-                [0, s0 * ((h + 1) & !1), 0, 0],
-                [s0, s0, 0, 0],
-                s0 * ((h + 1) & !1) * 3 / 2,
-            ),
-            VideoFormat::Gray8 => (1, [0; 4], [s0, 0, 0, 0], s0 * h),
-            VideoFormat::I420 => {
-                let s1 = (((w + 1) & !1) / 2 + 3) & !3;
-                let o1 = s0 * ((h + 1) & !1);
-                let ch = ((h + 1) & !1) / 2;
-                (
-                    3,
-                    [0, o1, o1 + s1 * ch, 0],
-                    [s0, s1, s1, 0],
-                    o1 + 2 * s1 * ch,
-                )
-            }
-        };
-        let _ = n;
-        Ok(VideoInfo {
-            format,
-            width,
-            height,
-            size,
-            offset,
-            stride,
-        })
-    }
-    pub fn format(&self) -> VideoFormat {
-        self.format
-    }
-    pub fn width(&self) -> u32 {
-        self.width
-    }
-    pub fn height(&self) -> u32 {
-        self.height
-    }
-    pub fn size(&self) -> usize {
-        self.size
-    }
-    pub fn n_planes(&self) -> usize {
-        match self.format {
-            VideoFormat::Nv12 => 2,
-            VideoFormat::I420 => 3,
-            VideoFormat::Gray8 => 1,
-        }
-    }
-    pub fn offsets(&self) -> [usize; MAX_PLANES] {
-        self.offset
-    }
-    pub fn strides(&self) -> [usize; MAX_PLANES] {
-        self.stride
-    }
-    pub fn offset(&self, p: usize) -> usize {
-        self.offset[p]
-    }
-    pub fn stride(&self, p: usize) -> usize {
-        self.stride[p]
-    }
-    pub fn align(&mut self, a: &VideoAlignment) -> Result<(), VideoError> {
-        let mut pw = self.width + a.padding_left + a.padding_right;
-        let ph = self.height + a.padding_top + a.padding_bottom;
-        loop {
-            let i = VideoInfo::new(self.format, pw, ph)?;
-            if (0..self.n_planes()).all(|p| i.stride[p] & a.stride_align[p] as usize == 0) {
-                self.size = i.size;
-                self.stride = i.stride;
-                self.offset = i.offset;
-                break;
-            }
-            pw += pw & pw.wrapping_neg();
-        }
-        Ok(())
-    }
+
+/// Errors from parsing formats and computing or validating frame layouts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VideoError {
+    /// A format name that is not one of [`VideoFormat::ALL`]'s names.
+    #[error(
+        "unknown video format {name:?}: expected one of {} (names are case-sensitive, as in GStreamer caps)",
+        VideoFormat::valid_names()
+    )]
+    UnknownFormat {
+        /// The name that was given.
+        name: String,
+    },
+    /// A width or height of 0 or above `i32::MAX`.
+    #[error("invalid dimensions {width}x{height} for {format}: {reason}")]
+    InvalidDimensions {
+        /// The format of the frame.
+        format: VideoFormat,
+        /// The width that was given.
+        width: u32,
+        /// The height that was given.
+        height: u32,
+        /// What is wrong with them.
+        reason: &'static str,
+    },
+    /// The frame's strides, offsets or size do not fit the address space (or a stride
+    /// does not fit GStreamer's 32-bit signed stride).
+    #[error(
+        "{format} frame of {width}x{height} is too large: {what} overflows; use smaller dimensions"
+    )]
+    TooLarge {
+        /// The format of the frame.
+        format: VideoFormat,
+        /// The (possibly padded) width whose layout overflowed.
+        width: u64,
+        /// The (possibly padded) height whose layout overflowed.
+        height: u64,
+        /// Which quantity overflowed.
+        what: &'static str,
+    },
+    /// An explicit layout (offsets, strides, size) that cannot hold the frame.
+    #[error("invalid layout for {format} {width}x{height}: {reason}")]
+    InvalidLayout {
+        /// The format of the frame.
+        format: VideoFormat,
+        /// The frame width.
+        width: u32,
+        /// The frame height.
+        height: u32,
+        /// What is wrong, with the numbers involved.
+        reason: String,
+    },
+    /// Padding or stride alignment that cannot be applied to the frame.
+    #[error("invalid alignment for {format} {width}x{height}: {reason}")]
+    InvalidAlignment {
+        /// The format of the frame.
+        format: VideoFormat,
+        /// The frame width.
+        width: u32,
+        /// The frame height.
+        height: u32,
+        /// What is wrong, with the numbers involved.
+        reason: String,
+    },
 }
