@@ -1207,6 +1207,13 @@ fn check_invariants(info: &VideoInfo) {
 }
 
 proptest! {
+    // Few cases under Miri (slow), and no failure files (Miri isolates the file system).
+    #![proptest_config(ProptestConfig {
+        cases: if cfg!(miri) { 4 } else { 256 },
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
     #[test]
     fn default_layouts_are_consistent(f in any_format(), w in 1u32..=4096, h in 1u32..=4096) {
         let info = VideoInfo::new(f, w, h).unwrap();
