@@ -52,8 +52,9 @@ impl AllocationParams {
     /// # Errors
     /// [`MemoryError::Alloc`] if the mask is not of the form 2ⁿ−1.
     pub fn alignment_bytes(&self, default_mask: usize) -> Result<usize, MemoryError> {
+        let valid = |m: usize| m.checked_add(1).is_some_and(usize::is_power_of_two);
         let mask = self.align | default_mask;
-        if mask.checked_add(1).is_none_or(|a| !a.is_power_of_two()) {
+        if !valid(self.align) || !valid(mask) {
             return Err(MemoryError::Alloc {
                 size: 0,
                 reason: format!("alignment mask {:#x} is not 2^n-1", self.align),

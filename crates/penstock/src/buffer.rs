@@ -434,7 +434,9 @@ impl BufferRef {
         }
         if flags.contains(CopyFlags::MEMORY) {
             let mut pieces: MemoryVec = SmallVec::new();
-            let deep = flags.contains(CopyFlags::DEEP);
+            // DEEP with MERGE copies once, into the merged memory, below.
+            let merge = flags.contains(CopyFlags::MERGE);
+            let deep = flags.contains(CopyFlags::DEEP) && !merge;
             self.for_each_range(offset, size, |m, start, len| {
                 let piece = if deep {
                     m.copy_for(start, len, CopyReason::Explicit, "Buffer::copy_region")?
@@ -446,7 +448,11 @@ impl BufferRef {
                 pieces.push(piece);
                 Ok(())
             })?;
-            if flags.contains(CopyFlags::MERGE) && pieces.len() > 1 {
+            if merge && flags.contains(CopyFlags::DEEP) {
+                let merged = concat_copy(&pieces, CopyReason::Explicit, "Buffer::copy_region")?;
+                pieces.clear();
+                pieces.push(merged);
+            } else if merge && pieces.len() > 1 {
                 let merged = match merge_spans(&pieces) {
                     Some(m) => m,
                     None => concat_copy(&pieces, CopyReason::Merge, "Buffer::copy_region")?,
@@ -741,7 +747,7 @@ impl BufferRef {
         // New window in the buffer's coordinates: [start, end)
         let start = offset as i128;
         let end = start + size as i128;
-        if start < -(prefix as i128) || end > (total + padding) as i128 || end < start.max(0) {
+        if start < -(prefix as i128) || end > (total + padding) as i128 {
             return Err(err);
         }
         // Compute every memory's new window before changing any.
@@ -754,7 +760,12 @@ impl BufferRef {
             let lo = lo.max(start);
             let hi = if i == n - 1 { end } else { m_end.min(end) };
             let hi = hi.max(lo);
-            let lo_c = if i == 0 { lo } else { lo.min(m_end) };
+            // The first memory may start in its prefix, the last one in its padding.
+            let lo_c = if i == 0 || i == n - 1 {
+                lo
+            } else {
+                lo.min(m_end)
+            };
             let hi_c = if i == n - 1 { hi } else { hi.min(m_end) };
             let (lo_c, hi_c) = if lo_c > hi_c {
                 (m_end, m_end)

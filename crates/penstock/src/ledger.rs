@@ -285,7 +285,9 @@ pub fn record_allocation(bytes: usize, fallback_site: &str) {
 }
 
 /// Attributes the copies and allocations made on this thread to `name` until the
-/// returned guard is dropped. Sites nest: dropping the guard restores the previous one.
+/// returned guard is dropped. Sites nest: dropping the guard restores the site that was
+/// current when it was entered, so guards must be dropped in reverse order (as scoped
+/// `let _site = ...` bindings are).
 #[must_use = "the site is left when the guard is dropped"]
 pub fn enter_site(name: impl Into<Arc<str>>) -> SiteGuard {
     let previous = CURRENT_SITE.with(|c| c.replace(Some(name.into())));

@@ -333,10 +333,12 @@ impl BufferPool {
         st.generation += 1;
         let dropped = std::mem::take(&mut st.free);
         st.stats.freed += dropped.len() as u64;
-        st.live = st.live.saturating_sub(dropped.len());
+        // Buffers of the old configuration no longer count against `max`: the free ones
+        // go now, the outstanding ones are freed when they come back.
+        st.live = 0;
         st.stats.free = 0;
         drop(st);
-        drop(dropped);
+        discard(dropped);
         Ok(config)
     }
 
@@ -441,7 +443,14 @@ impl BufferPool {
             };
             let mut fresh = Vec::with_capacity(config.min as usize);
             for _ in 0..config.min {
-                fresh.push(self.alloc_buffer(&config, st.layout.as_ref(), st.generation)?);
+                match self.alloc_buffer(&config, st.layout.as_ref(), st.generation) {
+                    Ok(b) => fresh.push(b),
+                    Err(e) => {
+                        drop(st);
+                        discard(fresh);
+                        return Err(e);
+                    }
+                }
             }
             st.stats.allocated += fresh.len() as u64;
             st.live += fresh.len();
@@ -457,7 +466,7 @@ impl BufferPool {
             st.stats.free = 0;
             self.shared.cond.notify_all();
             drop(st);
-            drop(dropped);
+            discard(dropped);
         }
         Ok(())
     }
@@ -558,7 +567,9 @@ impl BufferPool {
                         let mut st = self.shared.lock();
                         st.live -= 1;
                         st.stats.outstanding -= 1;
-                        self.shared.cond.notify_one();
+                        // The condvar also holds `wait_idle` waiters: wake them all so
+                        // that an acquirer is among them.
+                        self.shared.cond.notify_all();
                         Err(e)
                     }
                 };
@@ -608,6 +619,17 @@ fn stride_mask(a: &VideoAlignment) -> usize {
     a.stride_align.iter().fold(0usize, |m, &s| m | s as usize)
 }
 
+/// Frees buffers that never left the pool (or were already counted as freed): their
+/// pool link is cut first, so that dropping them does not return them to the pool.
+fn discard(mut buffers: Vec<Arc<BufferRef>>) {
+    for arc in &mut buffers {
+        if let Some(r) = Arc::get_mut(arc) {
+            r.pool = None;
+        }
+    }
+    drop(buffers);
+}
+
 /// Puts a buffer's windows back as the pool made them; false if it cannot be reused.
 fn reset(r: &mut BufferRef, link: &PoolLink) -> bool {
     if r.memories.len() != link.layout.len() {
@@ -651,7 +673,8 @@ pub(crate) fn release(mut arc: Arc<BufferRef>) {
         Some(arc)
     };
     if st.waiters > 0 {
-        shared.cond.notify_one();
+        // Not `notify_one`: it could wake a `wait_idle` waiter instead of an acquirer.
+        shared.cond.notify_all();
     }
     if st.idle_waiters > 0 && st.stats.outstanding == 0 {
         shared.cond.notify_all();

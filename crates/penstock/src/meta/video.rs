@@ -46,13 +46,26 @@ impl Meta for VideoMeta {
 
     fn transform(&self, t: &MetaTransform) -> Option<Box<dyn Meta>> {
         // Plane offsets are relative to the whole buffer: a region invalidates them,
-        // unless the region starts at 0 and still holds every plane.
-        let last_plane_end = (0..self.n_planes)
-            .map(|p| self.offset[p] + self.stride[p])
-            .max()
-            .unwrap_or(0);
-        if t.region && (t.offset != 0 || t.size < last_plane_end) {
-            return None;
+        // unless the region starts at 0 and still holds every row of every plane.
+        if t.region {
+            if t.offset != 0 {
+                return None;
+            }
+            // Visible rows per plane come from the format; a meta whose format and
+            // size make no valid frame cannot be checked, so it is dropped.
+            let info = VideoInfo::new(self.format, self.width, self.height).ok()?;
+            let last_plane_end = (0..self.n_planes.min(MAX_PLANES))
+                .map(|p| match info.plane_height(p) as usize {
+                    0 => self.offset[p],
+                    rows => self.offset[p]
+                        .saturating_add(self.stride[p].saturating_mul(rows - 1))
+                        .saturating_add(info.plane_row_bytes(p)),
+                })
+                .max()
+                .unwrap_or(0);
+            if t.size < last_plane_end {
+                return None;
+            }
         }
         Some(Box::new(self.clone()))
     }

@@ -1,0 +1,853 @@
+//! Integration tests of `penstock::pool`, modelled on GStreamer's `gstbufferpool` checks:
+//! configuration and counter-proposals, preallocation, reuse, buffers that must be freed
+//! instead of reused, blocking at `max`, flushing and deactivation wake-ups, concurrency,
+//! reset of returned buffers, video alignment, `wait_idle`.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread;
+use std::time::Duration;
+
+use penstock::allocator::{AllocationParams, Allocator, SystemAllocator};
+use penstock::ledger;
+use penstock::memory::{Memory, MemoryError};
+use penstock::meta::{Meta, MetaTransform, VideoCropMeta, VideoMeta};
+use penstock::pool::{AcquireParams, PoolError};
+use penstock::video::{VideoAlignment, VideoFormat, VideoInfo};
+use penstock::{BufferFlags, BufferMut, BufferPool, ClockTime, PoolConfig};
+
+const WAIT: AcquireParams = AcquireParams {
+    dont_wait: false,
+    discont: false,
+};
+
+fn active_pool(name: &str, size: usize, min: u32, max: u32) -> BufferPool {
+    let pool = BufferPool::new(name);
+    pool.set_config(PoolConfig::new(size).min_max(min, max))
+        .unwrap();
+    pool.set_active(true).unwrap();
+    pool
+}
+
+fn nv12(width: u32, height: u32) -> VideoInfo {
+    VideoInfo::new(VideoFormat::Nv12, width, height).unwrap()
+}
+
+fn region_addr(b: &BufferMut) -> usize {
+    b.memory(0).unwrap().map_read().unwrap().as_ptr() as usize
+}
+
+/// Lets a thread that is about to block get there.
+fn settle() {
+    thread::sleep(Duration::from_millis(if cfg!(miri) { 10 } else { 50 }));
+}
+
+/// Applies counter-proposals until the pool accepts (as a GStreamer element would).
+fn negotiate(pool: &BufferPool, mut config: PoolConfig) -> (PoolConfig, usize) {
+    for rounds in 0..8 {
+        match pool.set_config(config) {
+            Ok(c) => return (c, rounds),
+            Err(PoolError::Config {
+                proposal: Some(p), ..
+            }) => config = *p,
+            Err(e) => panic!("no counter-proposal: {e}"),
+        }
+    }
+    panic!("no agreement after 8 rounds");
+}
+
+#[test]
+fn unconfigured_or_inactive_pools_refuse() {
+    let pool = BufferPool::new("pool-test-unconfigured");
+    assert_eq!(pool.name(), "pool-test-unconfigured");
+    assert!(pool.config().is_none());
+    assert!(!pool.is_active());
+    assert!(matches!(
+        pool.set_active(true),
+        Err(PoolError::State { .. })
+    ));
+    assert!(matches!(pool.acquire(WAIT), Err(PoolError::Inactive(_))));
+    // Deactivating an inactive pool is a no-op.
+    pool.set_active(false).unwrap();
+    pool.set_config(PoolConfig::new(16)).unwrap();
+    assert!(matches!(
+        pool.acquire(AcquireParams::DONT_WAIT),
+        Err(PoolError::Inactive(name)) if name == "pool-test-unconfigured"
+    ));
+    let other = pool.clone();
+    assert!(other.ptr_eq(&pool));
+    assert!(!BufferPool::new("x").ptr_eq(&pool));
+    assert!(format!("{pool:?}").contains("pool-test-unconfigured"));
+}
+
+#[test]
+fn set_config_counter_proposals() {
+    let pool = BufferPool::new("pool-test-config");
+
+    // max below min: the proposal raises max to min.
+    match pool.set_config(PoolConfig::new(1024).min_max(4, 2)) {
+        Err(PoolError::Config {
+            reason,
+            proposal: Some(p),
+        }) => {
+            assert!(reason.contains("max 2"), "{reason}");
+            assert_eq!((p.min, p.max), (4, 4));
+            assert_eq!(p.size, 1024);
+            assert_eq!(pool.set_config(*p.clone()).unwrap(), *p);
+        }
+        other => panic!("expected a counter-proposal, got {other:?}"),
+    }
+    // Unlimited max is fine with any min.
+    pool.set_config(PoolConfig::new(16).min_max(8, 0)).unwrap();
+
+    // A video alignment without the meta that describes it.
+    let info = nv12(64, 48);
+    let mut config = PoolConfig::video(info.clone());
+    config.video_alignment = Some(VideoAlignment {
+        padding_bottom: 2,
+        ..VideoAlignment::default()
+    });
+    assert!(!config.video_meta);
+    match pool.set_config(config.clone()) {
+        Err(PoolError::Config {
+            proposal: Some(p), ..
+        }) => {
+            assert!(p.video_meta);
+            assert_eq!(p.video_alignment, config.video_alignment);
+        }
+        other => panic!("expected a counter-proposal, got {other:?}"),
+    }
+
+    // Size too small for the video frames.
+    let mut config = PoolConfig::video(info.clone()).with_video_meta();
+    config.size = 100;
+    match pool.set_config(config) {
+        Err(e @ PoolError::Config { .. }) => {
+            assert!(e.to_string().contains("counter-proposal"), "{e}");
+            let PoolError::Config {
+                reason,
+                proposal: Some(p),
+            } = e
+            else {
+                unreachable!()
+            };
+            assert!(reason.contains("size 100"), "{reason}");
+            assert_eq!(p.size, info.size());
+            pool.set_config(*p).unwrap();
+        }
+        other => panic!("expected a counter-proposal, got {other:?}"),
+    }
+    assert_eq!(pool.video_layout(), Some(info.clone()));
+
+    // Alignment and padding: the proposals lead to a size that holds the padded frame.
+    let align = VideoAlignment {
+        padding_bottom: 16,
+        padding_right: 8,
+        ..VideoAlignment::default()
+    };
+    let mut padded = info.clone();
+    padded.align(&align).unwrap();
+    assert!(padded.size() > info.size());
+    let mut config = PoolConfig::video(info.clone());
+    config.video_alignment = Some(align);
+    let (accepted, rounds) = negotiate(&pool, config);
+    assert!(rounds >= 2, "meta and size were both missing");
+    assert!(accepted.video_meta);
+    assert_eq!(accepted.size, padded.size());
+    assert_eq!(pool.config(), Some(accepted));
+    assert_eq!(pool.video_layout(), Some(padded));
+
+    // No size and no video info: rejected without a proposal. Nothing changed.
+    let before = pool.config();
+    match pool.set_config(PoolConfig::new(0)) {
+        Err(PoolError::Config { proposal: None, .. }) => {}
+        other => panic!("expected a plain rejection, got {other:?}"),
+    }
+    assert_eq!(pool.config(), before);
+}
+
+#[test]
+fn set_config_while_active_is_refused() {
+    let pool = active_pool("pool-test-config-active", 64, 1, 2);
+    let before = pool.config().unwrap();
+    match pool.set_config(PoolConfig::new(128)) {
+        Err(e @ PoolError::State { .. }) => assert!(e.to_string().contains("active")),
+        other => panic!("expected State, got {other:?}"),
+    }
+    assert_eq!(pool.config().unwrap(), before);
+    assert_eq!(pool.stats().free, 1);
+    pool.set_active(false).unwrap();
+    pool.set_config(PoolConfig::new(128)).unwrap();
+    assert_eq!(pool.config().unwrap().size, 128);
+}
+
+#[test]
+fn set_active_preallocates_min() {
+    let name = "pool-test-prealloc";
+    let _site = ledger::enter_site(name);
+    let pool = BufferPool::new(name);
+    pool.set_config(PoolConfig::new(1000).min_max(3, 5))
+        .unwrap();
+    pool.set_active(true).unwrap();
+    assert!(pool.is_active());
+    let s = pool.stats();
+    assert_eq!(s.allocated, 3);
+    assert_eq!(s.free, 3);
+    assert_eq!(s.outstanding, 0);
+    assert_eq!(s.reused, 0);
+    let site = ledger::snapshot().site(name);
+    assert_eq!(site.allocations.count, 3);
+    assert_eq!(site.allocations.bytes, 3000);
+    assert_eq!(site.copies.count, 0);
+    // Activating twice does nothing more.
+    pool.set_active(true).unwrap();
+    assert_eq!(pool.stats().allocated, 3);
+
+    // Deactivating frees the idle buffers, once each.
+    pool.set_active(false).unwrap();
+    let s = pool.stats();
+    assert_eq!(s.free, 0);
+    assert_eq!(s.freed, 3);
+    assert_eq!(s.outstanding, 0);
+    assert!(!pool.is_active());
+    // And reactivating preallocates again.
+    pool.set_active(true).unwrap();
+    let s = pool.stats();
+    assert_eq!(s.allocated, 6);
+    assert_eq!(s.free, 3);
+    assert_eq!(s.freed, 3);
+    // All min buffers come from the free list, then new ones up to max.
+    let bufs: Vec<_> = (0..5).map(|_| pool.acquire(WAIT).unwrap()).collect();
+    let s = pool.stats();
+    assert_eq!(s.reused, 3);
+    assert_eq!(s.allocated, 8);
+    assert_eq!(s.outstanding, 5);
+    assert!(matches!(
+        pool.acquire(AcquireParams::DONT_WAIT),
+        Err(PoolError::WouldBlock { max: 5, .. })
+    ));
+    drop(bufs);
+    assert_eq!(pool.stats().free, 5);
+}
+
+#[test]
+fn returned_buffers_are_reused() {
+    let pool = active_pool("pool-test-reuse", 256, 0, 0);
+    let mut b = pool.acquire(WAIT).unwrap();
+    assert!(b.is_pooled());
+    assert_eq!(b.size(), 256);
+    assert_eq!(b.n_memory(), 1);
+    let addr = region_addr(&b);
+    b.memset(0, 7, 256).unwrap();
+    assert_eq!(pool.stats().allocated, 1);
+    assert_eq!(pool.stats().outstanding, 1);
+    drop(b);
+    let s = pool.stats();
+    assert_eq!((s.outstanding, s.free, s.freed), (0, 1, 0));
+
+    for round in 1..=5u64 {
+        let b = pool.acquire(WAIT).unwrap();
+        assert_eq!(region_addr(&b), addr, "the same memory comes back");
+        // Shared and frozen handles: only the last drop returns it.
+        let frozen = b.freeze();
+        let tee = frozen.clone();
+        drop(frozen);
+        assert_eq!(pool.stats().outstanding, 1);
+        drop(tee);
+        let s = pool.stats();
+        assert_eq!(s.reused, round);
+        assert_eq!(s.allocated, 1);
+        assert_eq!(s.outstanding, 0);
+    }
+}
+
+#[test]
+fn resized_memory_is_restored_on_return() {
+    let pool = active_pool("pool-test-resized", 100, 1, 1);
+    let mut b = pool.acquire(WAIT).unwrap();
+    b.resize(10, 20).unwrap();
+    assert_eq!(b.size(), 20);
+    b.memory_mut(0).unwrap().resize(-10, 5).unwrap();
+    drop(b);
+    let b = pool.acquire(WAIT).unwrap();
+    assert_eq!(b.size(), 100);
+    assert_eq!(b.memory(0).unwrap().offset(), 0);
+    assert_eq!(pool.stats().freed, 0);
+    assert_eq!(pool.stats().reused, 2);
+}
+
+#[test]
+fn buffers_with_replaced_or_removed_memory_are_freed() {
+    let pool = active_pool("pool-test-replaced", 64, 0, 0);
+
+    let mut b = pool.acquire(WAIT).unwrap();
+    let old = b
+        .replace_memory(0, Memory::new_system(64).unwrap())
+        .unwrap();
+    drop(old);
+    drop(b);
+    let s = pool.stats();
+    assert_eq!((s.freed, s.free, s.outstanding), (1, 0, 0));
+
+    let mut b = pool.acquire(WAIT).unwrap();
+    assert_eq!(pool.stats().allocated, 2);
+    b.remove_memory(0).unwrap();
+    drop(b);
+    assert_eq!(pool.stats().freed, 2);
+
+    let mut b = pool.acquire(WAIT).unwrap();
+    b.append_memory(Memory::new_system(4).unwrap());
+    drop(b);
+    assert_eq!(pool.stats().freed, 3);
+
+    // A write through a shared pool memory copies it (cow): the buffer then holds
+    // another memory and is freed too.
+    let b = pool.acquire(WAIT).unwrap();
+    let keep = b.memory(0).unwrap().clone();
+    let mut b = b;
+    b.map_memory_write(0).unwrap()[0] = 1;
+    assert!(!b.memory(0).unwrap().same_region(&keep));
+    drop(b);
+    assert_eq!(pool.stats().freed, 4);
+    drop(keep);
+    let s = pool.stats();
+    assert_eq!((s.free, s.outstanding), (0, 0));
+    assert_eq!(s.allocated, 4);
+}
+
+#[test]
+fn buffers_whose_memory_is_still_shared_are_freed() {
+    let pool = active_pool("pool-test-shared", 32, 0, 2);
+    let mut b = pool.acquire(WAIT).unwrap();
+    b.fill(0, b"pooled").unwrap();
+    let keep = b.memory(0).unwrap().clone();
+    let sub = b.memory(0).unwrap().share(0, 6).unwrap();
+    drop(b);
+    let s = pool.stats();
+    assert_eq!((s.freed, s.free, s.outstanding), (1, 0, 0));
+    // The memory outlives its buffer untouched.
+    assert_eq!(&*sub.map_read().unwrap(), b"pooled");
+    assert_eq!(keep.holders(), 2);
+    // The freed buffer no longer counts against max.
+    let a = pool.acquire(AcquireParams::DONT_WAIT).unwrap();
+    let c = pool.acquire(AcquireParams::DONT_WAIT).unwrap();
+    assert!(pool.acquire(AcquireParams::DONT_WAIT).is_err());
+    drop((a, c));
+}
+
+#[test]
+fn buffer_outliving_its_pool_is_freed() {
+    let pool = active_pool("pool-test-dropped", 128, 2, 4);
+    let mut b = pool.acquire(WAIT).unwrap();
+    let frozen_clone = {
+        let c = pool.acquire(WAIT).unwrap().freeze();
+        (c.clone(), c)
+    };
+    assert!(b.is_pooled());
+    let extra = pool.clone();
+    drop(pool);
+    assert!(b.is_pooled(), "a pool handle is still alive");
+    drop(extra);
+    assert!(!b.is_pooled());
+    b.memset(0, 1, 128).unwrap();
+    assert_eq!(b.memcmp(0, &[1; 128]).unwrap(), std::cmp::Ordering::Equal);
+    drop(b);
+    drop(frozen_clone);
+}
+
+#[test]
+fn max_blocks_until_a_buffer_returns() {
+    let pool = active_pool("pool-test-max", 16, 0, 2);
+    let a = pool.acquire(WAIT).unwrap();
+    let b = pool.acquire(WAIT).unwrap();
+    match pool.acquire(AcquireParams::DONT_WAIT) {
+        Err(e @ PoolError::WouldBlock { max: 2, .. }) => {
+            assert!(e.to_string().contains("would block"));
+        }
+        other => panic!("expected WouldBlock, got {other:?}"),
+    }
+    assert_eq!(pool.stats().outstanding, 2);
+
+    let done = Arc::new(AtomicBool::new(false));
+    let waiter = {
+        let pool = pool.clone();
+        let done = Arc::clone(&done);
+        thread::spawn(move || {
+            let buf = pool.acquire(WAIT);
+            done.store(true, Ordering::SeqCst);
+            buf.map(|b| region_addr(&b))
+        })
+    };
+    settle();
+    assert!(
+        !done.load(Ordering::SeqCst),
+        "acquire returned while max were out"
+    );
+    let addr = region_addr(&a);
+    drop(a);
+    let got = waiter.join().unwrap().expect("woken with a buffer");
+    assert_eq!(got, addr, "the returned buffer was handed on");
+    drop(b);
+    let s = pool.stats();
+    assert_eq!(s.outstanding, 0);
+    assert_eq!(s.allocated, 2);
+    assert_eq!(s.reused, 1);
+}
+
+#[test]
+fn flushing_wakes_a_blocked_acquire() {
+    let pool = active_pool("pool-test-flushing", 16, 0, 1);
+    let held = pool.acquire(WAIT).unwrap();
+    let waiter = {
+        let pool = pool.clone();
+        thread::spawn(move || pool.acquire(WAIT).map(drop))
+    };
+    settle();
+    pool.set_flushing(true);
+    match waiter.join().unwrap() {
+        Err(e @ PoolError::Flushing(_)) => assert!(e.to_string().contains("flushing")),
+        other => panic!("expected Flushing, got {other:?}"),
+    }
+    // While flushing nothing is handed out, even if buffers are free.
+    drop(held);
+    assert_eq!(pool.stats().free, 1);
+    assert!(matches!(
+        pool.acquire(AcquireParams::DONT_WAIT),
+        Err(PoolError::Flushing(_))
+    ));
+    pool.set_flushing(false);
+    let b = pool.acquire(AcquireParams::DONT_WAIT).unwrap();
+    assert!(matches!(
+        pool.acquire(AcquireParams::DONT_WAIT),
+        Err(PoolError::WouldBlock { .. })
+    ));
+    drop(b);
+}
+
+#[test]
+fn deactivation_wakes_a_blocked_acquire() {
+    let pool = active_pool("pool-test-deactivate", 16, 1, 1);
+    let held = pool.acquire(WAIT).unwrap();
+    let waiter = {
+        let pool = pool.clone();
+        thread::spawn(move || pool.acquire(WAIT).map(drop))
+    };
+    settle();
+    pool.set_active(false).unwrap();
+    match waiter.join().unwrap() {
+        Err(e @ PoolError::Inactive(_)) => assert!(e.to_string().contains("not active")),
+        other => panic!("expected Inactive, got {other:?}"),
+    }
+    // A buffer that comes back to an inactive pool is freed.
+    drop(held);
+    let s = pool.stats();
+    assert_eq!((s.outstanding, s.free, s.freed), (0, 0, 1));
+    // The pool works again once reactivated, and max still holds.
+    pool.set_active(true).unwrap();
+    let b = pool.acquire(AcquireParams::DONT_WAIT).unwrap();
+    assert!(matches!(
+        pool.acquire(AcquireParams::DONT_WAIT),
+        Err(PoolError::WouldBlock { .. })
+    ));
+    drop(b);
+    assert_eq!(pool.stats().free, 1);
+}
+
+#[test]
+fn concurrent_acquire_and_release() {
+    let threads = 4;
+    let iters = if cfg!(miri) { 20 } else { 1000 };
+    let pool = active_pool("pool-test-concurrency", 64, 0, 3);
+    let in_use = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let pool = pool.clone();
+            let in_use = Arc::clone(&in_use);
+            let most = Arc::clone(&most);
+            thread::spawn(move || {
+                for i in 0..iters {
+                    let mut b = pool.acquire(WAIT).unwrap();
+                    let now = in_use.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    // The buffer is ours alone: write, check, and share it around.
+                    let tag = (t * 31 + i) as u8;
+                    b.memset(0, tag, 64).unwrap();
+                    b.set_pts(Some(ClockTime::from_nseconds(i as u64)));
+                    let frozen = b.freeze();
+                    let tee = frozen.clone();
+                    assert_eq!(
+                        tee.memcmp(0, &[tag; 64]).unwrap(),
+                        std::cmp::Ordering::Equal
+                    );
+                    in_use.fetch_sub(1, Ordering::SeqCst);
+                    if i % 2 == 0 {
+                        drop(frozen);
+                        drop(tee);
+                    } else {
+                        drop(tee);
+                        drop(frozen);
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let s = pool.stats();
+    assert_eq!(s.outstanding, 0);
+    assert!(s.allocated <= 3, "{s:?}");
+    assert!(most.load(Ordering::SeqCst) <= 3);
+    assert_eq!(s.allocated + s.reused, (threads * iters) as u64, "{s:?}");
+    assert_eq!(s.freed, 0);
+    assert_eq!(s.free as u64, s.allocated);
+}
+
+#[test]
+fn concurrent_drops_of_clones_return_the_buffer_once() {
+    let rounds = if cfg!(miri) { 10 } else { 500 };
+    let pool = active_pool("pool-test-clone-race", 8, 0, 1);
+    for _ in 0..rounds {
+        let b = pool.acquire(WAIT).unwrap().freeze();
+        let clones: Vec<_> = (0..3).map(|_| b.clone()).collect();
+        drop(b);
+        let hs: Vec<_> = clones
+            .into_iter()
+            .map(|c| thread::spawn(move || drop(c)))
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        let s = pool.stats();
+        assert_eq!(s.outstanding, 0, "{s:?}");
+        assert_eq!(s.free, 1, "{s:?}");
+    }
+    let s = pool.stats();
+    assert_eq!(s.allocated, 1);
+    assert_eq!(s.freed, 0);
+}
+
+/// A meta added by the user: dropped when the buffer returns to its pool.
+#[derive(Debug, Clone, PartialEq)]
+struct UserMeta(u32);
+impl Meta for UserMeta {
+    fn name(&self) -> &'static str {
+        "UserMeta"
+    }
+    fn transform(&self, _t: &MetaTransform) -> Option<Box<dyn Meta>> {
+        Some(Box::new(self.clone()))
+    }
+}
+
+#[test]
+fn reset_clears_what_the_user_set_and_keeps_the_pool_meta() {
+    let info = nv12(32, 16);
+    let pool = BufferPool::new("pool-test-reset");
+    pool.set_config(
+        PoolConfig::video(info.clone())
+            .with_video_meta()
+            .min_max(1, 1),
+    )
+    .unwrap();
+    pool.set_active(true).unwrap();
+    let mut b = pool.acquire(WAIT).unwrap();
+    assert_eq!(b.meta::<VideoMeta>(), Some(&VideoMeta::from_info(&info)));
+    assert_eq!(b.metas().count(), 1);
+    b.set_pts(Some(ClockTime::SECOND));
+    b.set_dts(Some(ClockTime::SECOND));
+    b.set_duration(Some(ClockTime::MSECOND));
+    b.set_offset(Some(1));
+    b.set_offset_end(Some(2));
+    b.insert_flags(BufferFlags::DELTA_UNIT | BufferFlags::CORRUPTED);
+    b.add_meta(UserMeta(7));
+    b.add_meta(VideoCropMeta {
+        x: 0,
+        y: 0,
+        width: 8,
+        height: 8,
+    });
+    // The user edits the pool's meta too; edits are the user's business.
+    b.meta_mut::<VideoMeta>().unwrap().width = 30;
+    drop(b);
+
+    let b = pool
+        .acquire(AcquireParams {
+            dont_wait: true,
+            discont: true,
+        })
+        .unwrap();
+    assert_eq!(pool.stats().reused, 2);
+    assert_eq!(b.pts(), None);
+    assert_eq!(b.dts(), None);
+    assert_eq!(b.duration(), None);
+    assert_eq!(b.offset(), None);
+    assert_eq!(b.offset_end(), None);
+    assert_eq!(
+        b.flags(),
+        BufferFlags::DISCONT,
+        "only the acquire's DISCONT"
+    );
+    assert!(b.meta::<UserMeta>().is_none());
+    assert!(b.meta::<VideoCropMeta>().is_none());
+    assert_eq!(b.metas_of::<VideoMeta>().count(), 1);
+    assert_eq!(b.metas().count(), 1);
+    drop(b);
+
+    // A user's own VideoMeta is not the pool's: it goes, the pool's stays.
+    let mut b = pool.acquire(WAIT).unwrap();
+    assert_eq!(b.remove_meta::<UserMeta>(), 0);
+    b.add_meta(VideoMeta::from_info(&nv12(8, 8)));
+    assert_eq!(b.metas_of::<VideoMeta>().count(), 2);
+    drop(b);
+    let b = pool.acquire(WAIT).unwrap();
+    assert_eq!(b.metas_of::<VideoMeta>().count(), 1);
+    assert_eq!(b.meta::<VideoMeta>().unwrap().format, VideoFormat::Nv12);
+    assert_eq!(pool.stats().allocated, 1);
+}
+
+#[test]
+fn video_alignment_gives_aligned_strides() {
+    let info = nv12(100, 30);
+    assert_ne!(info.stride(0) % 64, 0, "the test needs an unaligned stride");
+    let align = VideoAlignment {
+        stride_align: [63, 63, 0, 0],
+        ..VideoAlignment::default()
+    };
+    let pool = BufferPool::new("pool-test-video-align");
+    // Without memory alignment the pool proposes it (the stride alignment is useless
+    // when the plane starts are not aligned).
+    let config = PoolConfig::video(info.clone()).with_video_alignment(align);
+    match pool.set_config(config.clone()) {
+        Err(PoolError::Config {
+            proposal: Some(p), ..
+        }) => assert_eq!(p.params.align & 63, 63),
+        other => panic!("expected a counter-proposal, got {other:?}"),
+    }
+    let (accepted, _) = negotiate(&pool, config);
+    assert!(accepted.video_meta);
+    let layout = pool.video_layout().unwrap();
+    assert!(accepted.size >= layout.size());
+    pool.set_active(true).unwrap();
+    let b = pool.acquire(WAIT).unwrap();
+    let meta = b
+        .meta::<VideoMeta>()
+        .expect("the pool adds the layout")
+        .clone();
+    assert_eq!(meta.width, 100);
+    assert_eq!(meta.height, 30);
+    assert_eq!(meta.n_planes, 2);
+    for p in 0..meta.n_planes {
+        assert_eq!(meta.stride[p] % 64, 0, "plane {p}: {meta:?}");
+        assert!(meta.stride[p] >= 100);
+        assert_eq!(meta.stride[p], layout.stride(p));
+        assert_eq!(meta.offset[p], layout.offset(p));
+    }
+    let addr = region_addr(&b);
+    for p in 0..meta.n_planes {
+        assert_eq!((addr + meta.offset[p]) % 64, 0, "plane {p} start");
+    }
+    assert!(b.size() >= layout.size());
+}
+
+#[test]
+fn wait_idle_waits_for_outstanding_buffers() {
+    let pool = active_pool("pool-test-idle", 16, 0, 0);
+    assert!(pool.wait_idle(Duration::ZERO));
+    let b = pool.acquire(WAIT).unwrap();
+    assert!(!pool.wait_idle(Duration::from_millis(10)));
+    let dropper = thread::spawn(move || {
+        settle();
+        drop(b);
+    });
+    assert!(pool.wait_idle(Duration::from_secs(30)));
+    assert_eq!(pool.stats().outstanding, 0);
+    dropper.join().unwrap();
+}
+
+#[test]
+fn returned_buffer_wakes_the_acquirer_even_when_someone_waits_for_idle() {
+    let pool = active_pool("pool-test-idle-and-acquire", 16, 0, 2);
+    let a = pool.acquire(WAIT).unwrap();
+    let b = pool.acquire(WAIT).unwrap();
+    // First an idle waiter, then a blocked acquirer, on the same pool.
+    let idle = {
+        let pool = pool.clone();
+        thread::spawn(move || pool.wait_idle(Duration::from_secs(5)))
+    };
+    settle();
+    let (tx, rx) = mpsc::channel();
+    let acquirer = {
+        let pool = pool.clone();
+        thread::spawn(move || {
+            let got = pool.acquire(WAIT).map(drop);
+            tx.send(got.is_ok()).unwrap();
+        })
+    };
+    settle();
+    // One buffer comes back: the acquirer must get it (the pool is not idle yet).
+    drop(a);
+    let got = rx.recv_timeout(Duration::from_secs(2));
+    // Unblock everyone before asserting, so that a failure does not hang the suite.
+    drop(b);
+    acquirer.join().unwrap();
+    assert!(idle.join().unwrap());
+    assert_eq!(got, Ok(true), "the blocked acquire was not woken");
+}
+
+#[test]
+fn reconfiguring_with_buffers_out_keeps_max_honest() {
+    let pool = active_pool("pool-test-reconfigure", 16, 0, 2);
+    let a = pool.acquire(WAIT).unwrap();
+    let b = pool.acquire(WAIT).unwrap();
+    pool.set_active(false).unwrap();
+    pool.set_config(PoolConfig::new(32).min_max(0, 2)).unwrap();
+    pool.set_active(true).unwrap();
+    // Buffers of the old configuration are freed when they come back ...
+    drop(a);
+    drop(b);
+    let s = pool.stats();
+    assert_eq!(s.outstanding, 0);
+    assert_eq!(s.freed, 2);
+    assert_eq!(s.free, 0);
+    // ... and no longer count against the new max.
+    let c = pool.acquire(AcquireParams::DONT_WAIT).unwrap();
+    let d = pool.acquire(AcquireParams::DONT_WAIT).unwrap();
+    assert_eq!(c.size(), 32);
+    assert!(matches!(
+        pool.acquire(AcquireParams::DONT_WAIT),
+        Err(PoolError::WouldBlock { .. })
+    ));
+    drop((c, d));
+    assert_eq!(pool.stats().free, 2);
+}
+
+#[test]
+fn reconfiguring_frees_idle_buffers() {
+    let pool = active_pool("pool-test-reconfigure-idle", 16, 2, 2);
+    pool.set_active(false).unwrap();
+    assert_eq!(pool.stats().freed, 2);
+    pool.set_config(PoolConfig::new(24).min_max(1, 1)).unwrap();
+    pool.set_active(true).unwrap();
+    let b = pool.acquire(WAIT).unwrap();
+    assert_eq!(b.size(), 24);
+    assert!(matches!(
+        pool.acquire(AcquireParams::DONT_WAIT),
+        Err(PoolError::WouldBlock { max: 1, .. })
+    ));
+    drop(b);
+    let s = pool.stats();
+    assert_eq!((s.allocated, s.freed, s.free, s.outstanding), (3, 2, 1, 0));
+}
+
+/// An allocator that succeeds `left` times, then fails.
+#[derive(Debug)]
+struct FailingAllocator {
+    left: AtomicUsize,
+}
+
+impl Allocator for FailingAllocator {
+    fn name(&self) -> &str {
+        "failing"
+    }
+    fn alloc(&self, size: usize, params: &AllocationParams) -> Result<Memory, MemoryError> {
+        let ok = self
+            .left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if ok {
+            SystemAllocator.alloc(size, params)
+        } else {
+            Err(MemoryError::Alloc {
+                size,
+                reason: "test allocator exhausted".into(),
+            })
+        }
+    }
+}
+
+#[test]
+fn failed_preallocation_leaves_the_pool_inactive() {
+    let alloc = Arc::new(FailingAllocator {
+        left: AtomicUsize::new(2),
+    });
+    let pool = BufferPool::new("pool-test-prealloc-fail");
+    pool.set_config(
+        PoolConfig::new(64)
+            .min_max(4, 4)
+            .allocator(alloc.clone(), AllocationParams::default()),
+    )
+    .unwrap();
+    match pool.set_active(true) {
+        Err(e @ PoolError::Alloc { .. }) => {
+            assert!(e.to_string().contains("exhausted"), "{e}");
+        }
+        other => panic!("expected Alloc, got {other:?}"),
+    }
+    assert!(!pool.is_active());
+    let s = pool.stats();
+    assert_eq!(s.allocated, 0);
+    assert_eq!(s.outstanding, 0);
+    assert_eq!(s.free, 0);
+    assert!(matches!(pool.acquire(WAIT), Err(PoolError::Inactive(_))));
+
+    // With enough memory it activates; an allocation failure in acquire is reported
+    // and does not use up a slot.
+    alloc.left.store(5, Ordering::SeqCst);
+    pool.set_active(true).unwrap();
+    assert_eq!(pool.stats().allocated, 4);
+    pool.set_active(false).unwrap();
+    pool.set_config(
+        PoolConfig::new(64)
+            .min_max(0, 1)
+            .allocator(alloc.clone(), AllocationParams::default()),
+    )
+    .unwrap();
+    pool.set_active(true).unwrap();
+    alloc.left.store(0, Ordering::SeqCst);
+    assert!(matches!(
+        pool.acquire(AcquireParams::DONT_WAIT),
+        Err(PoolError::Alloc { .. })
+    ));
+    assert_eq!(pool.stats().outstanding, 0);
+    alloc.left.store(1, Ordering::SeqCst);
+    let b = pool.acquire(AcquireParams::DONT_WAIT).unwrap();
+    assert_eq!(b.size(), 64);
+}
+
+#[test]
+fn pool_with_allocator_params() {
+    let params = AllocationParams {
+        align: 4095,
+        prefix: 16,
+        padding: 32,
+        ..AllocationParams::default()
+    };
+    let pool = BufferPool::new("pool-test-params");
+    pool.set_config(
+        PoolConfig::new(100)
+            .min_max(1, 1)
+            .allocator(penstock::allocator::default_allocator(), params),
+    )
+    .unwrap();
+    pool.set_active(true).unwrap();
+    let mut b = pool.acquire(WAIT).unwrap();
+    let m = b.memory(0).unwrap();
+    assert_eq!((m.offset(), m.size(), m.maxsize()), (16, 100, 148));
+    assert_eq!((region_addr(&b) - 16) % 4096, 0);
+    // Using the prefix and padding is fine: the window is restored on return.
+    b.resize(-16, 148).unwrap();
+    drop(b);
+    let b = pool.acquire(WAIT).unwrap();
+    let m = b.memory(0).unwrap();
+    assert_eq!((m.offset(), m.size()), (16, 100));
+    assert_eq!(pool.stats().freed, 0);
+
+    // Params alone (system memory).
+    let cfg = PoolConfig::new(8).params(AllocationParams::aligned_to(256).unwrap());
+    let pool = BufferPool::new("pool-test-params-only");
+    pool.set_config(cfg).unwrap();
+    pool.set_active(true).unwrap();
+    let b = pool.acquire(WAIT).unwrap();
+    assert_eq!(region_addr(&b) % 256, 0);
+}
