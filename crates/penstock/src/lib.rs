@@ -11,12 +11,20 @@
 #![warn(missing_docs)]
 
 pub mod allocator;
+pub mod basesrc;
 pub mod buffer;
+pub mod bus;
 pub mod caps;
+pub mod element;
+pub mod event;
+pub mod flow;
 pub mod ledger;
 pub mod memory;
 pub mod meta;
+pub mod pad;
+pub mod pipeline;
 pub mod pool;
+pub mod query;
 pub mod time;
 pub mod video;
 

@@ -1,0 +1,119 @@
+//! `capsfilter`: restricts the caps that can flow (what `! video/x-raw,... !` makes).
+
+use std::sync::{OnceLock, RwLock};
+
+use penstock::buffer::Buffer;
+use penstock::caps::Caps;
+use penstock::element::{
+    Element, ElementFactory, ElementImpl, PropType, PropValue, PropertyError, PropertySpec,
+};
+use penstock::flow::{FlowError, FlowResult};
+use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::query::Query;
+
+/// The factory.
+pub fn factory() -> ElementFactory {
+    ElementFactory {
+        name: "capsfilter",
+        long_name: "CapsFilter",
+        klass: "Generic",
+        description: "Pass data without modification, limiting formats",
+        properties: vec![PropertySpec::new(
+            "caps",
+            "Restrict the possible allowed capabilities",
+            PropType::Caps,
+            PropValue::Caps(Caps::new_any()),
+        )],
+        pad_templates: vec![
+            PadTemplate::new(
+                "sink",
+                PadDirection::Sink,
+                PadPresence::Always,
+                Caps::new_any(),
+            ),
+            PadTemplate::new(
+                "src",
+                PadDirection::Src,
+                PadPresence::Always,
+                Caps::new_any(),
+            ),
+        ],
+        create: || Box::new(CapsFilter::default()),
+    }
+}
+
+/// The element.
+pub struct CapsFilter {
+    caps: RwLock<Caps>,
+    src: OnceLock<Pad>,
+}
+
+impl Default for CapsFilter {
+    fn default() -> Self {
+        CapsFilter {
+            caps: RwLock::new(Caps::new_any()),
+            src: OnceLock::new(),
+        }
+    }
+}
+
+impl CapsFilter {
+    fn filter(&self) -> Caps {
+        self.caps.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl ElementImpl for CapsFilter {
+    fn init(&self, element: &Element) {
+        if let Some(p) = element.src_pad() {
+            let _ = self.src.set(p);
+        }
+    }
+
+    fn set_property(
+        &self,
+        _element: &Element,
+        name: &str,
+        value: PropValue,
+    ) -> Result<(), PropertyError> {
+        if let ("caps", PropValue::Caps(c)) = (name, value) {
+            *self.caps.write().unwrap_or_else(|p| p.into_inner()) = c;
+        }
+        Ok(())
+    }
+
+    fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
+        (name == "caps").then(|| PropValue::Caps(self.filter()))
+    }
+
+    fn chain(&self, _element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
+        self.src.get().ok_or(FlowError::NotLinked)?.push(buffer)
+    }
+
+    fn query(&self, element: &Element, pad: &Pad, query: &mut Query) -> bool {
+        match query {
+            Query::Caps(q) => {
+                let filter = self.filter();
+                let f = match &q.filter {
+                    Some(f) => f.intersect(&filter),
+                    None => filter.clone(),
+                };
+                // What the other side can do, within the filter.
+                let other = element.proxy_caps(pad, Some(&f));
+                q.result = Some(other.intersect(&filter));
+                true
+            }
+            Query::AcceptCaps { caps, result } => {
+                let mut downstream = Query::AcceptCaps {
+                    caps: caps.clone(),
+                    result: false,
+                };
+                element.default_query(pad, &mut downstream);
+                *result = caps.can_intersect(&self.filter())
+                    && matches!(downstream, Query::AcceptCaps { result: true, .. });
+                true
+            }
+            _ => element.default_query(pad, query),
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! `fakesink`: takes buffers and drops them (counting them).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use penstock::buffer::Buffer;
+use penstock::bus::MessageKind;
+use penstock::caps::Caps;
+use penstock::element::{
+    Element, ElementFactory, ElementImpl, PropType, PropValue, PropertyError, PropertySpec,
+    StateChange,
+};
+use penstock::event::Event;
+use penstock::flow::{FlowError, FlowResult};
+use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::query::Query;
+
+use crate::SinkStats;
+
+/// The factory.
+pub fn factory() -> ElementFactory {
+    ElementFactory {
+        name: "fakesink",
+        long_name: "Fake Sink",
+        klass: "Sink",
+        description: "Black hole for data",
+        properties: vec![
+            PropertySpec::new(
+                "silent",
+                "Don't report each buffer",
+                PropType::Bool,
+                PropValue::Bool(true),
+            ),
+            PropertySpec::new(
+                "sync",
+                "Sync on the clock (accepted; penstock sinks never sync yet)",
+                PropType::Bool,
+                PropValue::Bool(false),
+            ),
+            PropertySpec::new(
+                "num-buffers",
+                "Number of buffers to accept before going EOS (-1 = unlimited)",
+                PropType::Int {
+                    min: -1,
+                    max: i32::MAX as i64,
+                },
+                PropValue::Int(-1),
+            ),
+        ],
+        pad_templates: vec![PadTemplate::new(
+            "sink",
+            PadDirection::Sink,
+            PadPresence::Always,
+            Caps::new_any(),
+        )],
+        create: || Box::new(FakeSink::default()),
+    }
+}
+
+/// The sink.
+#[derive(Default)]
+pub struct FakeSink {
+    received: AtomicU64,
+    settings: Mutex<(bool, bool, i64)>,
+}
+
+impl SinkStats for FakeSink {
+    fn buffers(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+}
+
+impl ElementImpl for FakeSink {
+    fn init(&self, _element: &Element) {
+        *self.settings.lock().unwrap_or_else(|p| p.into_inner()) = (true, false, -1);
+    }
+
+    fn set_property(
+        &self,
+        _element: &Element,
+        name: &str,
+        value: PropValue,
+    ) -> Result<(), PropertyError> {
+        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        match (name, value) {
+            ("silent", PropValue::Bool(b)) => s.0 = b,
+            ("sync", PropValue::Bool(b)) => s.1 = b,
+            ("num-buffers", PropValue::Int(n)) => s.2 = n,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
+        let s = *self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        Some(match name {
+            "silent" => PropValue::Bool(s.0),
+            "sync" => PropValue::Bool(s.1),
+            "num-buffers" => PropValue::Int(s.2),
+            _ => return None,
+        })
+    }
+
+    fn change_state(
+        &self,
+        _element: &Element,
+        change: StateChange,
+    ) -> Result<(), penstock::element::ElementError> {
+        if change == StateChange::ReadyToPaused {
+            self.received.store(0, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn chain(&self, element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
+        let n = self.received.fetch_add(1, Ordering::Relaxed) + 1;
+        let (silent, _, limit) = *self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        if !silent {
+            element.post(MessageKind::Element {
+                name: "handoff".into(),
+                text: format!(
+                    "chain ******* ({}:sink) ({} bytes, pts: {:?}) {:?}",
+                    element.name(),
+                    buffer.size(),
+                    buffer.pts(),
+                    buffer.flags()
+                ),
+            });
+        }
+        drop(buffer);
+        if limit >= 0 && n >= limit as u64 {
+            element.post(MessageKind::Eos);
+            return Err(FlowError::Eos);
+        }
+        Ok(())
+    }
+
+    fn sink_event(&self, element: &Element, _pad: &Pad, event: Event) -> bool {
+        if event == Event::Eos {
+            element.post(MessageKind::Eos);
+        }
+        true
+    }
+
+    fn query(&self, element: &Element, pad: &Pad, query: &mut Query) -> bool {
+        match query {
+            // A black hole handles any layout, any meta.
+            Query::Allocation(q) => {
+                q.add_meta("VideoMeta", None);
+                q.add_meta("VideoCropMeta", None);
+                true
+            }
+            _ => element.default_query(pad, query),
+        }
+    }
+}

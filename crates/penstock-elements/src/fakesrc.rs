@@ -1,0 +1,198 @@
+//! `fakesrc`: produces empty or fixed-size buffers, for measuring the framework.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use penstock::PoolConfig;
+use penstock::basesrc::{BaseSrc, PushSource};
+use penstock::buffer::{Buffer, BufferMut};
+use penstock::caps::Caps;
+use penstock::element::{
+    Element, ElementFactory, PropType, PropValue, PropertyError, PropertySpec,
+};
+use penstock::event::Format;
+use penstock::flow::FlowError;
+use penstock::pad::{PadDirection, PadPresence, PadTemplate};
+use penstock::pool::{AcquireParams, BufferPool};
+
+const SIZETYPES: &[(i32, &str, &str)] = &[
+    (1, "empty", "Send empty buffers"),
+    (2, "fixed", "Fixed size buffers (sizemax sized)"),
+];
+
+/// The factory.
+pub fn factory() -> ElementFactory {
+    ElementFactory {
+        name: "fakesrc",
+        long_name: "Fake Source",
+        klass: "Source",
+        description: "Push empty (no data) or fixed-size buffers",
+        properties: vec![
+            PropertySpec::new(
+                "num-buffers",
+                "Number of buffers to output before sending EOS (-1 = unlimited)",
+                PropType::Int {
+                    min: -1,
+                    max: i32::MAX as i64,
+                },
+                PropValue::Int(-1),
+            ),
+            PropertySpec::new(
+                "sizetype",
+                "How to determine buffer sizes",
+                PropType::Enum(SIZETYPES),
+                PropValue::Enum(1),
+            ),
+            PropertySpec::new(
+                "sizemax",
+                "Maximum buffer size",
+                PropType::Int {
+                    min: 0,
+                    max: i32::MAX as i64,
+                },
+                PropValue::Int(4096),
+            ),
+            PropertySpec::new(
+                "filltype",
+                "Fill buffers with zeros (the only fill type)",
+                PropType::Enum(&[(1, "zero", "Fill with zeros")]),
+                PropValue::Enum(1),
+            ),
+        ],
+        pad_templates: vec![PadTemplate::new(
+            "src",
+            PadDirection::Src,
+            PadPresence::Always,
+            Caps::new_any(),
+        )],
+        create: || Box::new(BaseSrc::new(FakeSrc::default())),
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Settings {
+    num_buffers: i64,
+    sizetype: i32,
+    sizemax: i64,
+}
+
+/// The source.
+pub struct FakeSrc {
+    settings: Mutex<Settings>,
+    produced: AtomicU64,
+    pool: Mutex<Option<BufferPool>>,
+    empty: Buffer,
+}
+
+impl Default for FakeSrc {
+    fn default() -> Self {
+        FakeSrc {
+            settings: Mutex::new(Settings {
+                num_buffers: -1,
+                sizetype: 1,
+                sizemax: 4096,
+            }),
+            produced: AtomicU64::new(0),
+            pool: Mutex::new(None),
+            empty: BufferMut::new().freeze(),
+        }
+    }
+}
+
+impl FakeSrc {
+    fn settings(&self) -> Settings {
+        self.settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+impl PushSource for FakeSrc {
+    fn start(&self, _element: &Element) -> Result<(), penstock::element::ElementError> {
+        self.produced.store(0, Ordering::Relaxed);
+        let s = self.settings();
+        if s.sizetype == 2 && s.sizemax > 0 {
+            let pool = BufferPool::new("fakesrc-pool");
+            pool.set_config(PoolConfig::new(s.sizemax as usize).min_max(2, 0))
+                .map_err(|e| penstock::element::ElementError::new(e.to_string()))?;
+            pool.set_active(true)
+                .map_err(|e| penstock::element::ElementError::new(e.to_string()))?;
+            *self.pool.lock().unwrap_or_else(|p| p.into_inner()) = Some(pool);
+        }
+        Ok(())
+    }
+
+    fn stop(&self, _element: &Element) {
+        if let Some(pool) = self.pool.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = pool.set_active(false);
+        }
+    }
+
+    fn unlock(&self, _element: &Element) {
+        if let Some(pool) = &*self.pool.lock().unwrap_or_else(|p| p.into_inner()) {
+            pool.set_flushing(true);
+        }
+    }
+
+    fn unlock_stop(&self, _element: &Element) {
+        if let Some(pool) = &*self.pool.lock().unwrap_or_else(|p| p.into_inner()) {
+            pool.set_flushing(false);
+        }
+    }
+
+    fn segment_format(&self) -> Format {
+        Format::Bytes
+    }
+
+    fn create(&self, _element: &Element) -> Result<Buffer, FlowError> {
+        let n = self.produced.fetch_add(1, Ordering::Relaxed);
+        let limit = self
+            .settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .num_buffers;
+        if limit >= 0 && n >= limit as u64 {
+            return Err(FlowError::Eos);
+        }
+        let pool = self.pool.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match pool {
+            Some(pool) => {
+                let mut b = pool
+                    .acquire(AcquireParams::default())
+                    .map_err(|_| FlowError::Flushing)?;
+                b.set_offset(Some(n));
+                Ok(b.freeze())
+            }
+            None => Ok(self.empty.clone()),
+        }
+    }
+
+    fn set_property(
+        &self,
+        _element: &Element,
+        name: &str,
+        value: PropValue,
+    ) -> Result<(), PropertyError> {
+        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        match (name, value) {
+            ("num-buffers", PropValue::Int(v)) => s.num_buffers = v,
+            ("sizetype", PropValue::Enum(v)) => s.sizetype = v,
+            ("sizemax", PropValue::Int(v)) => s.sizemax = v,
+            ("filltype", _) => {}
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
+        let s = self.settings();
+        Some(match name {
+            "num-buffers" => PropValue::Int(s.num_buffers),
+            "sizetype" => PropValue::Enum(s.sizetype),
+            "sizemax" => PropValue::Int(s.sizemax),
+            "filltype" => PropValue::Enum(1),
+            _ => return None,
+        })
+    }
+}

@@ -1,0 +1,73 @@
+//! `identity`: passes buffers through untouched (no lock, no copy).
+
+use std::sync::OnceLock;
+
+use penstock::buffer::Buffer;
+use penstock::caps::Caps;
+use penstock::element::{
+    Element, ElementFactory, ElementImpl, PropType, PropValue, PropertyError, PropertySpec,
+};
+use penstock::flow::{FlowError, FlowResult};
+use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+
+/// The factory.
+pub fn factory() -> ElementFactory {
+    ElementFactory {
+        name: "identity",
+        long_name: "Identity",
+        klass: "Generic",
+        description: "Pass data without modification",
+        properties: vec![PropertySpec::new(
+            "silent",
+            "Don't report each buffer",
+            PropType::Bool,
+            PropValue::Bool(true),
+        )],
+        pad_templates: vec![
+            PadTemplate::new(
+                "sink",
+                PadDirection::Sink,
+                PadPresence::Always,
+                Caps::new_any(),
+            ),
+            PadTemplate::new(
+                "src",
+                PadDirection::Src,
+                PadPresence::Always,
+                Caps::new_any(),
+            ),
+        ],
+        create: || Box::new(Identity::default()),
+    }
+}
+
+/// The element.
+#[derive(Default)]
+pub struct Identity {
+    src: OnceLock<Pad>,
+}
+
+impl ElementImpl for Identity {
+    fn init(&self, element: &Element) {
+        if let Some(p) = element.src_pad() {
+            let _ = self.src.set(p);
+        }
+    }
+
+    fn set_property(
+        &self,
+        _element: &Element,
+        _name: &str,
+        _value: PropValue,
+    ) -> Result<(), PropertyError> {
+        Ok(())
+    }
+
+    fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
+        (name == "silent").then_some(PropValue::Bool(true))
+    }
+
+    fn chain(&self, _element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
+        self.src.get().ok_or(FlowError::NotLinked)?.push(buffer)
+    }
+}

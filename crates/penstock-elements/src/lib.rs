@@ -1,0 +1,30 @@
+//! penstock's elements, one file each, and [`registry`] to make them by name.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod capsfilter;
+pub mod fakesink;
+pub mod fakesrc;
+pub mod identity;
+pub mod queue;
+pub mod tee;
+
+use penstock::element::Registry;
+
+/// A registry with every element of this crate.
+pub fn registry() -> Registry {
+    let mut r = Registry::new();
+    r.register(capsfilter::factory());
+    r.register(fakesink::factory());
+    r.register(fakesrc::factory());
+    r.register(identity::factory());
+    r.register(queue::factory());
+    r.register(tee::factory());
+    r
+}
+
+/// Counts buffers a sink received (read by `penstock launch` for its summary).
+pub trait SinkStats {
+    /// Buffers received.
+    fn buffers(&self) -> u64;
+}

@@ -1,0 +1,262 @@
+//! The driver of push sources: negotiation, allocation, the streaming thread, EOS.
+//!
+//! A source implements [`PushSource`]; [`BaseSrc`] turns it into an element. When the
+//! element goes to PLAYING, its streaming thread sends stream-start, negotiates caps
+//! with downstream (caps query, intersect, fixate, caps event), sends the segment, runs
+//! the allocation query and lets the source decide (configure its pool), then calls
+//! [`PushSource::create`] and pushes until EOS, a flush or an error.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::buffer::Buffer;
+use crate::caps::Caps;
+use crate::element::{
+    Element, ElementError, ElementImpl, PropValue, PropertyError, StateChange, TaskControl,
+};
+use crate::event::{Event, Format, Segment};
+use crate::flow::FlowError;
+use crate::pad::Pad;
+use crate::query::{AllocationQuery, Query};
+
+/// A source of buffers.
+pub trait PushSource: Send + Sync + 'static {
+    /// Caps the source can produce (default: its source pad template).
+    fn caps(&self, element: &Element) -> Caps {
+        element
+            .src_pad()
+            .map(|p| p.template().caps.clone())
+            .unwrap_or_else(Caps::new_any)
+    }
+
+    /// Makes `caps` fixed (default: GStreamer's default fixation).
+    fn fixate(&self, element: &Element, caps: Caps) -> Caps {
+        let _ = element;
+        caps.fixate()
+    }
+
+    /// The negotiated caps.
+    ///
+    /// # Errors
+    /// [`ElementError`] if the source cannot produce them after all.
+    fn set_caps(&self, element: &Element, caps: &Caps) -> Result<(), ElementError> {
+        let _ = (element, caps);
+        Ok(())
+    }
+
+    /// Decides how to allocate from downstream's answer to the allocation query.
+    ///
+    /// # Errors
+    /// [`ElementError`] if no allocation strategy works.
+    fn decide_allocation(
+        &self,
+        element: &Element,
+        query: &AllocationQuery,
+    ) -> Result<(), ElementError> {
+        let _ = (element, query);
+        Ok(())
+    }
+
+    /// Opens resources (NULL→READY is not used; this runs at READY→PAUSED).
+    ///
+    /// # Errors
+    /// [`ElementError`].
+    fn start(&self, element: &Element) -> Result<(), ElementError> {
+        let _ = element;
+        Ok(())
+    }
+
+    /// Releases resources (PAUSED→READY): deactivate pools here.
+    fn stop(&self, element: &Element) {
+        let _ = element;
+    }
+
+    /// Wakes a blocked `create` (set the pool flushing).
+    fn unlock(&self, element: &Element) {
+        let _ = element;
+    }
+
+    /// Clears what `unlock` did before streaming restarts.
+    fn unlock_stop(&self, element: &Element) {
+        let _ = element;
+    }
+
+    /// The next buffer, or `Err(FlowError::Eos)` at the end.
+    ///
+    /// # Errors
+    /// A flow error: EOS ends the stream normally; fatal errors should be posted on the
+    /// bus by the source with a precise message first.
+    fn create(&self, element: &Element) -> Result<Buffer, FlowError>;
+
+    /// Segment format (time by default; bytes for file sources).
+    fn segment_format(&self) -> Format {
+        Format::Time
+    }
+
+    /// Sets a property.
+    ///
+    /// # Errors
+    /// [`PropertyError`].
+    fn set_property(
+        &self,
+        element: &Element,
+        name: &str,
+        value: PropValue,
+    ) -> Result<(), PropertyError>;
+
+    /// Reads a property.
+    fn property(&self, element: &Element, name: &str) -> Option<PropValue>;
+}
+
+/// A [`PushSource`] as an element.
+pub struct BaseSrc<S: PushSource> {
+    src: Arc<S>,
+    running: Arc<AtomicBool>,
+}
+
+impl<S: PushSource> BaseSrc<S> {
+    /// Wraps a source.
+    pub fn new(src: S) -> Self {
+        BaseSrc {
+            src: Arc::new(src),
+            running: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The source.
+    pub fn source(&self) -> &S {
+        &self.src
+    }
+}
+
+/// Negotiates caps on `pad` for a source that can produce `ours`: asks downstream,
+/// intersects, fixates with `fixate`, and sends the caps event.
+///
+/// # Errors
+/// An [`ElementError`] naming both sides and the field that did not intersect.
+pub fn negotiate(
+    element: &Element,
+    pad: &Pad,
+    ours: &Caps,
+    fixate: impl FnOnce(Caps) -> Caps,
+) -> Result<Caps, ElementError> {
+    let theirs = pad.peer_caps(None);
+    let common = match ours.intersect_explained(&theirs) {
+        Ok(c) => c,
+        Err(mismatch) => {
+            let peer = pad
+                .peer()
+                .map(|p| p.path())
+                .unwrap_or_else(|| "(unlinked)".into());
+            return Err(ElementError {
+                message: format!(
+                    "not negotiated: {} and {} have no caps in common ({mismatch})",
+                    pad.path(),
+                    peer
+                ),
+                debug: Some(format!("{}: {ours}\n{peer}: {theirs}", pad.path())),
+            });
+        }
+    };
+    let fixed = fixate(common);
+    if !fixed.is_fixed() {
+        return Err(ElementError::new(format!(
+            "not negotiated: {} could not fixate caps {fixed}",
+            element.path()
+        )));
+    }
+    if !pad.push_event(Event::Caps(fixed.clone())) {
+        return Err(ElementError::new(format!(
+            "not negotiated: downstream of {} refused caps {fixed}",
+            pad.path()
+        )));
+    }
+    Ok(fixed)
+}
+
+fn start_stream<S: PushSource>(src: &S, element: &Element, pad: &Pad) -> Result<(), ElementError> {
+    pad.push_event(Event::StreamStart {
+        stream_id: format!("{}/{}", element.path(), pad.name()),
+    });
+    let ours = src.caps(element);
+    if ours.is_any() {
+        // A source that can produce anything needs no negotiation (as GStreamer's
+        // basesrc): no caps event, no allocation query.
+        pad.push_event(Event::Segment(Segment::new(src.segment_format())));
+        return Ok(());
+    }
+    let caps = negotiate(element, pad, &ours, |c| src.fixate(element, c))?;
+    src.set_caps(element, &caps)?;
+    pad.push_event(Event::Segment(Segment::new(src.segment_format())));
+    let mut q = Query::Allocation(AllocationQuery::new(caps, true));
+    pad.peer_query(&mut q);
+    if let Query::Allocation(q) = q {
+        src.decide_allocation(element, &q)?;
+    }
+    Ok(())
+}
+
+impl<S: PushSource> ElementImpl for BaseSrc<S> {
+    fn set_property(
+        &self,
+        element: &Element,
+        name: &str,
+        value: PropValue,
+    ) -> Result<(), PropertyError> {
+        self.src.set_property(element, name, value)
+    }
+
+    fn property(&self, element: &Element, name: &str) -> Option<PropValue> {
+        self.src.property(element, name)
+    }
+
+    fn change_state(&self, element: &Element, change: StateChange) -> Result<(), ElementError> {
+        match change {
+            StateChange::ReadyToPaused => self.src.start(element),
+            StateChange::PausedToPlaying => {
+                let pad = element.src_pad().ok_or_else(|| {
+                    ElementError::new(format!("{} has no source pad", element.path()))
+                })?;
+                self.src.unlock_stop(element);
+                self.running.store(true, Ordering::Release);
+                let src = Arc::clone(&self.src);
+                let el = element.clone();
+                let mut started = false;
+                element.spawn_task("src", move || {
+                    if !started {
+                        started = true;
+                        if let Err(e) = start_stream(&*src, &el, &pad) {
+                            el.post_error(&e.message, e.debug);
+                            pad.push_event(Event::Eos);
+                            return TaskControl::Stop;
+                        }
+                    }
+                    let result = src.create(&el).and_then(|b| pad.push(b));
+                    match result {
+                        Ok(()) => TaskControl::Continue,
+                        Err(FlowError::Flushing) => TaskControl::Stop,
+                        Err(FlowError::Eos) => {
+                            pad.push_event(Event::Eos);
+                            TaskControl::Stop
+                        }
+                        Err(e) => {
+                            el.report_flow_error(e);
+                            pad.push_event(Event::Eos);
+                            TaskControl::Stop
+                        }
+                    }
+                })
+            }
+            StateChange::PausedToReady => {
+                self.src.stop(element);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn unlock(&self, element: &Element) {
+        self.running.store(false, Ordering::Release);
+        self.src.unlock(element);
+    }
+}

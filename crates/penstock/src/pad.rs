@@ -1,0 +1,460 @@
+//! Pads: the typed connection points of elements.
+//!
+//! A source pad pushes buffers and downstream events to the sink pad it is linked to;
+//! that pad hands them to its element. Queries go to the peer and come back answered.
+//! Stream-start, caps and segment events are *sticky*: the pad keeps the latest of each.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+
+use crate::buffer::Buffer;
+use crate::caps::{Caps, CapsMismatch};
+use crate::element::{Element, ElementInner};
+use crate::event::Event;
+use crate::flow::{FlowError, FlowResult};
+use crate::query::{CapsQuery, Query};
+
+/// Direction of a pad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PadDirection {
+    /// Data leaves the element here.
+    Src,
+    /// Data enters the element here.
+    Sink,
+}
+
+impl fmt::Display for PadDirection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PadDirection::Src => "SRC",
+            PadDirection::Sink => "SINK",
+        })
+    }
+}
+
+/// When pads of a template exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PadPresence {
+    /// Always there.
+    Always,
+    /// Created by the element when it knows (demuxers).
+    Sometimes,
+    /// Created on request (`tee`'s `src_%u`).
+    Request,
+}
+
+impl fmt::Display for PadPresence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PadPresence::Always => "Always",
+            PadPresence::Sometimes => "Sometimes",
+            PadPresence::Request => "On request",
+        })
+    }
+}
+
+/// A description of the pads an element can have.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PadTemplate {
+    /// Name, or pattern with `%u` for request pads.
+    pub name: &'static str,
+    /// Direction.
+    pub direction: PadDirection,
+    /// Presence.
+    pub presence: PadPresence,
+    /// Caps the pad can handle.
+    pub caps: Caps,
+}
+
+impl PadTemplate {
+    /// A template.
+    pub fn new(
+        name: &'static str,
+        direction: PadDirection,
+        presence: PadPresence,
+        caps: Caps,
+    ) -> Self {
+        PadTemplate {
+            name,
+            direction,
+            presence,
+            caps,
+        }
+    }
+}
+
+/// Why two pads could not be linked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LinkError {
+    /// Wrong directions.
+    #[error("cannot link {src} to {sink}: a link goes from a source pad to a sink pad")]
+    WrongDirection {
+        /// Source side path.
+        src: String,
+        /// Sink side path.
+        sink: String,
+    },
+    /// A pad already has a peer.
+    #[error("cannot link {src} to {sink}: {busy} is already linked to {peer}")]
+    AlreadyLinked {
+        /// Source side path.
+        src: String,
+        /// Sink side path.
+        sink: String,
+        /// The linked pad.
+        busy: String,
+        /// Its current peer.
+        peer: String,
+    },
+    /// The pads' caps have nothing in common.
+    #[error(
+        "cannot link {src} to {sink}: their caps have nothing in common ({mismatch})\n  {src}: {src_caps}\n  {sink}: {sink_caps}"
+    )]
+    NoCommonCaps {
+        /// Source side path.
+        src: String,
+        /// Sink side path.
+        sink: String,
+        /// Source side caps.
+        src_caps: Caps,
+        /// Sink side caps.
+        sink_caps: Caps,
+        /// Which field or feature failed.
+        mismatch: Box<CapsMismatch>,
+    },
+    /// No pad of that name or direction.
+    #[error("element {element} has no {what} pad{}", .name.as_ref().map(|n| format!(" named '{n}'")).unwrap_or_default())]
+    NoPad {
+        /// Element path.
+        element: String,
+        /// "source" or "sink".
+        what: &'static str,
+        /// The pad name asked for.
+        name: Option<String>,
+    },
+}
+
+pub(crate) struct PadInner {
+    name: String,
+    direction: PadDirection,
+    template: PadTemplate,
+    parent: OnceLock<Weak<ElementInner>>,
+    peer: RwLock<Option<Pad>>,
+    caps: Mutex<Option<Caps>>,
+    sticky: Mutex<Vec<Event>>,
+    flushing: AtomicBool,
+    eos: AtomicBool,
+}
+
+/// A pad. Cloning the handle shares the pad.
+#[derive(Clone)]
+pub struct Pad(Arc<PadInner>);
+
+impl fmt::Debug for Pad {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pad({})", self.path())
+    }
+}
+
+impl PartialEq for Pad {
+    fn eq(&self, other: &Pad) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Pad {
+    pub(crate) fn new(name: String, template: PadTemplate) -> Pad {
+        Pad(Arc::new(PadInner {
+            name,
+            direction: template.direction,
+            template,
+            parent: OnceLock::new(),
+            peer: RwLock::new(None),
+            caps: Mutex::new(None),
+            sticky: Mutex::new(Vec::new()),
+            flushing: AtomicBool::new(true),
+            eos: AtomicBool::new(false),
+        }))
+    }
+
+    pub(crate) fn set_parent(&self, parent: Weak<ElementInner>) {
+        let _ = self.0.parent.set(parent);
+    }
+
+    /// The pad's name (`src`, `sink`, `src_0`).
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Direction.
+    pub fn direction(&self) -> PadDirection {
+        self.0.direction
+    }
+
+    /// The template the pad was made from.
+    pub fn template(&self) -> &PadTemplate {
+        &self.0.template
+    }
+
+    /// The element the pad belongs to.
+    pub fn parent(&self) -> Option<Element> {
+        self.0.parent.get()?.upgrade().map(Element::from_inner)
+    }
+
+    /// `element-path.pad-name`.
+    pub fn path(&self) -> String {
+        match self.parent() {
+            Some(e) => format!("{}:{}", e.path(), self.name()),
+            None => self.name().to_owned(),
+        }
+    }
+
+    /// The linked pad.
+    pub fn peer(&self) -> Option<Pad> {
+        self.0
+            .peer
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// True if linked.
+    pub fn is_linked(&self) -> bool {
+        self.0
+            .peer
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// The caps set on this pad by a caps event.
+    pub fn current_caps(&self) -> Option<Caps> {
+        self.0
+            .caps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The last sticky event of the same kind as `like` (matching by name).
+    pub fn sticky_event(&self, name: &str) -> Option<Event> {
+        let sticky = self.0.sticky.lock().unwrap_or_else(|p| p.into_inner());
+        sticky.iter().find(|e| e.name() == name).cloned()
+    }
+
+    /// True while flushing (pushes and chains return [`FlowError::Flushing`]).
+    pub fn is_flushing(&self) -> bool {
+        self.0.flushing.load(Ordering::Acquire)
+    }
+
+    /// Sets or clears flushing.
+    pub fn set_flushing(&self, flushing: bool) {
+        self.0.flushing.store(flushing, Ordering::Release);
+    }
+
+    /// True after EOS went through (until a flush-stop).
+    pub fn is_eos(&self) -> bool {
+        self.0.eos.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn reset_for_streaming(&self) {
+        self.0.eos.store(false, Ordering::Release);
+        self.0.flushing.store(false, Ordering::Release);
+        self.0
+            .sticky
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        *self.0.caps.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Links `src` to `sink`, checking directions, existing links and that their
+    /// template caps can intersect.
+    ///
+    /// # Errors
+    /// [`LinkError`] naming both pads, and for caps both caps and the failing field.
+    pub fn link(src: &Pad, sink: &Pad) -> Result<(), LinkError> {
+        if src.direction() != PadDirection::Src || sink.direction() != PadDirection::Sink {
+            return Err(LinkError::WrongDirection {
+                src: src.path(),
+                sink: sink.path(),
+            });
+        }
+        for p in [src, sink] {
+            if let Some(peer) = p.peer() {
+                return Err(LinkError::AlreadyLinked {
+                    src: src.path(),
+                    sink: sink.path(),
+                    busy: p.path(),
+                    peer: peer.path(),
+                });
+            }
+        }
+        let (a, b) = (&src.template().caps, &sink.template().caps);
+        if let Err(mismatch) = a.intersect_explained(b) {
+            return Err(LinkError::NoCommonCaps {
+                src: src.path(),
+                sink: sink.path(),
+                src_caps: a.clone(),
+                sink_caps: b.clone(),
+                mismatch: Box::new(mismatch),
+            });
+        }
+        *src.0.peer.write().unwrap_or_else(|p| p.into_inner()) = Some(sink.clone());
+        *sink.0.peer.write().unwrap_or_else(|p| p.into_inner()) = Some(src.clone());
+        Ok(())
+    }
+
+    /// Unlinks the pad from its peer (both sides).
+    pub fn unlink(&self) {
+        let peer = self
+            .0
+            .peer
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(peer) = peer {
+            peer.0
+                .peer
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+        }
+    }
+
+    /// Pushes a buffer to the peer (source pads).
+    ///
+    /// # Errors
+    /// The flow result of downstream: [`FlowError::Flushing`], `NotLinked`, `Eos`, ...
+    pub fn push(&self, buffer: Buffer) -> FlowResult {
+        if self.is_flushing() {
+            return Err(FlowError::Flushing);
+        }
+        let peer = self.peer().ok_or(FlowError::NotLinked)?;
+        peer.chain(buffer)
+    }
+
+    /// Hands a buffer to this (sink) pad's element.
+    fn chain(&self, buffer: Buffer) -> FlowResult {
+        if self.is_flushing() {
+            return Err(FlowError::Flushing);
+        }
+        if self.is_eos() {
+            return Err(FlowError::Eos);
+        }
+        let element = self.parent().ok_or(FlowError::Flushing)?;
+        element.imp().chain(&element, self, buffer)
+    }
+
+    /// Sends an event from this pad to its peer: downstream from a source pad (sticky
+    /// events are kept here first), upstream from a sink pad. Returns whether it was
+    /// handled.
+    pub fn push_event(&self, event: Event) -> bool {
+        match self.direction() {
+            PadDirection::Src => {
+                self.store_event(&event);
+                match self.peer() {
+                    Some(peer) => peer.receive_event(event),
+                    None => false,
+                }
+            }
+            PadDirection::Sink => match self.peer() {
+                Some(peer) => peer.receive_event(event),
+                None => false,
+            },
+        }
+    }
+
+    fn store_event(&self, event: &Event) {
+        match event {
+            Event::Caps(c) => {
+                *self.0.caps.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+            }
+            Event::Eos => self.0.eos.store(true, Ordering::Release),
+            Event::FlushStart => self.set_flushing(true),
+            Event::FlushStop { .. } => {
+                self.set_flushing(false);
+                self.0.eos.store(false, Ordering::Release);
+            }
+            _ => {}
+        }
+        if event.is_sticky() {
+            let mut sticky = self.0.sticky.lock().unwrap_or_else(|p| p.into_inner());
+            sticky.retain(|e| e.name() != event.name());
+            sticky.push(event.clone());
+        }
+    }
+
+    /// An event arriving at this pad from its peer.
+    fn receive_event(&self, event: Event) -> bool {
+        let Some(element) = self.parent() else {
+            return false;
+        };
+        match self.direction() {
+            PadDirection::Sink => {
+                if self.is_flushing()
+                    && !matches!(event, Event::FlushStop { .. } | Event::FlushStart)
+                {
+                    return false;
+                }
+                // The pad records the event before the element sees it, as GStreamer
+                // sets a sink pad's caps before its event function runs, so that the
+                // element's chain sees the current caps.
+                let stored = event.clone();
+                self.store_event(&stored);
+                element.imp().sink_event(&element, self, event)
+            }
+            PadDirection::Src => element.imp().src_event(&element, self, event),
+        }
+    }
+
+    /// Sends a query to the peer; returns whether it was answered.
+    pub fn peer_query(&self, query: &mut Query) -> bool {
+        match self.peer() {
+            Some(peer) => match peer.parent() {
+                Some(element) => element.imp().query(&element, &peer, query),
+                None => false,
+            },
+            None => false,
+        }
+    }
+
+    /// What the peer can handle within `filter` (its answer to a caps query), or this
+    /// pad's template caps if unlinked.
+    pub fn peer_caps(&self, filter: Option<&Caps>) -> Caps {
+        let mut q = Query::Caps(CapsQuery {
+            filter: filter.cloned(),
+            result: None,
+        });
+        if self.peer_query(&mut q) {
+            if let Query::Caps(CapsQuery {
+                result: Some(c), ..
+            }) = q
+            {
+                return c;
+            }
+        }
+        match filter {
+            Some(f) => f.clone(),
+            None => Caps::new_any(),
+        }
+    }
+
+    /// Would the peer accept `caps`?
+    pub fn peer_accepts(&self, caps: &Caps) -> bool {
+        let mut q = Query::AcceptCaps {
+            caps: caps.clone(),
+            result: false,
+        };
+        if self.peer_query(&mut q) {
+            if let Query::AcceptCaps { result, .. } = q {
+                return result;
+            }
+        }
+        // No answer: fall back to the peer's template.
+        self.peer()
+            .is_some_and(|p| caps.can_intersect(&p.template().caps))
+    }
+}

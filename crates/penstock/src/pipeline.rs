@@ -1,0 +1,294 @@
+//! Pipelines: a set of linked elements, their bus, and running them to the end.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use crate::bus::{Bus, Message, MessageKind};
+use crate::element::{Element, ElementError, State};
+use crate::pad::{LinkError, Pad, PadDirection};
+
+/// Running a pipeline failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// An element posted an error.
+    #[error("ERROR from element {source_path}: {message}{}", .debug.as_ref().map(|d| format!("\nAdditional debug info:\n{d}")).unwrap_or_default())]
+    Element {
+        /// Path of the element.
+        source_path: String,
+        /// The message.
+        message: String,
+        /// Debug details.
+        debug: Option<String>,
+    },
+    /// A state change failed.
+    #[error("state change failed: {0}")]
+    StateChange(#[from] ElementError),
+    /// Linking failed.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// The pipeline did not finish in time.
+    #[error("no EOS after {0:?}")]
+    Timeout(Duration),
+}
+
+/// A pipeline. Dropping it stops it and unlinks everything.
+pub struct Pipeline {
+    name: String,
+    elements: Vec<Element>,
+    bus: Bus,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("name", &self.name)
+            .field("elements", &self.elements)
+            .finish()
+    }
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// Wall time from PLAYING to EOS.
+    pub wall: Duration,
+    /// Warnings posted during the run.
+    pub warnings: Vec<Message>,
+    /// Element messages (for example checksum lines), in order.
+    pub element_messages: Vec<Message>,
+}
+
+impl Pipeline {
+    /// An empty pipeline.
+    pub fn new(name: impl Into<String>) -> Pipeline {
+        Pipeline {
+            name: name.into(),
+            elements: Vec::new(),
+            bus: Bus::new(),
+        }
+    }
+
+    /// The pipeline's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The bus.
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// Adds an element.
+    pub fn add(&mut self, element: Element) {
+        element.set_parent(self.name.clone(), self.bus.clone());
+        self.elements.push(element);
+    }
+
+    /// The elements, in the order added.
+    pub fn elements(&self) -> &[Element] {
+        &self.elements
+    }
+
+    /// The element named `name`.
+    pub fn by_name(&self, name: &str) -> Option<&Element> {
+        self.elements.iter().find(|e| e.name() == name)
+    }
+
+    /// Links `src` to `sink` through free pads (or the named ones; request pads are
+    /// made as needed).
+    ///
+    /// # Errors
+    /// [`LinkError`] naming both sides.
+    pub fn link_pads(
+        src: &Element,
+        src_pad: Option<&str>,
+        sink: &Element,
+        sink_pad: Option<&str>,
+    ) -> Result<(Pad, Pad), LinkError> {
+        let s = src
+            .linkable_pad(PadDirection::Src, src_pad)
+            .ok_or_else(|| LinkError::NoPad {
+                element: src.path(),
+                what: "free source",
+                name: src_pad.map(str::to_owned),
+            })?;
+        let k = sink
+            .linkable_pad(PadDirection::Sink, sink_pad)
+            .ok_or_else(|| LinkError::NoPad {
+                element: sink.path(),
+                what: "free sink",
+                name: sink_pad.map(str::to_owned),
+            })?;
+        Pad::link(&s, &k)?;
+        Ok((s, k))
+    }
+
+    /// Links elements in a chain.
+    ///
+    /// # Errors
+    /// The first [`LinkError`].
+    pub fn link_many(elements: &[&Element]) -> Result<(), LinkError> {
+        for w in elements.windows(2) {
+            Pipeline::link_pads(w[0], None, w[1], None)?;
+        }
+        Ok(())
+    }
+
+    /// Elements ordered downstream first (sinks before sources), as state changes go
+    /// up.
+    fn downstream_first(&self) -> Vec<Element> {
+        // Depth = length of the longest path to a sink, computed by relaxation.
+        let n = self.elements.len();
+        let mut depth = vec![0usize; n];
+        for _ in 0..n {
+            let mut changed = false;
+            for (i, e) in self.elements.iter().enumerate() {
+                for p in e.src_pads() {
+                    if let Some(peer) = p.peer().and_then(|k| k.parent()) {
+                        if let Some(j) = self.elements.iter().position(|x| *x == peer) {
+                            if depth[i] < depth[j] + 1 {
+                                depth[i] = depth[j] + 1;
+                                changed = true;
+                            }
+                        }
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| depth[i]);
+        order
+            .into_iter()
+            .map(|i| self.elements[i].clone())
+            .collect()
+    }
+
+    /// Sets every element to `target`: upwards sinks first, downwards after stopping
+    /// every streaming thread (all pads flushing, `unlock`, join).
+    ///
+    /// # Errors
+    /// The first failing element's error; the pipeline is then taken back to NULL.
+    pub fn set_state(&self, target: State) -> Result<(), PipelineError> {
+        let order = self.downstream_first();
+        let current = order
+            .iter()
+            .map(Element::state)
+            .max()
+            .unwrap_or(State::Null);
+        if target < current {
+            if current == State::Playing {
+                for e in &order {
+                    e.unlock();
+                }
+                for e in &order {
+                    e.stop_tasks();
+                }
+            }
+            for e in order.iter().rev() {
+                e.set_state(target)?;
+            }
+            return Ok(());
+        }
+        for step in [State::Ready, State::Paused, State::Playing] {
+            if step > target {
+                break;
+            }
+            for e in &order {
+                if let Err(err) = e.set_state(step) {
+                    let _ = self.set_state(State::Null);
+                    return Err(err.into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sink elements (no source pads).
+    pub fn sinks(&self) -> Vec<Element> {
+        self.elements
+            .iter()
+            .filter(|e| e.src_pads().is_empty() && !e.sink_pads().is_empty())
+            .cloned()
+            .collect()
+    }
+
+    /// Plays until every sink got EOS, an error, `timeout`, or `stop()` returns true
+    /// (checked every 50 ms, for Ctrl-C); then stops the pipeline (NULL).
+    /// `on_tick` is called at least every 50 ms (progress display).
+    ///
+    /// # Errors
+    /// The first error message (with the element path), a failed state change, or a
+    /// timeout.
+    pub fn run(
+        &self,
+        timeout: Option<Duration>,
+        mut stop: impl FnMut() -> bool,
+        mut on_tick: impl FnMut(Duration),
+    ) -> Result<RunReport, PipelineError> {
+        let sinks: BTreeSet<String> = self.sinks().iter().map(Element::path).collect();
+        let start = Instant::now();
+        self.set_state(State::Playing)?;
+        let mut eos: BTreeSet<String> = BTreeSet::new();
+        let mut report = RunReport {
+            wall: Duration::ZERO,
+            warnings: Vec::new(),
+            element_messages: Vec::new(),
+        };
+        let result = loop {
+            if sinks.is_subset(&eos) {
+                break Ok(());
+            }
+            if timeout.is_some_and(|t| start.elapsed() > t) {
+                break Err(PipelineError::Timeout(start.elapsed()));
+            }
+            if stop() {
+                break Ok(());
+            }
+            on_tick(start.elapsed());
+            let Some(msg) = self.bus.pop(Some(Duration::from_millis(50))) else {
+                continue;
+            };
+            match msg.kind {
+                MessageKind::Eos => {
+                    eos.insert(msg.source);
+                }
+                MessageKind::Error { message, debug } => {
+                    break Err(PipelineError::Element {
+                        source_path: msg.source,
+                        message,
+                        debug,
+                    });
+                }
+                MessageKind::Warning { .. } => report.warnings.push(msg),
+                MessageKind::Element { .. } => report.element_messages.push(msg),
+                _ => {}
+            }
+        };
+        report.wall = start.elapsed();
+        let stopped = self.set_state(State::Null);
+        // Messages posted while stopping (checksum lines of the last buffers).
+        for msg in self.bus.drain() {
+            if let MessageKind::Element { .. } = msg.kind {
+                report.element_messages.push(msg);
+            }
+        }
+        result?;
+        stopped?;
+        Ok(report)
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        let _ = self.set_state(State::Null);
+        for e in &self.elements {
+            for p in e.pads() {
+                p.unlink();
+            }
+        }
+    }
+}
