@@ -223,6 +223,7 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
                 let el = element.clone();
                 let mut started = false;
                 element.spawn_task("src", move || {
+                    let _site = el.enter_site();
                     if !started {
                         started = true;
                         if let Err(e) = start_stream(&*src, &el, &pad) {

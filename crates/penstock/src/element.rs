@@ -593,6 +593,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 pub(crate) struct ElementInner {
     name: String,
+    /// The name as a ledger site (copies made while this element runs are its own).
+    site: Arc<str>,
     factory: Arc<ElementFactory>,
     imp: Box<dyn ElementImpl>,
     pads: RwLock<Vec<Pad>>,
@@ -629,6 +631,7 @@ impl Element {
             .map(|t| Pad::new(t.name.to_owned(), t.clone()))
             .collect();
         let element = Element(Arc::new(ElementInner {
+            site: Arc::from(name.as_str()),
             name,
             factory,
             imp,
@@ -668,6 +671,12 @@ impl Element {
     /// The element's name (`queue0`).
     pub fn name(&self) -> &str {
         &self.0.name
+    }
+
+    /// Attributes the ledger's copies and allocations on this thread to this element
+    /// until the guard drops.
+    pub fn enter_site(&self) -> crate::ledger::SiteGuard {
+        crate::ledger::enter_site(Arc::clone(&self.0.site))
     }
 
     /// The factory.

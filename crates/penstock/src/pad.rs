@@ -5,7 +5,7 @@
 //! Stream-start, caps and segment events are *sticky*: the pad keeps the latest of each.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use crate::buffer::Buffer;
@@ -146,6 +146,8 @@ pub(crate) struct PadInner {
     sticky: Mutex<Vec<Event>>,
     flushing: AtomicBool,
     eos: AtomicBool,
+    /// Buffers that went through this pad.
+    buffers: AtomicU64,
 }
 
 /// A pad. Cloning the handle shares the pad.
@@ -176,6 +178,7 @@ impl Pad {
             sticky: Mutex::new(Vec::new()),
             flushing: AtomicBool::new(true),
             eos: AtomicBool::new(false),
+            buffers: AtomicU64::new(0),
         }))
     }
 
@@ -254,12 +257,18 @@ impl Pad {
         self.0.flushing.store(flushing, Ordering::Release);
     }
 
+    /// Buffers handed to this (sink) pad's element since it last started streaming.
+    pub fn buffers(&self) -> u64 {
+        self.0.buffers.load(Ordering::Relaxed)
+    }
+
     /// True after EOS went through (until a flush-stop).
     pub fn is_eos(&self) -> bool {
         self.0.eos.load(Ordering::Acquire)
     }
 
     pub(crate) fn reset_for_streaming(&self) {
+        self.0.buffers.store(0, Ordering::Relaxed);
         self.0.eos.store(false, Ordering::Release);
         self.0.flushing.store(false, Ordering::Release);
         self.0
@@ -345,6 +354,8 @@ impl Pad {
             return Err(FlowError::Eos);
         }
         let element = self.parent().ok_or(FlowError::Flushing)?;
+        self.0.buffers.fetch_add(1, Ordering::Relaxed);
+        let _site = element.enter_site();
         element.imp().chain(&element, self, buffer)
     }
 

@@ -1,0 +1,1 @@
+//! System calls that need `unsafe` (mappings), each with its safety argument.
