@@ -3,10 +3,14 @@
 #![warn(missing_docs)]
 
 pub mod capsfilter;
+pub mod checksumsink;
 pub mod fakesink;
 pub mod fakesrc;
+pub mod filesink;
+pub mod filesrc;
 pub mod identity;
 pub mod queue;
+pub mod rawvideoparse;
 pub mod tee;
 
 use penstock::element::Registry;
@@ -15,10 +19,14 @@ use penstock::element::Registry;
 pub fn registry() -> Registry {
     let mut r = Registry::new();
     r.register(capsfilter::factory());
+    r.register(checksumsink::factory());
     r.register(fakesink::factory());
     r.register(fakesrc::factory());
+    r.register(filesink::factory());
+    r.register(filesrc::factory());
     r.register(identity::factory());
     r.register(queue::factory());
+    r.register(rawvideoparse::factory());
     r.register(tee::factory());
     r
 }

@@ -152,7 +152,7 @@ fn queued_buffers_come_back_on_drain_and_on_stop() {
     let q = r.make("queue", None).unwrap();
     let sink = r.make("gatesink", None).unwrap();
     for e in [&src, &q, &sink] {
-        p.add(e.clone());
+        p.add(e.clone()).unwrap();
     }
     Pipeline::link_many(&[&src, &q, &sink]).unwrap();
     set_gate(false);

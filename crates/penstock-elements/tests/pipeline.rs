@@ -7,11 +7,14 @@ use penstock::pipeline::Pipeline;
 use penstock_elements::SinkStats;
 
 fn make(p: &mut Pipeline, factory: &str, props: &[(&str, &str)]) -> Element {
-    let e = penstock_elements::registry().make(factory, None).unwrap();
+    thread_local! {
+        static REGISTRY: penstock::element::Registry = penstock_elements::registry();
+    }
+    let e = REGISTRY.with(|r| r.make(factory, None)).unwrap();
     for (k, v) in props {
         e.set_property_str(k, v).unwrap();
     }
-    p.add(e.clone());
+    p.add(e.clone()).unwrap();
     e
 }
 

@@ -27,6 +27,14 @@ pub enum PipelineError {
     /// Linking failed.
     #[error(transparent)]
     Link(#[from] LinkError),
+    /// Two elements with one name.
+    #[error("pipeline {pipeline} already has an element named '{name}'")]
+    DuplicateName {
+        /// The pipeline.
+        pipeline: String,
+        /// The name.
+        name: String,
+    },
     /// The pipeline did not finish in time.
     #[error("no EOS after {0:?}")]
     Timeout(Duration),
@@ -80,9 +88,20 @@ impl Pipeline {
     }
 
     /// Adds an element.
-    pub fn add(&mut self, element: Element) {
+    ///
+    /// # Errors
+    /// [`PipelineError::DuplicateName`] if an element of that name is already in the
+    /// pipeline (paths and the EOS accounting rely on unique names).
+    pub fn add(&mut self, element: Element) -> Result<(), PipelineError> {
+        if self.by_name(element.name()).is_some() {
+            return Err(PipelineError::DuplicateName {
+                pipeline: self.name.clone(),
+                name: element.name().to_owned(),
+            });
+        }
         element.set_parent(self.name.clone(), self.bus.clone());
         self.elements.push(element);
+        Ok(())
     }
 
     /// The elements, in the order added.

@@ -1,1 +1,3 @@
 //! System calls that need `unsafe` (mappings), each with its safety argument.
+
+pub mod mmap;

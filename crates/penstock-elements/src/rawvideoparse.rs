@@ -1,0 +1,931 @@
+//! `rawvideoparse`: cuts a raw byte stream (a file of frames) into video frames.
+//!
+//! ```text
+//!   in:  [ 4096 ][ 4096 ][ 4096 ][ 4096 ] ...       (any sizes, any memories)
+//!   out: [    frame 0    ][    frame 1    ] ...     (each: windows of the input)
+//! ```
+//!
+//! The frame size comes from [`VideoInfo::new`] (GStreamer's default layout) or from
+//! explicit `plane-strides`/`plane-offsets`. Frames are made without copying: a frame
+//! inside one incoming memory is a shared window of it; a frame that straddles memories
+//! or buffers is a buffer of several windows (windows that are adjacent in one region,
+//! such as consecutive `filesrc` blocks of one mapping, are merged into one memory).
+//! Only a memory that may not be shared (`NO_SHARE`) and must be split is copied, and
+//! that copy is recorded in the ledger with reason `merge`.
+//!
+//! Output buffers carry pts = dts = n × duration (duration = 1 s × D / N, rounded down),
+//! the byte offset of the frame in the input as `offset`, and a [`VideoMeta`], as
+//! GStreamer's rawvideoparse does. A trailing partial frame at EOS is dropped with a
+//! warning; a stream without a single whole frame is an error.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use penstock::buffer::{Buffer, BufferFlags, BufferMut};
+use penstock::caps::{Caps, Fraction, Value};
+use penstock::element::{
+    Element, ElementError, ElementFactory, ElementImpl, PropType, PropValue, PropertyError,
+    PropertySpec, State, StateChange,
+};
+use penstock::event::{Event, Format, Segment};
+use penstock::flow::{FlowError, FlowResult};
+use penstock::ledger::CopyReason;
+use penstock::memory::{Memory, MemoryError};
+use penstock::meta::VideoMeta;
+use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::query::Query;
+use penstock::time::ClockTime;
+use penstock::video::{VideoFormat, VideoInfo};
+
+/// The formats, with GStreamer's `GstVideoFormat` numbers and nicks (checked against
+/// `gst-inspect-1.0 rawvideoparse`, GStreamer 1.22).
+pub const FORMATS: &[(i32, &str, &str)] = &[
+    (2, "i420", "GST_VIDEO_FORMAT_I420"),
+    (3, "yv12", "GST_VIDEO_FORMAT_YV12"),
+    (4, "yuy2", "GST_VIDEO_FORMAT_YUY2"),
+    (5, "uyvy", "GST_VIDEO_FORMAT_UYVY"),
+    (7, "rgbx", "GST_VIDEO_FORMAT_RGBx"),
+    (8, "bgrx", "GST_VIDEO_FORMAT_BGRx"),
+    (9, "xrgb", "GST_VIDEO_FORMAT_xRGB"),
+    (10, "xbgr", "GST_VIDEO_FORMAT_xBGR"),
+    (11, "rgba", "GST_VIDEO_FORMAT_RGBA"),
+    (12, "bgra", "GST_VIDEO_FORMAT_BGRA"),
+    (13, "argb", "GST_VIDEO_FORMAT_ARGB"),
+    (14, "abgr", "GST_VIDEO_FORMAT_ABGR"),
+    (15, "rgb", "GST_VIDEO_FORMAT_RGB"),
+    (16, "bgr", "GST_VIDEO_FORMAT_BGR"),
+    (23, "nv12", "GST_VIDEO_FORMAT_NV12"),
+    (24, "nv21", "GST_VIDEO_FORMAT_NV21"),
+    (25, "gray8", "GST_VIDEO_FORMAT_GRAY8"),
+];
+
+/// The format of GStreamer number `value` (one of [`FORMATS`]).
+pub fn format_from_number(value: i32) -> Option<VideoFormat> {
+    let (_, nick, _) = FORMATS.iter().find(|(v, _, _)| *v == value)?;
+    VideoFormat::ALL
+        .into_iter()
+        .find(|f| f.name().eq_ignore_ascii_case(nick))
+}
+
+const DEFAULT_FORMAT: i32 = 2;
+const DEFAULT_WIDTH: i64 = 320;
+const DEFAULT_HEIGHT: i64 = 240;
+
+/// The factory.
+pub fn factory() -> ElementFactory {
+    let dimension = PropType::Int {
+        min: 0,
+        max: i64::from(i32::MAX),
+    };
+    ElementFactory {
+        name: "rawvideoparse",
+        long_name: "rawvideoparse",
+        klass: "Codec/Parser/Video",
+        description: "Converts unformatted data streams into timestamped raw video frames",
+        properties: vec![
+            PropertySpec::new(
+                "format",
+                "Format of frames in raw stream",
+                PropType::Enum(FORMATS),
+                PropValue::Enum(DEFAULT_FORMAT),
+            ),
+            PropertySpec::new(
+                "width",
+                "Width of frames in raw stream",
+                dimension.clone(),
+                PropValue::Int(DEFAULT_WIDTH),
+            ),
+            PropertySpec::new(
+                "height",
+                "Height of frames in raw stream",
+                dimension,
+                PropValue::Int(DEFAULT_HEIGHT),
+            ),
+            PropertySpec::new(
+                "framerate",
+                "Rate of frames in raw stream, N/D (0/1 to 2147483647/1)",
+                PropType::String,
+                PropValue::String("25/1".into()),
+            ),
+            PropertySpec::new(
+                "pixel-aspect-ratio",
+                "Pixel aspect ratio of frames in raw stream, N/D (1/100 to 100/1)",
+                PropType::String,
+                PropValue::String("1/1".into()),
+            ),
+            PropertySpec::new(
+                "frame-size",
+                "Size of a frame (0 = frames are tightly packed together)",
+                PropType::UInt {
+                    min: 0,
+                    max: u64::from(u32::MAX),
+                },
+                PropValue::UInt(0),
+            ),
+            PropertySpec::new(
+                "plane-strides",
+                "Strides of the planes in bytes (e.g. plane-strides=\"<320,320>\"; \
+                 empty = the format's default layout)",
+                PropType::String,
+                PropValue::String(String::new()),
+            ),
+            PropertySpec::new(
+                "plane-offsets",
+                "Offsets of the planes in bytes (e.g. plane-offsets=\"<0,76800>\"; \
+                 empty = the format's default layout)",
+                PropType::String,
+                PropValue::String(String::new()),
+            ),
+        ],
+        pad_templates: vec![
+            PadTemplate::new(
+                "sink",
+                PadDirection::Sink,
+                PadPresence::Always,
+                Caps::new_any(),
+            ),
+            PadTemplate::new("src", PadDirection::Src, PadPresence::Always, src_caps()),
+        ],
+        create: || Box::new(RawVideoParse::default()),
+    }
+}
+
+fn src_caps() -> Caps {
+    let formats = FORMATS
+        .iter()
+        .filter_map(|(v, _, _)| format_from_number(*v))
+        .map(|f| Value::from(f.name()))
+        .collect();
+    Caps::builder("video/x-raw")
+        .field("format", Value::List(formats))
+        .field("width", 1..=i32::MAX)
+        .field("height", 1..=i32::MAX)
+        .field(
+            "framerate",
+            Fraction::new(0, 1)..=Fraction::new(i32::MAX, 1),
+        )
+        .build()
+}
+
+/// Parses `N/D` (or `N`) into a fraction with a positive denominator.
+fn parse_fraction(text: &str) -> Option<(i32, i32)> {
+    let t = text.trim();
+    let (n, d) = match t.split_once('/') {
+        Some((n, d)) => (n.trim().parse().ok()?, d.trim().parse().ok()?),
+        None => (t.parse().ok()?, 1),
+    };
+    (d > 0).then_some((n, d))
+}
+
+/// Parses GStreamer's value-array syntax `<320,160,160>` (also `< (int)320, ... >` and a
+/// bare `320,160,160`); empty means "not set".
+fn parse_plane_list(text: &str) -> Option<Vec<usize>> {
+    let t = text.trim();
+    let t = t.strip_prefix('<').unwrap_or(t);
+    let t = t.strip_suffix('>').unwrap_or(t).trim();
+    if t.is_empty() {
+        return Some(Vec::new());
+    }
+    t.split(',')
+        .map(|v| {
+            let v = v.trim();
+            let v = v.strip_prefix("(int)").unwrap_or(v).trim();
+            v.parse::<usize>().ok()
+        })
+        .collect()
+}
+
+fn format_plane_list(values: &[usize]) -> String {
+    let inner: Vec<String> = values.iter().map(usize::to_string).collect();
+    format!("<{}>", inner.join(","))
+}
+
+#[derive(Debug, Clone)]
+struct Settings {
+    format: i32,
+    width: i64,
+    height: i64,
+    framerate: (i32, i32),
+    par: (i32, i32),
+    frame_size: u64,
+    plane_strides: Vec<usize>,
+    plane_offsets: Vec<usize>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            format: DEFAULT_FORMAT,
+            width: DEFAULT_WIDTH,
+            height: DEFAULT_HEIGHT,
+            framerate: (25, 1),
+            par: (1, 1),
+            frame_size: 0,
+            plane_strides: Vec::new(),
+            plane_offsets: Vec::new(),
+        }
+    }
+}
+
+/// What the settings mean for the stream; fixed from READY→PAUSED to PAUSED→READY.
+#[derive(Debug, Clone)]
+struct Config {
+    info: VideoInfo,
+    /// Bytes of each output frame (the layout's size).
+    out_size: usize,
+    /// Bytes each frame takes in the input (`max(frame-size, out_size)`).
+    advance: usize,
+    caps: Caps,
+    /// Frame duration in ns, `None` for a framerate of 0.
+    duration: Option<u64>,
+}
+
+impl Settings {
+    fn config(&self) -> Result<Config, String> {
+        let format = format_from_number(self.format)
+            .ok_or_else(|| format!("unsupported format number {}", self.format))?;
+        // The property ranges keep both within 0..=i32::MAX.
+        let width = u32::try_from(self.width).unwrap_or(0);
+        let height = u32::try_from(self.height).unwrap_or(0);
+        let mut info = VideoInfo::new(format, width, height).map_err(|e| e.to_string())?;
+        if !self.plane_strides.is_empty() || !self.plane_offsets.is_empty() {
+            let n = format.n_planes();
+            let pick = |given: &[usize], default: [usize; 4], what: &str| {
+                if given.is_empty() {
+                    Ok(default[..n].to_vec())
+                } else if given.len() == n {
+                    Ok(given.to_vec())
+                } else {
+                    Err(format!(
+                        "{what} has {} value(s) but {} has {n} plane(s): give one per plane \
+                         (e.g. {what}=\"{}\")",
+                        given.len(),
+                        format.name(),
+                        format_plane_list(&default[..n])
+                    ))
+                }
+            };
+            let strides = pick(&self.plane_strides, info.strides(), "plane-strides")?;
+            let offsets = pick(&self.plane_offsets, info.offsets(), "plane-offsets")?;
+            // GStreamer's frame size for an explicit layout: the plane that starts last,
+            // plus its stride times its rows.
+            let last = (0..n).fold(
+                0,
+                |last, p| {
+                    if offsets[p] >= offsets[last] { p } else { last }
+                },
+            );
+            let rows = info.plane_height(last) as usize;
+            let size = strides[last]
+                .checked_mul(rows)
+                .and_then(|s| s.checked_add(offsets[last]))
+                .ok_or_else(|| "plane-strides/plane-offsets overflow the frame size".to_owned())?;
+            info = VideoInfo::with_layout(format, width, height, &offsets, &strides, size)
+                .map_err(|e| e.to_string())?;
+        }
+        let out_size = info.size();
+        let advance = usize::try_from(self.frame_size)
+            .unwrap_or(usize::MAX)
+            .max(out_size);
+        let (fps_n, fps_d) = self.framerate;
+        let caps = Caps::builder("video/x-raw")
+            .field("format", format.name())
+            .field("width", width as i32)
+            .field("height", height as i32)
+            .field("interlace-mode", "progressive")
+            .field("pixel-aspect-ratio", Fraction::new(self.par.0, self.par.1))
+            .field("framerate", Fraction::new(fps_n, fps_d))
+            .build();
+        let duration = if fps_n > 0 {
+            ClockTime::scale(ClockTime::SECOND.nseconds(), fps_d as u64, fps_n as u64)
+        } else {
+            None
+        };
+        Ok(Config {
+            info,
+            out_size,
+            advance,
+            caps,
+            duration,
+        })
+    }
+}
+
+/// A window not yet consumed: `memory[start..]`.
+struct Piece {
+    memory: Memory,
+    start: usize,
+}
+
+/// Cuts a stream of memories into frames of memories, sharing instead of copying.
+#[derive(Default)]
+pub(crate) struct Framer {
+    pieces: VecDeque<Piece>,
+    queued: usize,
+}
+
+impl Framer {
+    /// Queues the bytes of `memory` (a handle: no copy).
+    pub(crate) fn push(&mut self, memory: Memory) {
+        if memory.size() > 0 {
+            self.queued += memory.size();
+            self.pieces.push_back(Piece { memory, start: 0 });
+        }
+    }
+
+    /// Bytes queued.
+    pub(crate) fn queued(&self) -> usize {
+        self.queued
+    }
+
+    /// Drops everything queued.
+    pub(crate) fn clear(&mut self) {
+        self.pieces.clear();
+        self.queued = 0;
+    }
+
+    /// Takes the next frame: the memories holding its first `size` bytes, then drops
+    /// `advance - size` more bytes (padding between frames). Copies only where a memory
+    /// that may not be shared has to be split (recorded as `merge`, at `site`).
+    ///
+    /// # Errors
+    /// A copy that failed (allocation, or the memory cannot be mapped).
+    pub(crate) fn take(
+        &mut self,
+        size: usize,
+        advance: usize,
+        site: &str,
+    ) -> Result<Vec<Memory>, MemoryError> {
+        let mut out = Vec::new();
+        self.consume(size, Some(&mut out), site)?;
+        self.consume(advance.saturating_sub(size), None, site)?;
+        Ok(out)
+    }
+
+    fn consume(
+        &mut self,
+        mut need: usize,
+        mut out: Option<&mut Vec<Memory>>,
+        site: &str,
+    ) -> Result<(), MemoryError> {
+        while need > 0 {
+            let Some(front) = self.pieces.front_mut() else {
+                break;
+            };
+            let avail = front.memory.size() - front.start;
+            let n = avail.min(need);
+            if let Some(out) = out.as_deref_mut() {
+                let window = if front.start == 0 && n == avail {
+                    front.memory.clone()
+                } else {
+                    match front.memory.share(front.start, n) {
+                        Ok(m) => m,
+                        Err(MemoryError::NoShare) => {
+                            front
+                                .memory
+                                .copy_for(front.start, n, CopyReason::Merge, site)?
+                        }
+                        Err(e) => return Err(e),
+                    }
+                };
+                push_merged(out, window);
+            }
+            front.start += n;
+            need -= n;
+            self.queued -= n;
+            if front.start == front.memory.size() {
+                self.pieces.pop_front();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Appends `m`, merging it into the last memory when they are adjacent windows of one
+/// region (no copy).
+fn push_merged(out: &mut Vec<Memory>, m: Memory) {
+    if let Some(last) = out.last_mut() {
+        if let Ok(merged) = last.merge_span(&m) {
+            *last = merged;
+            return;
+        }
+    }
+    out.push(m);
+}
+
+struct Parse {
+    config: Option<Arc<Config>>,
+    framer: Framer,
+    /// Frames output since the stream (or the last flush) started.
+    frames: u64,
+    /// Input bytes consumed: the offset of the next frame.
+    offset: u64,
+    /// Caps and segment still have to be sent.
+    need_negotiation: bool,
+    /// Next frame gets DISCONT.
+    discont: bool,
+}
+
+impl Default for Parse {
+    fn default() -> Self {
+        Parse {
+            config: None,
+            framer: Framer::default(),
+            frames: 0,
+            offset: 0,
+            need_negotiation: true,
+            discont: true,
+        }
+    }
+}
+
+impl Parse {
+    fn restart(&mut self) {
+        self.framer.clear();
+        self.frames = 0;
+        self.offset = 0;
+        self.need_negotiation = true;
+        self.discont = true;
+    }
+}
+
+/// The element.
+#[derive(Default)]
+pub struct RawVideoParse {
+    settings: Mutex<Settings>,
+    parse: Mutex<Parse>,
+    src: OnceLock<Pad>,
+}
+
+impl RawVideoParse {
+    fn parse(&self) -> MutexGuard<'_, Parse> {
+        self.parse.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends caps (checked with downstream) and a time segment.
+    fn negotiate(&self, element: &Element, src: &Pad, config: &Config) -> FlowResult {
+        match penstock::basesrc::negotiate(element, src, &config.caps, |c| c.fixate()) {
+            Ok(_) => {
+                src.push_event(Event::Segment(Segment::new(Format::Time)));
+                Ok(())
+            }
+            Err(e) => {
+                self.parse().need_negotiation = true;
+                element.post_error(&e.message, e.debug);
+                Err(FlowError::NotNegotiated)
+            }
+        }
+    }
+
+    fn frame_buffer(config: &Config, p: &mut Parse, memories: Vec<Memory>) -> Buffer {
+        let mut b = BufferMut::new();
+        for m in memories {
+            b.append_memory(m);
+        }
+        let n = p.frames;
+        let pts = match config.duration {
+            Some(d) => Some(ClockTime::from_nseconds(d.saturating_mul(n))),
+            // GStreamer times the first frame at the segment start and no others.
+            None => (n == 0).then_some(ClockTime::ZERO),
+        };
+        b.set_pts(pts);
+        b.set_dts(pts);
+        b.set_duration(config.duration.map(ClockTime::from_nseconds));
+        b.set_offset(Some(p.offset));
+        if std::mem::take(&mut p.discont) {
+            b.insert_flags(BufferFlags::DISCONT);
+        }
+        b.add_meta(VideoMeta::from_info(&config.info));
+        p.frames += 1;
+        p.offset += config.advance as u64;
+        b.freeze()
+    }
+
+    fn end_of_stream(&self, element: &Element) {
+        let (left, frames, config) = {
+            let mut p = self.parse();
+            let left = p.framer.queued();
+            p.framer.clear();
+            (left, p.frames, p.config.clone())
+        };
+        let Some(config) = config else { return };
+        let what = format!(
+            "{} {}x{} frames are {} bytes",
+            config.info.format(),
+            config.info.width(),
+            config.info.height(),
+            config.advance
+        );
+        if frames == 0 {
+            element.post_error(
+                "No valid frames found before end of stream",
+                Some(format!(
+                    "the input ended after {left} bytes; {what} (check format, width, height \
+                     and frame-size)"
+                )),
+            );
+        } else if left > 0 {
+            element.post_warning(&format!(
+                "Dropping {left} trailing bytes at end of stream: not a whole frame ({what}; \
+                 {frames} whole frames were output)"
+            ));
+        }
+    }
+}
+
+impl ElementImpl for RawVideoParse {
+    fn init(&self, element: &Element) {
+        if let Some(p) = element.src_pad() {
+            let _ = self.src.set(p);
+        }
+    }
+
+    fn set_property(
+        &self,
+        element: &Element,
+        name: &str,
+        value: PropValue,
+    ) -> Result<(), PropertyError> {
+        let state = element.state();
+        if state >= State::Paused {
+            return Err(PropertyError::WrongState {
+                element: element.path(),
+                name: name.to_owned(),
+                state,
+            });
+        }
+        let bad = |value: &str, expected: &str, why: &str| PropertyError::BadValue {
+            element: element.path(),
+            name: name.to_owned(),
+            value: value.to_owned(),
+            expected: expected.to_owned(),
+            why: why.to_owned(),
+        };
+        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        match (name, value) {
+            ("format", PropValue::Enum(v)) => s.format = v,
+            ("width", PropValue::Int(v)) => s.width = v,
+            ("height", PropValue::Int(v)) => s.height = v,
+            ("frame-size", PropValue::UInt(v)) => s.frame_size = v,
+            ("framerate", PropValue::String(t)) => {
+                let expected = "a fraction N/D in 0/1..=2147483647/1";
+                let (n, d) = parse_fraction(&t)
+                    .ok_or_else(|| bad(&t, expected, "not a fraction with D > 0"))?;
+                if n < 0 {
+                    return Err(bad(&t, expected, "negative"));
+                }
+                s.framerate = (n, d);
+            }
+            ("pixel-aspect-ratio", PropValue::String(t)) => {
+                let expected = "a fraction N/D in 1/100..=100/1";
+                let (n, d) = parse_fraction(&t)
+                    .ok_or_else(|| bad(&t, expected, "not a fraction with D > 0"))?;
+                let (n64, d64) = (i64::from(n), i64::from(d));
+                if n64 * 100 < d64 || n64 > 100 * d64 {
+                    return Err(bad(&t, expected, "out of range"));
+                }
+                s.par = (n, d);
+            }
+            ("plane-strides" | "plane-offsets", PropValue::String(t)) => {
+                let list = parse_plane_list(&t).ok_or_else(|| {
+                    bad(
+                        &t,
+                        "a list of byte counts like <320,160,160>",
+                        "not a list of non-negative integers",
+                    )
+                })?;
+                if name == "plane-strides" {
+                    s.plane_strides = list;
+                } else {
+                    s.plane_offsets = list;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
+        let s = self
+            .settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        // The layout in effect, as GStreamer reports it.
+        let layout = || {
+            let n = format_from_number(s.format).map_or(0, VideoFormat::n_planes);
+            s.config()
+                .map(|c| {
+                    (
+                        c.info.strides()[..n].to_vec(),
+                        c.info.offsets()[..n].to_vec(),
+                    )
+                })
+                .unwrap_or_else(|_| (s.plane_strides.clone(), s.plane_offsets.clone()))
+        };
+        Some(match name {
+            "format" => PropValue::Enum(s.format),
+            "width" => PropValue::Int(s.width),
+            "height" => PropValue::Int(s.height),
+            "frame-size" => PropValue::UInt(s.frame_size),
+            "framerate" => PropValue::String(format!("{}/{}", s.framerate.0, s.framerate.1)),
+            "pixel-aspect-ratio" => PropValue::String(format!("{}/{}", s.par.0, s.par.1)),
+            "plane-strides" => PropValue::String(format_plane_list(&layout().0)),
+            "plane-offsets" => PropValue::String(format_plane_list(&layout().1)),
+            _ => return None,
+        })
+    }
+
+    fn change_state(&self, element: &Element, change: StateChange) -> Result<(), ElementError> {
+        match change {
+            StateChange::ReadyToPaused => {
+                let settings = self
+                    .settings
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
+                let config = settings.config().map_err(|why| ElementError {
+                    message: format!("{}: invalid raw video settings: {why}", element.path()),
+                    debug: Some(format!("{settings:?}")),
+                })?;
+                let mut p = self.parse();
+                p.restart();
+                p.config = Some(Arc::new(config));
+            }
+            StateChange::PausedToReady => {
+                let mut p = self.parse();
+                p.restart();
+                p.config = None;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn chain(&self, element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
+        let src = self.src.get().ok_or(FlowError::NotLinked)?;
+        let (frames, negotiate, config) = {
+            let mut p = self.parse();
+            let config = p.config.clone().ok_or(FlowError::Flushing)?;
+            if buffer.flags().contains(BufferFlags::DISCONT) {
+                p.discont = true;
+            }
+            for m in buffer.memories() {
+                p.framer.push(m.clone());
+            }
+            drop(buffer);
+            let mut frames = Vec::new();
+            while p.framer.queued() >= config.advance {
+                let memories = p
+                    .framer
+                    .take(config.out_size, config.advance, element.name())
+                    .map_err(|e| {
+                        element.post_error(
+                            &format!("Could not assemble frame {}: {e}", p.frames),
+                            None,
+                        );
+                        FlowError::Error
+                    })?;
+                frames.push(Self::frame_buffer(&config, &mut p, memories));
+            }
+            let negotiate = !frames.is_empty() && std::mem::take(&mut p.need_negotiation);
+            (frames, negotiate, config)
+        };
+        // Pushed without holding the lock: downstream may block (a full queue) while a
+        // flush needs to get in.
+        if negotiate {
+            self.negotiate(element, src, &config)?;
+        }
+        for frame in frames {
+            src.push(frame)?;
+        }
+        Ok(())
+    }
+
+    fn sink_event(&self, element: &Element, _pad: &Pad, event: Event) -> bool {
+        let Some(src) = self.src.get() else {
+            return false;
+        };
+        match event {
+            Event::StreamStart { .. } => {
+                self.parse().restart();
+                src.push_event(event)
+            }
+            // The input is bytes: its caps (if any) say nothing about the frames.
+            Event::Caps(_) => true,
+            // A byte segment in, a time segment out (after the caps).
+            Event::Segment(_) => {
+                let (negotiate, config) = {
+                    let mut p = self.parse();
+                    (std::mem::take(&mut p.need_negotiation), p.config.clone())
+                };
+                match config {
+                    Some(c) if negotiate => self.negotiate(element, src, &c).is_ok(),
+                    Some(_) => src.push_event(Event::Segment(Segment::new(Format::Time))),
+                    None => false,
+                }
+            }
+            Event::Eos => {
+                self.end_of_stream(element);
+                src.push_event(Event::Eos)
+            }
+            Event::FlushStop { .. } => {
+                self.parse().restart();
+                src.push_event(event)
+            }
+            other => src.push_event(other),
+        }
+    }
+
+    fn query(&self, element: &Element, pad: &Pad, query: &mut Query) -> bool {
+        if pad.direction() == PadDirection::Src {
+            let config = self.parse().config.clone();
+            if let Some(config) = config {
+                match query {
+                    Query::Caps(q) => {
+                        q.result = Some(match &q.filter {
+                            Some(f) => f.intersect(&config.caps),
+                            None => config.caps.clone(),
+                        });
+                        return true;
+                    }
+                    Query::AcceptCaps { caps, result } => {
+                        *result = caps.can_intersect(&config.caps);
+                        return true;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        element.default_query(pad, query)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use penstock::ledger;
+    use penstock::memory::{MemoryBackend, MemoryFlags};
+
+    fn bytes(ms: &[Memory]) -> Vec<u8> {
+        ms.iter()
+            .flat_map(|m| m.map_read().unwrap().to_vec())
+            .collect()
+    }
+
+    fn numbered(n: usize, from: u8) -> Memory {
+        Memory::from_owner(
+            (0..n)
+                .map(|i| from.wrapping_add(i as u8))
+                .collect::<Vec<u8>>(),
+        )
+    }
+
+    #[test]
+    fn nicks_are_the_lowercase_format_names() {
+        for (v, nick, desc) in FORMATS {
+            let f = format_from_number(*v).unwrap();
+            assert_eq!(f.name().to_ascii_lowercase(), *nick);
+            assert_eq!(*desc, format!("GST_VIDEO_FORMAT_{}", f.name()));
+        }
+        assert_eq!(format_from_number(23), Some(VideoFormat::Nv12));
+        assert_eq!(format_from_number(25), Some(VideoFormat::Gray8));
+        assert_eq!(format_from_number(0), None);
+    }
+
+    #[test]
+    fn frame_inside_one_memory_is_a_window_of_it() {
+        let input = numbered(100, 0);
+        let mut f = Framer::default();
+        f.push(input.clone());
+        let a = f.take(30, 30, "t").unwrap();
+        let b = f.take(30, 30, "t").unwrap();
+        assert_eq!(a.len(), 1);
+        assert!(a[0].same_region(&input) && b[0].same_region(&input));
+        assert_eq!(bytes(&a), (0..30).collect::<Vec<u8>>());
+        assert_eq!(bytes(&b), (30..60).collect::<Vec<u8>>());
+        assert_eq!(f.queued(), 40);
+    }
+
+    #[test]
+    fn straddling_frame_is_several_memories_without_copy() {
+        let (m1, m2, m3) = (numbered(10, 0), numbered(10, 10), numbered(10, 20));
+        let mut f = Framer::default();
+        for m in [&m1, &m2, &m3] {
+            f.push(m.clone());
+        }
+        let frame = f.take(25, 25, "t").unwrap();
+        assert_eq!(frame.len(), 3);
+        assert!(frame[0].same_region(&m1) && frame[2].same_region(&m3));
+        assert_eq!(bytes(&frame), (0..25).collect::<Vec<u8>>());
+        assert_eq!(f.queued(), 5);
+    }
+
+    #[test]
+    fn adjacent_windows_of_one_region_merge() {
+        let whole = numbered(64, 0);
+        let mut f = Framer::default();
+        for i in 0..8 {
+            f.push(whole.share(i * 8, 8).unwrap());
+        }
+        let frame = f.take(20, 20, "t").unwrap();
+        assert_eq!(frame.len(), 1);
+        assert_eq!((frame[0].offset(), frame[0].size()), (0, 20));
+        let frame = f.take(20, 20, "t").unwrap();
+        assert_eq!((frame[0].offset(), frame[0].size()), (20, 20));
+    }
+
+    #[test]
+    fn frame_size_padding_is_skipped() {
+        let mut f = Framer::default();
+        f.push(numbered(30, 0));
+        assert_eq!(
+            bytes(&f.take(8, 10, "t").unwrap()),
+            (0..8).collect::<Vec<u8>>()
+        );
+        assert_eq!(
+            bytes(&f.take(8, 10, "t").unwrap()),
+            (10..18).collect::<Vec<u8>>()
+        );
+    }
+
+    struct NoShareBackend;
+    impl MemoryBackend for NoShareBackend {
+        fn memory_type(&self) -> &'static str {
+            "NoShareTest"
+        }
+    }
+
+    #[test]
+    fn no_share_memory_is_copied_only_where_split() {
+        let site = "rawvideoparse-test-noshare";
+        let noshare = Memory::with_backend(
+            (0..10u8).collect::<Vec<u8>>(),
+            NoShareBackend,
+            MemoryFlags::NO_SHARE,
+        );
+        let mut f = Framer::default();
+        f.push(noshare.clone());
+        f.push(numbered(10, 10));
+        // Whole memory used as is: no copy.
+        let frame = f.take(12, 12, site).unwrap();
+        assert!(frame[0].same_region(&noshare));
+        assert_eq!(bytes(&frame), (0..12).collect::<Vec<u8>>());
+        assert_eq!(ledger::snapshot().site(site).copies.count, 0);
+        // Split: the part taken is copied, recorded as a merge.
+        let mut f = Framer::default();
+        f.push(noshare.clone());
+        let frame = f.take(4, 4, site).unwrap();
+        assert!(!frame[0].same_region(&noshare));
+        assert_eq!(bytes(&frame), vec![0, 1, 2, 3]);
+        let s = ledger::snapshot().site(site);
+        assert_eq!(s.reason(CopyReason::Merge).count, 1);
+        assert_eq!(s.reason(CopyReason::Merge).bytes, 4);
+    }
+
+    #[test]
+    fn layouts_follow_gstreamer() {
+        let mut s = Settings {
+            format: 23,
+            width: 64,
+            height: 48,
+            ..Settings::default()
+        };
+        assert_eq!(s.config().unwrap().out_size, 4608);
+        // Sizes GStreamer 1.22 gives these layouts (fakesink silent=false).
+        s.plane_strides = vec![128, 128];
+        s.plane_offsets = vec![0, 6144];
+        assert_eq!(s.config().unwrap().out_size, 9216);
+        s.plane_offsets.clear();
+        assert_eq!(s.config().unwrap().out_size, 6144);
+        s.plane_strides.clear();
+        s.plane_offsets = vec![0, 7000];
+        assert_eq!(s.config().unwrap().out_size, 8536);
+        s.plane_offsets = vec![0];
+        assert!(
+            s.config()
+                .unwrap_err()
+                .contains("plane-offsets has 1 value")
+        );
+        s.plane_offsets.clear();
+        s.frame_size = 5000;
+        let c = s.config().unwrap();
+        assert_eq!((c.out_size, c.advance), (4608, 5000));
+        s.width = 0;
+        assert!(s.config().is_err());
+    }
+
+    #[test]
+    fn parses_fractions_and_lists() {
+        assert_eq!(parse_fraction("30000/1001"), Some((30000, 1001)));
+        assert_eq!(parse_fraction("25"), Some((25, 1)));
+        assert_eq!(parse_fraction("1/0"), None);
+        assert_eq!(parse_plane_list("<320,160,160>"), Some(vec![320, 160, 160]));
+        assert_eq!(
+            parse_plane_list("< (int)0, (int)76800 >"),
+            Some(vec![0, 76800])
+        );
+        assert_eq!(parse_plane_list(""), Some(vec![]));
+        assert_eq!(parse_plane_list("<1,-2>"), None);
+    }
+}
