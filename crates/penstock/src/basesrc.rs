@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::PoolConfig;
 use crate::buffer::Buffer;
 use crate::caps::Caps;
 use crate::element::{
@@ -16,8 +17,11 @@ use crate::element::{
 };
 use crate::event::{Event, Format, Segment};
 use crate::flow::FlowError;
+use crate::meta::VideoMeta;
 use crate::pad::Pad;
+use crate::pool::{AcquireParams, BufferPool};
 use crate::query::{AllocationQuery, Query};
+use crate::video::{VideoInfo, frame};
 
 /// A source of buffers.
 pub trait PushSource: Send + Sync + 'static {
@@ -174,7 +178,42 @@ pub fn negotiate(
     Ok(fixed)
 }
 
-fn start_stream<S: PushSource>(src: &S, element: &Element, pad: &Pad) -> Result<(), ElementError> {
+/// Re-lays frames out for a consumer that cannot read the producer's layout.
+struct Relayout {
+    info: VideoInfo,
+    pool: BufferPool,
+}
+
+impl Relayout {
+    /// The buffer as downstream can read it: itself when its layout is the default one
+    /// (or it has no VideoMeta), else a copy in the default layout (ledger: alignment).
+    fn apply(&self, buffer: Buffer) -> Result<Buffer, FlowError> {
+        let Some(meta) = buffer.meta::<VideoMeta>() else {
+            return Ok(buffer);
+        };
+        if frame::meta_matches(meta, &self.info) {
+            return Ok(buffer);
+        }
+        let mut out = self
+            .pool
+            .acquire(AcquireParams::default())
+            .map_err(|_| FlowError::Flushing)?;
+        frame::copy_to_layout(&buffer, meta, &self.info, &mut out).map_err(|_| FlowError::Error)?;
+        out.set_pts(buffer.pts());
+        out.set_dts(buffer.dts());
+        out.set_duration(buffer.duration());
+        out.set_offset(buffer.offset());
+        out.set_offset_end(buffer.offset_end());
+        out.set_flags(buffer.flags());
+        Ok(out.freeze())
+    }
+}
+
+fn start_stream<S: PushSource>(
+    src: &S,
+    element: &Element,
+    pad: &Pad,
+) -> Result<Option<Relayout>, ElementError> {
     pad.push_event(Event::StreamStart {
         stream_id: format!("{}/{}", element.path(), pad.name()),
     });
@@ -183,17 +222,34 @@ fn start_stream<S: PushSource>(src: &S, element: &Element, pad: &Pad) -> Result<
         // A source that can produce anything needs no negotiation (as GStreamer's
         // basesrc): no caps event, no allocation query.
         pad.push_event(Event::Segment(Segment::new(src.segment_format())));
-        return Ok(());
+        return Ok(None);
     }
     let caps = negotiate(element, pad, &ours, |c| src.fixate(element, c))?;
     src.set_caps(element, &caps)?;
     pad.push_event(Event::Segment(Segment::new(src.segment_format())));
-    let mut q = Query::Allocation(AllocationQuery::new(caps, true));
+    let mut q = Query::Allocation(AllocationQuery::new(caps.clone(), true));
     pad.peer_query(&mut q);
-    if let Query::Allocation(q) = q {
-        src.decide_allocation(element, &q)?;
+    let Query::Allocation(q) = q else {
+        return Ok(None);
+    };
+    src.decide_allocation(element, &q)?;
+    // A consumer that does not understand VideoMeta reads frames in the default layout:
+    // if the source's frames carry another one, the framework copies them (the source
+    // may be unable to change its layout: a driver's fixed stride).
+    if q.has_meta("VideoMeta") {
+        return Ok(None);
     }
-    Ok(())
+    match frame::info_from_caps(&caps) {
+        Some(Ok(info)) => {
+            let pool = BufferPool::new(format!("{}-relayout", element.name()));
+            let config = PoolConfig::video(info.clone());
+            pool.set_config(config)
+                .and_then(|_| pool.set_active(true))
+                .map_err(|e| ElementError::new(format!("{}: {e}", element.path())))?;
+            Ok(Some(Relayout { info, pool }))
+        }
+        _ => Ok(None),
+    }
 }
 
 impl<S: PushSource> ElementImpl for BaseSrc<S> {
@@ -222,17 +278,27 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
                 let src = Arc::clone(&self.src);
                 let el = element.clone();
                 let mut started = false;
+                let mut relayout: Option<Relayout> = None;
                 element.spawn_task("src", move || {
                     let _site = el.enter_site();
                     if !started {
                         started = true;
-                        if let Err(e) = start_stream(&*src, &el, &pad) {
-                            el.post_error(&e.message, e.debug);
-                            pad.push_event(Event::Eos);
-                            return TaskControl::Stop;
+                        match start_stream(&*src, &el, &pad) {
+                            Ok(r) => relayout = r,
+                            Err(e) => {
+                                el.post_error(&e.message, e.debug);
+                                pad.push_event(Event::Eos);
+                                return TaskControl::Stop;
+                            }
                         }
                     }
-                    let result = src.create(&el).and_then(|b| pad.push(b));
+                    let result = src
+                        .create(&el)
+                        .and_then(|b| match &relayout {
+                            Some(r) => r.apply(b),
+                            None => Ok(b),
+                        })
+                        .and_then(|b| pad.push(b));
                     match result {
                         Ok(()) => TaskControl::Continue,
                         Err(FlowError::Flushing) => TaskControl::Stop,

@@ -22,6 +22,7 @@
 //! ```
 
 mod format;
+pub mod frame;
 mod info;
 #[cfg(test)]
 mod tests;
