@@ -18,6 +18,7 @@ pub mod caps;
 pub mod element;
 pub mod event;
 pub mod flow;
+pub mod launch;
 pub mod ledger;
 pub mod memory;
 pub mod meta;

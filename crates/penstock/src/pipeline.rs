@@ -12,7 +12,7 @@ use crate::pad::{LinkError, Pad, PadDirection};
 #[non_exhaustive]
 pub enum PipelineError {
     /// An element posted an error.
-    #[error("ERROR from element {source_path}: {message}{}", .debug.as_ref().map(|d| format!("\nAdditional debug info:\n{d}")).unwrap_or_default())]
+    #[error("from element {source_path}: {message}")]
     Element {
         /// Path of the element.
         source_path: String,
@@ -208,7 +208,11 @@ impl Pipeline {
                 }
             }
             for e in order.iter().rev() {
-                e.set_state(target)?;
+                e.set_state(target).map_err(|err| PipelineError::Element {
+                    source_path: e.path(),
+                    message: err.message,
+                    debug: err.debug,
+                })?;
             }
             return Ok(());
         }
@@ -219,7 +223,11 @@ impl Pipeline {
             for e in &order {
                 if let Err(err) = e.set_state(step) {
                     let _ = self.set_state(State::Null);
-                    return Err(err.into());
+                    return Err(PipelineError::Element {
+                        source_path: e.path(),
+                        message: err.message,
+                        debug: err.debug,
+                    });
                 }
             }
         }
