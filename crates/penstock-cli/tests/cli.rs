@@ -196,3 +196,90 @@ fn inspect_lists_and_describes_elements() {
     let o = penstock(&["inspect", "nosuchelement"]);
     assert!(!o.status.success());
 }
+
+/// The allocation count of a stats file (the `"allocations": {"count": N` entry).
+fn allocations(json: &str) -> u64 {
+    let at = json.find("\"allocations\"").expect("allocations key");
+    field(&json[at..], "count").parse().unwrap()
+}
+
+#[test]
+fn tee_of_1080p_frames_copies_nothing_and_stops_allocating_after_warm_up() {
+    let pipeline = [
+        "videotestsrc",
+        "num-buffers=600",
+        "!",
+        "video/x-raw,format=NV12,width=1920,height=1080",
+        "!",
+        "tee",
+        "name=t",
+        "t.",
+        "!",
+        "queue",
+        "!",
+        "fakesink",
+        "t.",
+        "!",
+        "queue",
+        "!",
+        "fakesink",
+    ];
+    let json = stats(&pipeline);
+    assert_eq!(field(&json, "buffers"), "1200", "{json}");
+    assert_eq!(field(&json, "count"), "0", "copies: {json}");
+    // Only the pool's warm-up allocates: the two queues hold at most 3 frames each
+    // (10 MB limit), so the pool never needs more than a handful of frames, whatever
+    // the number of buffers.
+    let n = allocations(&json);
+    assert!(
+        (1..=10).contains(&n),
+        "{n} allocations for 600 frames: {json}"
+    );
+}
+
+#[test]
+fn raw_file_to_frames_copies_and_allocates_nothing() {
+    let dir = std::env::temp_dir().join(format!("penstock-cli-raw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("frames.nv12");
+    let frame = 1920 * 1080 * 3 / 2;
+    let bytes: Vec<u8> = (0..frame * 5).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&file, &bytes).unwrap();
+    let location = format!("location={}", file.display());
+    let json = stats(&[
+        "filesrc",
+        &location,
+        "!",
+        "rawvideoparse",
+        "format=nv12",
+        "width=1920",
+        "height=1080",
+        "!",
+        "fakesink",
+    ]);
+    assert_eq!(field(&json, "buffers"), "5", "{json}");
+    assert_eq!(field(&json, "count"), "0", "copies: {json}");
+    assert_eq!(allocations(&json), 0, "{json}");
+}
+
+#[test]
+fn impossible_caps_name_both_sides_and_the_field() {
+    let o = penstock(&[
+        "launch",
+        "videotestsrc",
+        "num-buffers=1",
+        "!",
+        "video/x-raw,format=NV12",
+        "!",
+        "capsfilter",
+        "caps=video/x-raw,format=I420",
+        "!",
+        "fakesink",
+    ]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("videotestsrc0:src"), "{err}");
+    assert!(err.contains("capsfilter0:sink"), "{err}");
+    assert!(err.contains("field 'format': NV12 vs I420"), "{err}");
+    assert!(err.contains("not negotiated"), "{err}");
+}

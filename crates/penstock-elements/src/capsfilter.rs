@@ -86,6 +86,10 @@ impl ElementImpl for CapsFilter {
         (name == "caps").then(|| PropValue::Caps(self.filter()))
     }
 
+    fn caps_restriction(&self) -> Option<Caps> {
+        Some(self.filter())
+    }
+
     fn chain(&self, _element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
         self.src.get().ok_or(FlowError::NotLinked)?.push(buffer)
     }

@@ -12,6 +12,7 @@ pub mod identity;
 pub mod queue;
 pub mod rawvideoparse;
 pub mod tee;
+pub mod videotestsrc;
 
 use penstock::element::Registry;
 
@@ -28,6 +29,7 @@ pub fn registry() -> Registry {
     r.register(queue::factory());
     r.register(rawvideoparse::factory());
     r.register(tee::factory());
+    r.register(videotestsrc::factory());
     r
 }
 

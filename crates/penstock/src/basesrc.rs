@@ -148,6 +148,9 @@ pub fn negotiate(
     let common = match ours.intersect_explained(&theirs) {
         Ok(c) => c,
         Err(mismatch) => {
+            if let Some(e) = explain_downstream(pad, ours) {
+                return Err(e);
+            }
             let peer = pad
                 .peer()
                 .map(|p| p.path())
@@ -207,6 +210,38 @@ impl Relayout {
         out.set_flags(buffer.flags());
         Ok(out.freeze())
     }
+}
+
+/// Follows the chain downstream of `pad`, narrowing `ours` by each element's sink
+/// template and restriction, and names the first element where nothing is left: its
+/// sink pad, both caps, and the field that had no intersection.
+fn explain_downstream(pad: &Pad, ours: &Caps) -> Option<ElementError> {
+    let mut acc = ours.clone();
+    let mut from = pad.path();
+    let mut src = pad.clone();
+    for _ in 0..64 {
+        let sink = src.peer()?;
+        let element = sink.parent()?;
+        let mut restriction = sink.template().caps.clone();
+        if let Some(r) = element.implementation().caps_restriction() {
+            restriction = restriction.intersect(&r);
+        }
+        match acc.intersect_explained(&restriction) {
+            Ok(narrowed) => acc = narrowed,
+            Err(mismatch) => {
+                return Some(ElementError {
+                    message: format!(
+                        "not negotiated: what {from} can send does not fit {} ({mismatch})",
+                        sink.path()
+                    ),
+                    debug: Some(format!("{from}: {acc}\n{}: {restriction}", sink.path())),
+                });
+            }
+        }
+        from = format!("{} (through {})", pad.path(), element.path());
+        src = element.src_pad()?;
+    }
+    None
 }
 
 fn start_stream<S: PushSource>(

@@ -456,6 +456,12 @@ pub trait ElementImpl: std::any::Any + Send + Sync + 'static {
         element.default_query(pad, query)
     }
 
+    /// The caps this element lets through besides its pad templates (a capsfilter's
+    /// `caps`), used to explain failed negotiations.
+    fn caps_restriction(&self) -> Option<Caps> {
+        None
+    }
+
     /// A request pad was added (tee's `src_%u`).
     fn pad_added(&self, element: &Element, pad: &Pad) {
         let _ = (element, pad);

@@ -26,6 +26,7 @@ pub mod pad;
 pub mod pipeline;
 pub mod pool;
 pub mod query;
+pub mod testsrc;
 pub mod time;
 pub mod video;
 

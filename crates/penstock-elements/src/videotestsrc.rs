@@ -1,0 +1,369 @@
+//! `videotestsrc`: renders GStreamer's test patterns straight into buffers acquired from
+//! the negotiated pool (no intermediate frame, no copy).
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use penstock::basesrc::{BaseSrc, PushSource};
+use penstock::buffer::Buffer;
+use penstock::caps::{Caps, Fraction, Value};
+use penstock::element::{
+    Element, ElementError, ElementFactory, PropType, PropValue, PropertyError, PropertySpec,
+};
+use penstock::flow::FlowError;
+use penstock::meta::VideoMeta;
+use penstock::pad::{PadDirection, PadPresence, PadTemplate};
+use penstock::pool::{AcquireParams, BufferPool};
+use penstock::query::AllocationQuery;
+use penstock::testsrc::{Pattern, RenderOptions, Renderer};
+use penstock::video::{VideoFormat, VideoInfo};
+use penstock::{ClockTime, PoolConfig};
+
+fn pattern_values() -> &'static [(i32, &'static str, &'static str)] {
+    static VALUES: std::sync::OnceLock<Vec<(i32, &'static str, &'static str)>> =
+        std::sync::OnceLock::new();
+    VALUES.get_or_init(|| {
+        Pattern::ALL
+            .iter()
+            .filter(|p| p.is_supported())
+            .map(|p| (p.value(), p.nick(), p.nick()))
+            .collect()
+    })
+}
+
+/// The source pad's caps: every supported format, any size and rate.
+pub fn template_caps() -> Caps {
+    let formats: Vec<Value> = VideoFormat::ALL
+        .iter()
+        .map(|f| Value::from(f.name()))
+        .collect();
+    Caps::builder("video/x-raw")
+        .field("format", Value::list(formats))
+        .field("width", Value::int_range(1, i32::MAX))
+        .field("height", Value::int_range(1, i32::MAX))
+        .field(
+            "framerate",
+            Value::fraction_range(Fraction::new(0, 1), Fraction::new(i32::MAX, 1)),
+        )
+        .build()
+}
+
+/// The factory.
+pub fn factory() -> ElementFactory {
+    ElementFactory {
+        name: "videotestsrc",
+        long_name: "Video test source",
+        klass: "Source/Video",
+        description: "Creates a test video stream",
+        properties: vec![
+            PropertySpec::new(
+                "num-buffers",
+                "Number of buffers to output before sending EOS (-1 = unlimited)",
+                PropType::Int {
+                    min: -1,
+                    max: i32::MAX as i64,
+                },
+                PropValue::Int(-1),
+            ),
+            PropertySpec::new(
+                "is-live",
+                "Whether to act as a live source (pace buffers at the frame rate)",
+                PropType::Bool,
+                PropValue::Bool(false),
+            ),
+            PropertySpec::new(
+                "pattern",
+                "Type of test pattern to generate",
+                PropType::Enum(pattern_values()),
+                PropValue::Enum(0),
+            ),
+            PropertySpec::new(
+                "foreground-color",
+                "Foreground color to use (big-endian ARGB)",
+                PropType::UInt {
+                    min: 0,
+                    max: u32::MAX as u64,
+                },
+                PropValue::UInt(0xffff_ffff),
+            ),
+            PropertySpec::new(
+                "background-color",
+                "Background color to use (big-endian ARGB)",
+                PropType::UInt {
+                    min: 0,
+                    max: u32::MAX as u64,
+                },
+                PropValue::UInt(0xff00_0000),
+            ),
+        ],
+        pad_templates: vec![PadTemplate::new(
+            "src",
+            PadDirection::Src,
+            PadPresence::Always,
+            template_caps(),
+        )],
+        create: || Box::new(BaseSrc::new(VideoTestSrc::default())),
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Settings {
+    num_buffers: i64,
+    is_live: bool,
+    pattern: i32,
+    foreground: u32,
+    background: u32,
+}
+
+struct Stream {
+    info: VideoInfo,
+    frame_duration: Option<ClockTime>,
+    renderer: Renderer,
+    pool: BufferPool,
+    n: u64,
+    started: Instant,
+}
+
+/// The source.
+pub struct VideoTestSrc {
+    settings: Mutex<Settings>,
+    stream: Mutex<Option<Stream>>,
+    pending: Mutex<Option<(VideoInfo, Option<ClockTime>)>>,
+}
+
+impl Default for VideoTestSrc {
+    fn default() -> Self {
+        VideoTestSrc {
+            settings: Mutex::new(Settings {
+                num_buffers: -1,
+                is_live: false,
+                pattern: 0,
+                foreground: 0xffff_ffff,
+                background: 0xff00_0000,
+            }),
+            stream: Mutex::new(None),
+            pending: Mutex::new(None),
+        }
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> ElementError {
+    ElementError::new(e.to_string())
+}
+
+impl VideoTestSrc {
+    fn settings(&self) -> Settings {
+        self.settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn pool(&self) -> Option<BufferPool> {
+        self.stream
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|s| s.pool.clone())
+    }
+}
+
+impl PushSource for VideoTestSrc {
+    fn fixate(&self, _element: &Element, mut caps: Caps) -> Caps {
+        // GStreamer's videotestsrc defaults: 320x240 at 30/1.
+        caps.fixate_field_nearest_int("width", 320);
+        caps.fixate_field_nearest_int("height", 240);
+        caps.fixate_field_nearest_fraction("framerate", Fraction::new(30, 1));
+        caps.fixate()
+    }
+
+    fn set_caps(&self, element: &Element, caps: &Caps) -> Result<(), ElementError> {
+        let s = caps.structure(0).ok_or_else(|| err("empty caps"))?;
+        let format = s
+            .get_str("format")
+            .and_then(VideoFormat::from_name)
+            .ok_or_else(|| err(format!("{}: unsupported format in {caps}", element.path())))?;
+        let width = s
+            .get_int("width")
+            .ok_or_else(|| err("caps without width"))?;
+        let height = s
+            .get_int("height")
+            .ok_or_else(|| err("caps without height"))?;
+        let info = VideoInfo::new(
+            format,
+            u32::try_from(width).map_err(err)?,
+            u32::try_from(height).map_err(err)?,
+        )
+        .map_err(err)?;
+        let duration = s
+            .get_fraction("framerate")
+            .filter(|f| f.numer() > 0)
+            .and_then(|f| ClockTime::scale(1_000_000_000, f.denom() as u64, f.numer() as u64))
+            .map(ClockTime::from_nseconds);
+        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some((info, duration));
+        Ok(())
+    }
+
+    fn decide_allocation(
+        &self,
+        element: &Element,
+        query: &AllocationQuery,
+    ) -> Result<(), ElementError> {
+        let (info, frame_duration) = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .ok_or_else(|| err("allocation before caps"))?;
+        let min = query.pools.first().map_or(0, |p| p.min).max(2);
+        let mut config = PoolConfig::video(info.clone())
+            .min_max(min, 0)
+            .params(query.params());
+        if query.has_meta("VideoMeta") {
+            config = match query.video_alignment() {
+                Some(a) => config.with_video_alignment(a),
+                None => config.with_video_meta(),
+            };
+        }
+        let pool = match query.pools.first().and_then(|p| p.pool.clone()) {
+            Some(p) => p,
+            None => BufferPool::new(format!("{}-pool", element.name())),
+        };
+        let config = match pool.set_config(config) {
+            Ok(c) => c,
+            Err(penstock::pool::PoolError::Config {
+                proposal: Some(p), ..
+            }) => pool.set_config(*p).map_err(err)?,
+            Err(e) => return Err(err(e)),
+        };
+        let _ = config;
+        pool.set_active(true).map_err(err)?;
+        let s = self.settings();
+        let pattern = Pattern::ALL
+            .iter()
+            .copied()
+            .find(|p| p.value() == s.pattern)
+            .ok_or_else(|| err(format!("unknown pattern {}", s.pattern)))?;
+        let options = RenderOptions {
+            foreground_color: s.foreground,
+            background_color: s.background,
+            ..RenderOptions::default()
+        };
+        let renderer = Renderer::new(pattern, &info, options).map_err(err)?;
+        let old = self
+            .stream
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(Stream {
+                info,
+                frame_duration,
+                renderer,
+                pool,
+                n: 0,
+                started: Instant::now(),
+            });
+        if let Some(old) = old {
+            let _ = old.pool.set_active(false);
+        }
+        Ok(())
+    }
+
+    fn stop(&self, _element: &Element) {
+        if let Some(s) = self.stream.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = s.pool.set_active(false);
+        }
+    }
+
+    fn unlock(&self, _element: &Element) {
+        if let Some(p) = self.pool() {
+            p.set_flushing(true);
+        }
+    }
+
+    fn unlock_stop(&self, _element: &Element) {
+        if let Some(p) = self.pool() {
+            p.set_flushing(false);
+        }
+    }
+
+    fn create(&self, element: &Element) -> Result<Buffer, FlowError> {
+        let settings = self.settings();
+        let mut guard = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        let stream = guard.as_mut().ok_or(FlowError::NotNegotiated)?;
+        if settings.num_buffers >= 0 && stream.n >= settings.num_buffers as u64 {
+            return Err(FlowError::Eos);
+        }
+        let mut buf = stream
+            .pool
+            .acquire(AcquireParams::default())
+            .map_err(|_| FlowError::Flushing)?;
+        let n = stream.n;
+        let (offsets, strides) = match buf.meta::<VideoMeta>() {
+            Some(m) => (m.offset, m.stride),
+            None => (stream.info.offsets(), stream.info.strides()),
+        };
+        let planes = stream.info.n_planes();
+        {
+            let mut map = buf.map_memory_write(0).map_err(|e| {
+                element.post_error(&format!("cannot map a frame for writing: {e}"), None);
+                FlowError::Error
+            })?;
+            stream
+                .renderer
+                .render(n, &mut map, &offsets[..planes], &strides[..planes])
+                .map_err(|e| {
+                    element.post_error(&format!("rendering failed: {e}"), None);
+                    FlowError::Error
+                })?;
+        }
+        let pts = stream
+            .frame_duration
+            .map(|d| ClockTime::from_nseconds(d.nseconds().saturating_mul(n)));
+        buf.set_pts(pts);
+        buf.set_duration(stream.frame_duration);
+        buf.set_offset(Some(n));
+        buf.set_offset_end(Some(n + 1));
+        stream.n += 1;
+        if settings.is_live {
+            if let Some(pts) = pts {
+                let due = stream.started + Duration::from(pts);
+                drop(guard);
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+            }
+        }
+        Ok(buf.freeze())
+    }
+
+    fn set_property(
+        &self,
+        _element: &Element,
+        name: &str,
+        value: PropValue,
+    ) -> Result<(), PropertyError> {
+        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        match (name, value) {
+            ("num-buffers", PropValue::Int(v)) => s.num_buffers = v,
+            ("is-live", PropValue::Bool(v)) => s.is_live = v,
+            ("pattern", PropValue::Enum(v)) => s.pattern = v,
+            ("foreground-color", PropValue::UInt(v)) => s.foreground = v as u32,
+            ("background-color", PropValue::UInt(v)) => s.background = v as u32,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
+        let s = self.settings();
+        Some(match name {
+            "num-buffers" => PropValue::Int(s.num_buffers),
+            "is-live" => PropValue::Bool(s.is_live),
+            "pattern" => PropValue::Enum(s.pattern),
+            "foreground-color" => PropValue::UInt(u64::from(s.foreground)),
+            "background-color" => PropValue::UInt(u64::from(s.background)),
+            _ => return None,
+        })
+    }
+}
