@@ -72,12 +72,18 @@ impl ElementImpl for CapsFilter {
 
     fn set_property(
         &self,
-        _element: &Element,
+        element: &Element,
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
         if let ("caps", PropValue::Caps(c)) = (name, value) {
             *self.caps.write().unwrap_or_else(|p| p.into_inner()) = c;
+            // New caps while streaming: ask upstream to renegotiate.
+            if let Some(sink) = element.sink_pad() {
+                if sink.is_linked() {
+                    sink.push_event(penstock::event::Event::Reconfigure);
+                }
+            }
         }
         Ok(())
     }

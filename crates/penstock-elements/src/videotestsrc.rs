@@ -250,18 +250,20 @@ impl PushSource for VideoTestSrc {
             ..RenderOptions::default()
         };
         let renderer = Renderer::new(pattern, &info, options).map_err(err)?;
-        let old = self
-            .stream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .replace(Stream {
-                info,
-                frame_duration,
-                renderer,
-                pool,
-                n: 0,
-                started: Instant::now(),
-            });
+        let mut guard = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        // After a reconfigure the stream goes on: keep the frame count and clock.
+        let (n, started) = guard
+            .as_ref()
+            .map_or((0, Instant::now()), |s| (s.n, s.started));
+        let old = guard.replace(Stream {
+            info,
+            frame_duration,
+            renderer,
+            pool,
+            n,
+            started,
+        });
+        drop(guard);
         if let Some(old) = old {
             let _ = old.pool.set_active(false);
         }

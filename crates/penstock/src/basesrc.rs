@@ -116,6 +116,9 @@ pub trait PushSource: Send + Sync + 'static {
 pub struct BaseSrc<S: PushSource> {
     src: Arc<S>,
     running: Arc<AtomicBool>,
+    /// Set by a reconfigure event: renegotiate caps and allocation before the next
+    /// buffer.
+    reconfigure: Arc<AtomicBool>,
 }
 
 impl<S: PushSource> BaseSrc<S> {
@@ -124,6 +127,7 @@ impl<S: PushSource> BaseSrc<S> {
         BaseSrc {
             src: Arc::new(src),
             running: Arc::new(AtomicBool::new(false)),
+            reconfigure: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -252,6 +256,15 @@ fn start_stream<S: PushSource>(
     pad.push_event(Event::StreamStart {
         stream_id: format!("{}/{}", element.path(), pad.name()),
     });
+    negotiate_stream(src, element, pad)
+}
+
+/// Caps, segment and allocation: at the start, and again after a reconfigure event.
+fn negotiate_stream<S: PushSource>(
+    src: &S,
+    element: &Element,
+    pad: &Pad,
+) -> Result<Option<Relayout>, ElementError> {
     let ours = src.caps(element);
     if ours.is_any() {
         // A source that can produce anything needs no negotiation (as GStreamer's
@@ -314,11 +327,23 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
                 let el = element.clone();
                 let mut started = false;
                 let mut relayout: Option<Relayout> = None;
+                let reconfigure = Arc::clone(&self.reconfigure);
+                reconfigure.store(false, Ordering::Release);
                 element.spawn_task("src", move || {
                     let _site = el.enter_site();
                     if !started {
                         started = true;
                         match start_stream(&*src, &el, &pad) {
+                            Ok(r) => relayout = r,
+                            Err(e) => {
+                                el.post_error(&e.message, e.debug);
+                                pad.push_event(Event::Eos);
+                                return TaskControl::Stop;
+                            }
+                        }
+                    }
+                    if reconfigure.swap(false, Ordering::AcqRel) {
+                        match negotiate_stream(&*src, &el, &pad) {
                             Ok(r) => relayout = r,
                             Err(e) => {
                                 el.post_error(&e.message, e.debug);
@@ -360,5 +385,16 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
     fn unlock(&self, element: &Element) {
         self.running.store(false, Ordering::Release);
         self.src.unlock(element);
+    }
+
+    fn src_event(&self, _element: &Element, _pad: &Pad, event: Event) -> bool {
+        match event {
+            Event::Reconfigure => {
+                self.reconfigure.store(true, Ordering::Release);
+                true
+            }
+            // A source has nothing upstream to forward to.
+            _ => false,
+        }
     }
 }
