@@ -27,8 +27,8 @@ pub fn run(args: Args) -> Result<(), String> {
                 Ok(())
             }
             None => Err(match registry.make(&name, None) {
-                Err(e) => format!("No such element or plugin '{name}': {e}"),
-                Ok(_) => format!("No such element or plugin '{name}'"),
+                Err(e) => format!("ERROR: no such element '{name}': {e}"),
+                Ok(_) => format!("ERROR: no such element '{name}'"),
             }),
         },
     }

@@ -95,6 +95,14 @@ fn options_after_pipeline(args: &mut Args) -> Result<(), String> {
 
 pub fn run(mut args: Args) -> Result<(), String> {
     options_after_pipeline(&mut args)?;
+    // Negative, NaN or huge seconds would panic in `Duration::from_secs_f64`.
+    let timeout = args
+        .timeout
+        .map(|t| {
+            Duration::try_from_secs_f64(t)
+                .map_err(|_| format!("ERROR: --timeout takes seconds, not '{t:?}'"))
+        })
+        .transpose()?;
     let text = join_words(&args.pipeline);
     let registry = penstock_elements::registry();
     let pipeline = penstock::launch::build(&registry, &text).map_err(|e| {
@@ -125,7 +133,6 @@ pub fn run(mut args: Args) -> Result<(), String> {
         bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(8));
         bar
     });
-    let timeout = args.timeout.map(Duration::from_secs_f64);
 
     ledger::reset();
     let started = Instant::now();

@@ -8,7 +8,7 @@ use penstock::buffer::Buffer;
 use penstock::caps::Caps;
 use penstock::element::{
     Element, ElementError, ElementFactory, ElementImpl, PropType, PropValue, PropertyError,
-    PropertySpec, StateChange, TaskControl,
+    PropertySpec, State as ElementState, StateChange, TaskControl,
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
@@ -108,6 +108,9 @@ struct State {
     /// Last flow result of the streaming thread, returned to upstream.
     downstream: FlowResult,
     waiting_empty: usize,
+    /// Bumped whenever flushing starts or stops: a streaming thread of an older epoch
+    /// (still finishing a push) exits instead of taking items of the new one.
+    epoch: u64,
 }
 
 /// The element.
@@ -133,6 +136,7 @@ impl Default for Queue {
                     flushing: true,
                     downstream: Ok(()),
                     waiting_empty: 0,
+                    epoch: 0,
                 }),
                 Condvar::new(),
                 Condvar::new(),
@@ -184,13 +188,14 @@ impl Queue {
             .cloned()
             .ok_or_else(|| ElementError::new("queue has no source pad"))?;
         let state = Arc::clone(&self.state);
+        let epoch = lock(&self.state.0).epoch;
         let el = element.clone();
         element.spawn_task("queue", move || {
             let (m, not_empty, not_full) = &*state;
             let item = {
                 let mut st = lock(m);
                 loop {
-                    if st.flushing {
+                    if st.flushing || st.epoch != epoch {
                         return TaskControl::Stop;
                     }
                     if let Some(item) = st.items.pop_front() {
@@ -218,6 +223,10 @@ impl Queue {
                 Ok(()) => TaskControl::Continue,
                 Err(e) => {
                     let mut st = lock(m);
+                    if st.epoch != epoch {
+                        // Flushed meanwhile: this result belongs to the old stream.
+                        return TaskControl::Stop;
+                    }
                     st.downstream = Err(e);
                     not_full.notify_all();
                     drop(st);
@@ -271,6 +280,7 @@ impl Queue {
         let (m, not_empty, not_full) = &*self.state;
         let mut st = lock(m);
         st.flushing = flushing;
+        st.epoch += 1;
         let dropped = if flushing {
             Queue::clear(&mut st)
         } else {
@@ -344,7 +354,7 @@ impl ElementImpl for Queue {
         self.enqueue(Item::Buffer(buffer))
     }
 
-    fn sink_event(&self, _element: &Element, _pad: &Pad, event: Event) -> bool {
+    fn sink_event(&self, element: &Element, _pad: &Pad, event: Event) -> bool {
         match event {
             Event::FlushStart => {
                 drop(self.set_flushing(true));
@@ -354,9 +364,18 @@ impl ElementImpl for Queue {
             }
             Event::FlushStop { reset_time } => {
                 drop(self.set_flushing(false));
-                self.src
+                let forwarded = self
+                    .src
                     .get()
-                    .is_some_and(|p| p.push_event(Event::FlushStop { reset_time }))
+                    .is_some_and(|p| p.push_event(Event::FlushStop { reset_time }));
+                // The streaming thread ended at flush-start (or at EOS): start another,
+                // once downstream stopped flushing.
+                if element.state() == ElementState::Playing {
+                    if let Err(e) = self.start_task(element) {
+                        element.post_error(&e.message, e.debug);
+                    }
+                }
+                forwarded
             }
             e => self.enqueue(Item::Event(e)).is_ok(),
         }

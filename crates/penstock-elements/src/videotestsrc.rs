@@ -290,15 +290,21 @@ impl PushSource for VideoTestSrc {
 
     fn create(&self, element: &Element) -> Result<Buffer, FlowError> {
         let settings = self.settings();
-        let mut guard = self.stream.lock().unwrap_or_else(|p| p.into_inner());
-        let stream = guard.as_mut().ok_or(FlowError::NotNegotiated)?;
-        if settings.num_buffers >= 0 && stream.n >= settings.num_buffers as u64 {
-            return Err(FlowError::Eos);
-        }
-        let mut buf = stream
-            .pool
+        // Acquire without holding the stream lock: `unlock` takes it to set the pool
+        // flushing, and an acquire may wait for a buffer to come back.
+        let pool = {
+            let guard = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+            let stream = guard.as_ref().ok_or(FlowError::NotNegotiated)?;
+            if settings.num_buffers >= 0 && stream.n >= settings.num_buffers as u64 {
+                return Err(FlowError::Eos);
+            }
+            stream.pool.clone()
+        };
+        let mut buf = pool
             .acquire(AcquireParams::default())
             .map_err(|_| FlowError::Flushing)?;
+        let mut guard = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        let stream = guard.as_mut().ok_or(FlowError::NotNegotiated)?;
         let n = stream.n;
         let (offsets, strides) = match buf.meta::<VideoMeta>() {
             Some(m) => (m.offset, m.stride),

@@ -559,7 +559,8 @@ impl Registry {
                 .factories
                 .keys()
                 .map(|k| (edit_distance(k, factory), *k))
-                .filter(|(d, _)| *d <= 3)
+                // Close enough to be a typo: a third of the name, at least one edit.
+                .filter(|(d, _)| *d <= (factory.chars().count() / 3).max(1))
                 .min()
                 .map(|(_, k)| k.to_owned());
             return Err(MakeError::NoSuchElement {
@@ -770,6 +771,12 @@ impl Element {
     /// # Errors
     /// [`ElementError`] if there is no such request template.
     pub fn request_pad(&self, template: &str) -> Result<Pad, ElementError> {
+        self.make_request_pad(template, None)
+    }
+
+    /// Makes a pad from request template `template`, named `name` (`src_5`, the
+    /// template's prefix and a number) or by the counter.
+    fn make_request_pad(&self, template: &str, name: Option<&str>) -> Result<Pad, ElementError> {
         let t = self
             .0
             .factory
@@ -782,17 +789,28 @@ impl Element {
                     self.path()
                 ))
             })?;
-        let n = {
+        let pad_name = {
             let mut c = self
                 .0
                 .request_counter
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            let n = *c;
-            *c += 1;
-            n
+            match name {
+                Some(name) => {
+                    // Later unnamed requests must not take this name.
+                    if let Some(n) = request_index(t.name, name) {
+                        *c = (*c).max(n.saturating_add(1));
+                    }
+                    name.to_owned()
+                }
+                None => {
+                    let n = *c;
+                    *c += 1;
+                    t.name.replace("%u", &n.to_string())
+                }
+            }
         };
-        let pad = Pad::new(t.name.replace("%u", &n.to_string()), t.clone());
+        let pad = Pad::new(pad_name, t.clone());
         pad.set_parent(Arc::downgrade(&self.0));
         if *self.0.state.lock().unwrap_or_else(|p| p.into_inner()) >= State::Paused {
             pad.reset_for_streaming();
@@ -812,12 +830,13 @@ impl Element {
             if let Some(p) = self.pad(n) {
                 return (p.direction() == direction).then_some(p);
             }
+            // A request pad asked for by name (`src_1`) gets that name, as in GStreamer.
             let t = self.0.factory.pad_templates.iter().find(|t| {
                 t.direction == direction
                     && t.presence == PadPresence::Request
-                    && n.starts_with(t.name.trim_end_matches("%u"))
+                    && request_index(t.name, n).is_some()
             })?;
-            return self.request_pad(t.name).ok();
+            return self.make_request_pad(t.name, Some(n)).ok();
         }
         let free = self
             .pads()
@@ -1089,6 +1108,17 @@ impl Element {
         }
         caps
     }
+}
+
+/// The number in `name` if it is a name of request template `template` (`src_%u` and
+/// `src_12` give 12).
+fn request_index(template: &str, name: &str) -> Option<u32> {
+    let prefix = template.strip_suffix("%u")?;
+    let digits = name.strip_prefix(prefix)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 fn flow_name(e: FlowError) -> &'static str {

@@ -432,8 +432,8 @@ impl Pad {
         }
     }
 
-    /// What the peer can handle within `filter` (its answer to a caps query), or this
-    /// pad's template caps if unlinked.
+    /// What the peer can handle within `filter` (its answer to a caps query); when the
+    /// pad is unlinked or the peer does not answer, `filter` itself (ANY without one).
     pub fn peer_caps(&self, filter: Option<&Caps>) -> Caps {
         let mut q = Query::Caps(CapsQuery {
             filter: filter.cloned(),

@@ -36,7 +36,7 @@ pub enum PipelineError {
         name: String,
     },
     /// The pipeline did not finish in time.
-    #[error("no EOS after {0:?}")]
+    #[error("timed out: no EOS after {0:?}")]
     Timeout(Duration),
 }
 
@@ -207,20 +207,32 @@ impl Pipeline {
                     e.stop_tasks();
                 }
             }
+            // An element that fails to go down must not keep the others up: take every
+            // element down and report the first failure.
+            let mut first = Ok(());
             for e in order.iter().rev() {
-                e.set_state(target).map_err(|err| PipelineError::Element {
-                    source_path: e.path(),
-                    message: err.message,
-                    debug: err.debug,
-                })?;
+                if let Err(err) = e.set_state(target) {
+                    if first.is_ok() {
+                        first = Err(PipelineError::Element {
+                            source_path: e.path(),
+                            message: err.message,
+                            debug: err.debug,
+                        });
+                    }
+                }
             }
-            return Ok(());
+            return first;
         }
         for step in [State::Ready, State::Paused, State::Playing] {
             if step > target {
                 break;
             }
             for e in &order {
+                // Only upwards: an element already at or past this step stays where it
+                // is (going "up" to Ready from Paused would be a step down).
+                if e.state() >= step {
+                    continue;
+                }
                 if let Err(err) = e.set_state(step) {
                     let _ = self.set_state(State::Null);
                     return Err(PipelineError::Element {
