@@ -10,13 +10,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::PoolConfig;
+use crate::allocator::{AllocationParams, Allocator};
 use crate::buffer::Buffer;
+use crate::buffer::CopyFlags;
 use crate::caps::Caps;
 use crate::element::{
     Element, ElementError, ElementImpl, PropValue, PropertyError, StateChange, TaskControl,
 };
 use crate::event::{Event, Format, Segment};
 use crate::flow::FlowError;
+use crate::ledger::{self, CopyReason};
 use crate::meta::VideoMeta;
 use crate::pad::Pad;
 use crate::pool::{AcquireParams, BufferPool};
@@ -185,6 +188,72 @@ pub fn negotiate(
     Ok(fixed)
 }
 
+/// What the framework does to a source's buffers that downstream cannot take as they
+/// are: re-lay frames out (a consumer without VideoMeta), or move them to the memory
+/// type the caps ask for (a consumer that needs `memory:X` and proposed an allocator
+/// of it).
+#[derive(Default)]
+struct Adapt {
+    layout: Option<Relayout>,
+    memory: Option<MemoryTypeCopy>,
+}
+
+impl Adapt {
+    fn is_empty(&self) -> bool {
+        self.layout.is_none() && self.memory.is_none()
+    }
+
+    fn apply(&self, buffer: Buffer) -> Result<Buffer, FlowError> {
+        let buffer = match &self.layout {
+            Some(r) => r.apply(buffer)?,
+            None => buffer,
+        };
+        match &self.memory {
+            Some(m) => m.apply(buffer),
+            None => Ok(buffer),
+        }
+    }
+}
+
+/// Copies buffers whose memories are not of `memory_type` into one memory from
+/// `allocator` (ledger: memory-type).
+struct MemoryTypeCopy {
+    memory_type: String,
+    allocator: Arc<dyn Allocator>,
+    params: AllocationParams,
+}
+
+impl MemoryTypeCopy {
+    fn apply(&self, buffer: Buffer) -> Result<Buffer, FlowError> {
+        if buffer
+            .memories()
+            .iter()
+            .all(|m| m.memory_type() == self.memory_type)
+        {
+            return Ok(buffer);
+        }
+        let size = buffer.size();
+        let memory = self
+            .allocator
+            .alloc(size, &self.params)
+            .map_err(|_| FlowError::Error)?;
+        {
+            let mut w = memory.map_write().map_err(|_| FlowError::Error)?;
+            buffer.extract(0, &mut w).map_err(|_| FlowError::Error)?;
+        }
+        ledger::record_copy(CopyReason::MemoryType, size, "BaseSrc");
+        let mut out = buffer
+            .copy_region(
+                CopyFlags::FLAGS | CopyFlags::TIMESTAMPS | CopyFlags::META,
+                0,
+                None,
+            )
+            .map_err(|_| FlowError::Error)?;
+        out.append_memory(memory);
+        Ok(out.freeze())
+    }
+}
+
 /// Re-lays frames out for a consumer that cannot read the producer's layout.
 struct Relayout {
     info: VideoInfo,
@@ -252,7 +321,7 @@ fn start_stream<S: PushSource>(
     src: &S,
     element: &Element,
     pad: &Pad,
-) -> Result<Option<Relayout>, ElementError> {
+) -> Result<Adapt, ElementError> {
     pad.push_event(Event::StreamStart {
         stream_id: format!("{}/{}", element.path(), pad.name()),
     });
@@ -264,13 +333,13 @@ fn negotiate_stream<S: PushSource>(
     src: &S,
     element: &Element,
     pad: &Pad,
-) -> Result<Option<Relayout>, ElementError> {
+) -> Result<Adapt, ElementError> {
     let ours = src.caps(element);
     if ours.is_any() {
         // A source that can produce anything needs no negotiation (as GStreamer's
         // basesrc): no caps event, no allocation query.
         pad.push_event(Event::Segment(Segment::new(src.segment_format())));
-        return Ok(None);
+        return Ok(Adapt::default());
     }
     let caps = negotiate(element, pad, &ours, |c| src.fixate(element, c))?;
     src.set_caps(element, &caps)?;
@@ -278,26 +347,45 @@ fn negotiate_stream<S: PushSource>(
     let mut q = Query::Allocation(AllocationQuery::new(caps.clone(), true));
     pad.peer_query(&mut q);
     let Query::Allocation(q) = q else {
-        return Ok(None);
+        return Ok(Adapt::default());
     };
     src.decide_allocation(element, &q)?;
+    let mut adapt = Adapt::default();
     // A consumer that does not understand VideoMeta reads frames in the default layout:
     // if the source's frames carry another one, the framework copies them (the source
     // may be unable to change its layout: a driver's fixed stride).
-    if q.has_meta("VideoMeta") {
-        return Ok(None);
-    }
-    match frame::info_from_caps(&caps) {
-        Some(Ok(info)) => {
+    if !q.has_meta("VideoMeta") {
+        if let Some(Ok(info)) = frame::info_from_caps(&caps) {
             let pool = BufferPool::new(format!("{}-relayout", element.name()));
             let config = PoolConfig::video(info.clone());
             pool.set_config(config)
                 .and_then(|_| pool.set_active(true))
                 .map_err(|e| ElementError::new(format!("{}: {e}", element.path())))?;
-            Ok(Some(Relayout { info, pool }))
+            adapt.layout = Some(Relayout { info, pool });
         }
-        _ => Ok(None),
     }
+    // Caps in `memory:X` need memories of type X: if downstream proposed an allocator
+    // of X, buffers of another type are copied into it.
+    let wanted = caps.features(0).and_then(|f| {
+        f.iter()
+            .find_map(|name| name.strip_prefix("memory:").map(str::to_owned))
+    });
+    if let Some(memory_type) = wanted.filter(|t| t != "SystemMemory") {
+        let proposal = q.allocators.iter().find_map(|a| {
+            a.allocator
+                .as_ref()
+                .filter(|al| al.memory_type() == memory_type)
+                .map(|al| (Arc::clone(al), a.params))
+        });
+        if let Some((allocator, params)) = proposal {
+            adapt.memory = Some(MemoryTypeCopy {
+                memory_type,
+                allocator,
+                params,
+            });
+        }
+    }
+    Ok(adapt)
 }
 
 impl<S: PushSource> ElementImpl for BaseSrc<S> {
@@ -326,7 +414,7 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
                 let src = Arc::clone(&self.src);
                 let el = element.clone();
                 let mut started = false;
-                let mut relayout: Option<Relayout> = None;
+                let mut adapt = Adapt::default();
                 let reconfigure = Arc::clone(&self.reconfigure);
                 reconfigure.store(false, Ordering::Release);
                 element.spawn_task("src", move || {
@@ -334,7 +422,7 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
                     if !started {
                         started = true;
                         match start_stream(&*src, &el, &pad) {
-                            Ok(r) => relayout = r,
+                            Ok(a) => adapt = a,
                             Err(e) => {
                                 el.post_error(&e.message, e.debug);
                                 pad.push_event(Event::Eos);
@@ -344,7 +432,7 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
                     }
                     if reconfigure.swap(false, Ordering::AcqRel) {
                         match negotiate_stream(&*src, &el, &pad) {
-                            Ok(r) => relayout = r,
+                            Ok(a) => adapt = a,
                             Err(e) => {
                                 el.post_error(&e.message, e.debug);
                                 pad.push_event(Event::Eos);
@@ -354,9 +442,12 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
                     }
                     let result = src
                         .create(&el)
-                        .and_then(|b| match &relayout {
-                            Some(r) => r.apply(b),
-                            None => Ok(b),
+                        .and_then(|b| {
+                            if adapt.is_empty() {
+                                Ok(b)
+                            } else {
+                                adapt.apply(b)
+                            }
                         })
                         .and_then(|b| pad.push(b));
                     match result {
