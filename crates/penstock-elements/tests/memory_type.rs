@@ -49,9 +49,12 @@ impl Allocator for TestAllocator {
     }
 }
 
-/// What the sink received: (memory types, bytes).
-fn received() -> &'static Mutex<Vec<(Vec<&'static str>, Vec<u8>)>> {
-    static R: OnceLock<Mutex<Vec<(Vec<&'static str>, Vec<u8>)>>> = OnceLock::new();
+/// One received buffer: its memory types and bytes.
+type Received = (Vec<&'static str>, Vec<u8>);
+
+/// What the sink received.
+fn received() -> &'static Mutex<Vec<Received>> {
+    static R: OnceLock<Mutex<Vec<Received>>> = OnceLock::new();
     R.get_or_init(|| Mutex::new(Vec::new()))
 }
 
