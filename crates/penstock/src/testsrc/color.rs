@@ -12,6 +12,7 @@ pub(crate) type Px = [u8; 4];
 /// rows high use BT.709 and smaller ones BT.601, and gray frames always use BT.601. Both
 /// are limited ("studio") range: Y' in 16..=235, Cb and Cr in 16..=240.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ColorMatrix {
     /// ITU-R BT.601 (Kr = 0.299, Kb = 0.114).
     Bt601,

@@ -24,10 +24,11 @@
 //! chroma-subsampled and packed into the format:
 //!
 //! * Colours come from fixed tables (the standard 100% and 75% bar values for BT.601,
-//!   BT.709 and RGB); the foreground and background colours and the grays of the noise
-//!   are converted from RGB with 10-bit fixed-point BT.601 or BT.709 coefficients. YUV
-//!   frames more than 576 rows high use BT.709 and the others BT.601, unless
-//!   [`RenderOptions::matrix`] says otherwise; gray frames always use BT.601.
+//!   BT.709 and RGB); the foreground and background colours are converted from RGB with
+//!   10-bit fixed-point BT.601 or BT.709 coefficients, the grays of the noise with
+//!   Y' = 16 + 219 v / 255 rounded. YUV frames more than 576 rows high use BT.709 and
+//!   the others BT.601, unless [`RenderOptions::matrix`] says otherwise; gray frames
+//!   always use BT.601.
 //! * 4:2:0 chroma is the rounded average of two rows, then filtered horizontally
 //!   ([`ChromaSite`]: a 2-tap average up to 576 rows, a [1 2 1] filter above); 4:2:2
 //!   is only filtered horizontally. For packing, `RGBx`-like formats get the alpha value
@@ -44,7 +45,17 @@
 //!   starts `n` frames' worth of draws in, which [`Renderer::render`] computes directly,
 //!   so frames may be drawn in any order and match a GStreamer stream started at frame 0.
 //!
-//! Patterns marked unsupported ([`Pattern::is_supported`]) are refused.
+//! * The `smpte` pattern's bottom rows leave a few pixels unpainted when the width is
+//!   not a multiple of 12 (between the PLUGE and the noise); GStreamer shows the row
+//!   above there, and so does this. In a frame one row high there is no row above and
+//!   GStreamer shows whatever its uninitialised working line holds; this draws zeros.
+//!
+//! # Limits
+//!
+//! Patterns marked unsupported ([`Pattern::is_supported`]) are refused. The ball only
+//! has GStreamer's default motion (`wavy`, positioned by frame number, GStreamer's
+//! default `animation-mode`). GStreamer 1.22's 26th pattern, `smpte-rp-219`, is not in
+//! [`Pattern`].
 
 mod color;
 mod pack;
@@ -174,8 +185,8 @@ pub struct Renderer {
 }
 
 impl Renderer {
-    /// Prepares to draw `pattern` into frames of `info`'s format and size, drawing
-    /// static patterns once now.
+    /// Prepares to draw `pattern` into frames of `info`'s format and size (its layout
+    /// does not matter), drawing static patterns once now.
     ///
     /// # Errors
     ///
@@ -257,40 +268,37 @@ impl Renderer {
             let r = &r;
             move |out: &mut Target<'_>| r.draw_frame(n, 0..h, out)
         };
-        let mode = if scrolls {
-            Mode::Draw
-        } else if pattern.is_still() {
-            Mode::Still(Cache::build(
+        let mode = match pattern {
+            _ if pattern.is_still() && !scrolls => Mode::Still(Cache::build(
                 &r.packer,
                 |p| r.packer.copy_segments(p),
                 frame(0),
-            ))
-        } else {
-            match pattern {
-                Pattern::Smpte | Pattern::Snow => {
-                    let snow = pattern == Pattern::Snow;
-                    Mode::Noise {
-                        base: Cache::build(&r.packer, pack_segs, frame(0)),
-                        x0: if snow { 0 } else { smpte_x0 },
-                        y0: if snow { 0 } else { smpte_y2 },
-                        luma: LumaWriter::new(&r.packer),
-                    }
+            )),
+            Pattern::Smpte | Pattern::Snow if !scrolls => {
+                let snow = pattern == Pattern::Snow;
+                Mode::Noise {
+                    base: Cache::build(&r.packer, pack_segs, frame(0)),
+                    x0: if snow { 0 } else { smpte_x0 },
+                    y0: if snow { 0 } else { smpte_y2 },
+                    luma: LumaWriter::new(&r.packer),
                 }
-                Pattern::Blink => Mode::Blink(Box::new([
-                    Cache::build(&r.packer, pack_segs, frame(0)),
-                    Cache::build(&r.packer, pack_segs, frame(1)),
-                ])),
-                Pattern::Ball => {
-                    let bg = Painter::Solid(r.palette.bg);
-                    let mut state = r.frame_state(0);
-                    Mode::Ball(Cache::build(&r.packer, pack_segs, |out| {
-                        r.packer.draw_rows(0..h, 0, out, |y, line| {
-                            bg.paint(&r.palette, y, h, &mut state, line);
-                        });
-                    }))
-                }
-                _ => Mode::Draw,
             }
+            // Both frames of blink and the ball's background have identical pixels
+            // across each row, so scrolling does not change them.
+            Pattern::Blink => Mode::Blink(Box::new([
+                Cache::build(&r.packer, pack_segs, frame(0)),
+                Cache::build(&r.packer, pack_segs, frame(1)),
+            ])),
+            Pattern::Ball => {
+                let bg = Painter::Solid(r.palette.bg);
+                let mut state = r.frame_state(0);
+                Mode::Ball(Cache::build(&r.packer, pack_segs, |out| {
+                    r.packer.draw_rows(0..h, 0, out, |y, line| {
+                        bg.paint(&r.palette, y, h, &mut state, line);
+                    });
+                }))
+            }
+            _ => Mode::Draw,
         };
         r.mode = mode;
         Ok(r)
@@ -301,8 +309,8 @@ impl Renderer {
         self.pattern
     }
 
-    /// The frame format and size drawn (its offsets and strides are only the default
-    /// ones; [`Renderer::render`] takes the actual ones).
+    /// The `VideoInfo` given to [`Renderer::new`]. Only its format and size matter:
+    /// [`Renderer::render`] takes the actual offsets and strides.
     pub fn info(&self) -> &VideoInfo {
         &self.info
     }
@@ -373,13 +381,10 @@ impl Renderer {
                 base.write(out);
                 let mut rng = self.frame_state(n).rng;
                 let gray = &self.palette.gray;
+                let mut noise = vec![0u8; w - x0];
                 for y in *y0..h {
-                    luma.write(
-                        out,
-                        y,
-                        *x0,
-                        (*x0..w).map(|_| gray[usize::from(rng.next_byte())]),
-                    );
+                    rng.fill(&mut noise);
+                    luma.write(out, y, *x0, noise.iter().map(|&v| gray[usize::from(v)]));
                 }
             }
             Mode::Blink(frames) => frames[(n & 1) as usize].write(out),

@@ -1,6 +1,8 @@
 //! From working lines to frame bytes: chroma subsampling, packing into each format's
 //! planes, and cached frames copied row by row.
 
+use std::collections::HashMap;
+use std::fmt;
 use std::ops::Range;
 
 use super::color::Px;
@@ -12,6 +14,7 @@ use crate::video::{MAX_PLANES, VideoFormat};
 /// Vertically (4:2:0) chroma is always centred between two rows: each chroma row is the
 /// average of two luma rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ChromaSite {
     /// Centred between two columns (GStreamer's `jpeg` site): the average of the two.
     /// GStreamer's default for frames up to 576 rows high.
@@ -356,14 +359,36 @@ fn filt121(a: u8, b: u8, c: u8) -> u8 {
 }
 
 /// The rows of one plane of a cached frame.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 enum PlaneRows {
     /// Every written byte of every row is this value.
     Fill(u8),
     /// Every row is this row.
     Same(Vec<u8>),
-    /// `rows` rows of `len` bytes each.
-    Each { data: Vec<u8>, len: usize },
+    /// Row `r` is distinct row `map[r]`; the distinct rows are `len` bytes each, one
+    /// after the other in `distinct`. (Patterns have few distinct rows, which stay in
+    /// the CPU's caches while the frame is written.)
+    Distinct {
+        distinct: Vec<u8>,
+        len: usize,
+        map: Vec<u32>,
+    },
+}
+
+impl fmt::Debug for PlaneRows {
+    // A summary: the rows themselves can be megabytes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlaneRows::Fill(v) => write!(f, "Fill({v:#04x})"),
+            PlaneRows::Same(row) => write!(f, "Same({} bytes)", row.len()),
+            PlaneRows::Distinct { len, map, distinct } => write!(
+                f,
+                "Distinct({} rows of {len} bytes, {} distinct)",
+                map.len(),
+                distinct.len() / (*len).max(1)
+            ),
+        }
+    }
 }
 
 /// A frame drawn once and written again row by row: the written bytes of each row are
@@ -405,10 +430,18 @@ impl Cache {
                         PlaneRows::Same(first.to_vec())
                     }
                 } else {
-                    PlaneRows::Each {
-                        data: plane.to_vec(),
-                        len,
-                    }
+                    let mut index: HashMap<&[u8], u32> = HashMap::new();
+                    let mut distinct = Vec::new();
+                    let map = (0..rows)
+                        .map(|r| {
+                            let next = index.len() as u32;
+                            *index.entry(row(r)).or_insert_with(|| {
+                                distinct.extend_from_slice(row(r));
+                                next
+                            })
+                        })
+                        .collect();
+                    PlaneRows::Distinct { distinct, len, map }
                 };
                 (kind, rows, segs)
             })
@@ -428,8 +461,9 @@ impl Cache {
                     match kind {
                         PlaneRows::Fill(v) => dst.fill(*v),
                         PlaneRows::Same(row) => dst.copy_from_slice(&row[s]),
-                        PlaneRows::Each { data, len } => {
-                            dst.copy_from_slice(&data[r * len + s.start..r * len + s.end]);
+                        PlaneRows::Distinct { distinct, len, map } => {
+                            let start = map[r] as usize * len;
+                            dst.copy_from_slice(&distinct[start + s.start..start + s.end]);
                         }
                     }
                 }
