@@ -1250,3 +1250,15 @@ fn value_kinds_and_types() {
     assert!(value("(int)5").is_subset(&value("{ 1, [ 4, 6 ] }")));
     assert!(value("{}").is_subset(&value("5")));
 }
+
+#[test]
+fn nan_doubles_equal_themselves_and_round_trip() {
+    // Regression: the caps fuzz target found "AAAA0X,HY=NAN" printing to caps that
+    // compared unequal to themselves.
+    let caps: Caps = "AAAA0X,HY=NAN".parse().unwrap();
+    assert_eq!(caps, caps.clone());
+    let printed = caps.to_string();
+    assert_eq!(printed, "AAAA0X, HY=(double)nan");
+    assert_eq!(printed.parse::<Caps>().unwrap(), caps);
+    assert!(caps.can_intersect(&caps));
+}

@@ -696,7 +696,10 @@ impl PartialEq for Value {
         match (self, other) {
             (Value::Int(a), Value::Int(b)) => a == b,
             (Value::U64(a), Value::U64(b)) => a == b,
-            (Value::Double(a), Value::Double(b)) => a == b,
+            // A NaN field is the same value as itself (a caps must equal its own
+            // print-then-parse): compare NaNs as equal, as GStreamer's value compare
+            // does not order them either. Found by the caps fuzz target.
+            (Value::Double(a), Value::Double(b)) => a == b || (a.is_nan() && b.is_nan()),
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::String(a), Value::String(b)) => a == b,
             (Value::Fraction(a), Value::Fraction(b)) => a == b,
