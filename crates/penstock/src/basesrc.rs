@@ -118,7 +118,6 @@ pub trait PushSource: Send + Sync + 'static {
 /// A [`PushSource`] as an element.
 pub struct BaseSrc<S: PushSource> {
     src: Arc<S>,
-    running: Arc<AtomicBool>,
     /// Set by a reconfigure event: renegotiate caps and allocation before the next
     /// buffer.
     reconfigure: Arc<AtomicBool>,
@@ -129,7 +128,6 @@ impl<S: PushSource> BaseSrc<S> {
     pub fn new(src: S) -> Self {
         BaseSrc {
             src: Arc::new(src),
-            running: Arc::new(AtomicBool::new(false)),
             reconfigure: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -410,7 +408,6 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
                     ElementError::new(format!("{} has no source pad", element.path()))
                 })?;
                 self.src.unlock_stop(element);
-                self.running.store(true, Ordering::Release);
                 let src = Arc::clone(&self.src);
                 let el = element.clone();
                 let mut started = false;
@@ -474,7 +471,6 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
     }
 
     fn unlock(&self, element: &Element) {
-        self.running.store(false, Ordering::Release);
         self.src.unlock(element);
     }
 
