@@ -11,15 +11,14 @@
 //! stdout and is also posted on the bus as an element message named `checksum`.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use md5::Md5;
 use penstock::buffer::BufferRef;
 use penstock::bus::MessageKind;
 use penstock::caps::Caps;
 use penstock::element::{
-    Element, ElementError, ElementFactory, ElementImpl, PropType, PropValue, PropertyError,
-    PropertySpec, StateChange,
+    Element, ElementFactory, ElementImpl, PropType, PropValue, PropertyError, PropertySpec,
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
@@ -28,8 +27,6 @@ use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 
 use sha1::{Digest, Sha1};
 use sha2::{Sha256, Sha512};
-
-use crate::SinkStats;
 
 /// The hash functions, numbered as GStreamer's `GstChecksumSinkHash` (GLib's
 /// `GChecksumType`).
@@ -145,7 +142,6 @@ pub fn checksum_line(buffer: &BufferRef, hash: i32) -> Result<String, MemoryErro
 pub struct ChecksumSink {
     hash: AtomicI32,
     sync: AtomicBool,
-    received: AtomicU64,
 }
 
 impl Default for ChecksumSink {
@@ -153,14 +149,7 @@ impl Default for ChecksumSink {
         ChecksumSink {
             hash: AtomicI32::new(1),
             sync: AtomicBool::new(false),
-            received: AtomicU64::new(0),
         }
-    }
-}
-
-impl SinkStats for ChecksumSink {
-    fn buffers(&self) -> u64 {
-        self.received.load(Ordering::Relaxed)
     }
 }
 
@@ -187,15 +176,7 @@ impl ElementImpl for ChecksumSink {
         })
     }
 
-    fn change_state(&self, _element: &Element, change: StateChange) -> Result<(), ElementError> {
-        if change == StateChange::ReadyToPaused {
-            self.received.store(0, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-
     fn chain(&self, element: &Element, _pad: &Pad, buffer: penstock::Buffer) -> FlowResult {
-        self.received.fetch_add(1, Ordering::Relaxed);
         let line = checksum_line(&buffer, self.hash.load(Ordering::Relaxed)).map_err(|e| {
             element.post_error(
                 &format!("Could not compute the checksum of a buffer: {e}"),

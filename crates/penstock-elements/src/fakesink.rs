@@ -1,21 +1,17 @@
 //! `fakesink`: takes buffers and drops them (counting them).
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use penstock::buffer::Buffer;
 use penstock::bus::MessageKind;
 use penstock::caps::Caps;
 use penstock::element::{
     Element, ElementFactory, ElementImpl, PropType, PropValue, PropertyError, PropertySpec,
-    StateChange,
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 use penstock::query::Query;
-
-use crate::SinkStats;
 
 /// The factory.
 pub fn factory() -> ElementFactory {
@@ -37,14 +33,8 @@ pub fn factory() -> ElementFactory {
                 PropType::Bool,
                 PropValue::Bool(false),
             ),
-            PropertySpec::new(
-                "num-buffers",
+            crate::num_buffers_property(
                 "Number of buffers to accept before going EOS (-1 = unlimited)",
-                PropType::Int {
-                    min: -1,
-                    max: i32::MAX as i64,
-                },
-                PropValue::Int(-1),
             ),
         ],
         pad_templates: vec![PadTemplate::new(
@@ -60,14 +50,7 @@ pub fn factory() -> ElementFactory {
 /// The sink.
 #[derive(Default)]
 pub struct FakeSink {
-    received: AtomicU64,
     settings: Mutex<(bool, bool, i64)>,
-}
-
-impl SinkStats for FakeSink {
-    fn buffers(&self) -> u64 {
-        self.received.load(Ordering::Relaxed)
-    }
 }
 
 impl ElementImpl for FakeSink {
@@ -101,19 +84,10 @@ impl ElementImpl for FakeSink {
         })
     }
 
-    fn change_state(
-        &self,
-        _element: &Element,
-        change: StateChange,
-    ) -> Result<(), penstock::element::ElementError> {
-        if change == StateChange::ReadyToPaused {
-            self.received.store(0, Ordering::Relaxed);
-        }
-        Ok(())
-    }
-
-    fn chain(&self, element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
-        let n = self.received.fetch_add(1, Ordering::Relaxed) + 1;
+    fn chain(&self, element: &Element, pad: &Pad, buffer: Buffer) -> FlowResult {
+        // The pad counts every buffer it hands us (this one included) since streaming
+        // started.
+        let n = pad.buffers();
         let (silent, _, limit) = *self.settings.lock().unwrap_or_else(|p| p.into_inner());
         if !silent {
             element.post(MessageKind::Element {

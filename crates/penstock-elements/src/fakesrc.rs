@@ -28,14 +28,8 @@ pub fn factory() -> ElementFactory {
         klass: "Source",
         description: "Push empty (no data) or fixed-size buffers",
         properties: vec![
-            PropertySpec::new(
-                "num-buffers",
+            crate::num_buffers_property(
                 "Number of buffers to output before sending EOS (-1 = unlimited)",
-                PropType::Int {
-                    min: -1,
-                    max: i32::MAX as i64,
-                },
-                PropValue::Int(-1),
             ),
             PropertySpec::new(
                 "sizetype",

@@ -5,7 +5,6 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, IoSlice, Write};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use penstock::buffer::Buffer;
 use penstock::bus::MessageKind;
@@ -18,8 +17,6 @@ use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::memory::MapRead;
 use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
-
-use crate::SinkStats;
 
 /// The factory.
 pub fn factory() -> ElementFactory {
@@ -77,13 +74,6 @@ struct Open {
 pub struct FileSink {
     settings: Mutex<Settings>,
     open: Mutex<Option<Open>>,
-    received: AtomicU64,
-}
-
-impl SinkStats for FileSink {
-    fn buffers(&self) -> u64 {
-        self.received.load(Ordering::Relaxed)
-    }
 }
 
 /// Writes all of `slices`, looping on partial writes and `EINTR`.
@@ -229,10 +219,7 @@ impl ElementImpl for FileSink {
 
     fn change_state(&self, element: &Element, change: StateChange) -> Result<(), ElementError> {
         match change {
-            StateChange::ReadyToPaused => {
-                self.received.store(0, Ordering::Relaxed);
-                self.open_file(element)
-            }
+            StateChange::ReadyToPaused => self.open_file(element),
             StateChange::PausedToReady => {
                 // Closing cannot report errors through std; every byte was handed to the
                 // kernel by a successful write.
@@ -244,7 +231,6 @@ impl ElementImpl for FileSink {
     }
 
     fn chain(&self, element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
-        self.received.fetch_add(1, Ordering::Relaxed);
         self.write_buffer(element, &buffer)
     }
 

@@ -51,14 +51,8 @@ pub fn factory() -> ElementFactory {
                 },
                 PropValue::UInt(DEFAULT_BLOCKSIZE),
             ),
-            PropertySpec::new(
-                "num-buffers",
+            crate::num_buffers_property(
                 "Number of buffers to output before sending EOS (-1 = unlimited)",
-                PropType::Int {
-                    min: -1,
-                    max: i64::from(i32::MAX),
-                },
-                PropValue::Int(-1),
             ),
         ],
         pad_templates: vec![PadTemplate::new(

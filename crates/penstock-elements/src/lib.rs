@@ -33,8 +33,16 @@ pub fn registry() -> Registry {
     r
 }
 
-/// Counts buffers a sink received (read by `penstock launch` for its summary).
-pub trait SinkStats {
-    /// Buffers received.
-    fn buffers(&self) -> u64;
+/// The `num-buffers` property sources and sinks share: a count, -1 for unlimited.
+pub(crate) fn num_buffers_property(blurb: &'static str) -> penstock::element::PropertySpec {
+    use penstock::element::{PropType, PropValue, PropertySpec};
+    PropertySpec::new(
+        "num-buffers",
+        blurb,
+        PropType::Int {
+            min: -1,
+            max: i64::from(i32::MAX),
+        },
+        PropValue::Int(-1),
+    )
 }

@@ -56,14 +56,8 @@ pub fn factory() -> ElementFactory {
         klass: "Source/Video",
         description: "Creates a test video stream",
         properties: vec![
-            PropertySpec::new(
-                "num-buffers",
+            crate::num_buffers_property(
                 "Number of buffers to output before sending EOS (-1 = unlimited)",
-                PropType::Int {
-                    min: -1,
-                    max: i32::MAX as i64,
-                },
-                PropValue::Int(-1),
             ),
             PropertySpec::new(
                 "is-live",

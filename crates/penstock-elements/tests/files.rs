@@ -12,8 +12,6 @@ use penstock::bus::MessageKind;
 use penstock::element::Element;
 use penstock::ledger;
 use penstock::pipeline::{Pipeline, PipelineError, RunReport};
-use penstock_elements::SinkStats;
-use penstock_elements::filesink::FileSink;
 use sha1::{Digest, Sha1};
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -142,7 +140,7 @@ fn filesrc_to_filesink_copies_files_exactly_and_copies_no_bytes() {
         assert_eq!(copies.bytes, 0);
         let written = std::fs::read(&output).unwrap();
         assert!(written == data, "size {size}: output differs from input");
-        let buffers = sink.implementation_as::<FileSink>().unwrap().buffers();
+        let buffers = sink.sink_pad().unwrap().buffers();
         assert_eq!(buffers, size.div_ceil(4096) as u64, "size {size}");
     }
 }
