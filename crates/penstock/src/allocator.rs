@@ -91,6 +91,12 @@ pub trait Allocator: Send + Sync + fmt::Debug + 'static {
     /// # Errors
     /// [`MemoryError::Alloc`] when the memory cannot be made, naming the reason.
     fn alloc(&self, size: usize, params: &AllocationParams) -> Result<Memory, MemoryError>;
+
+    /// The DRM formats (fourcc, modifier) this allocator can lay out, for allocators of
+    /// DMA-BUF memory; `None` for memory that is not a DMA-BUF (system memory).
+    fn drm_formats(&self) -> Option<crate::video::drm::DrmFormatSet> {
+        None
+    }
 }
 
 /// Heap memory from the global allocator, zero-initialised, aligned to at least 64 bytes.

@@ -21,6 +21,7 @@
 //! # Ok::<(), penstock::video::VideoError>(())
 //! ```
 
+pub mod drm;
 mod format;
 pub mod frame;
 mod info;
