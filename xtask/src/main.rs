@@ -87,10 +87,14 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("xtask {name}: error: {e}");
-            ExitCode::from(vm::CWD_FAILED as u8)
+            // vm-run's own exit code is the program's: its failures get one no test uses.
+            ExitCode::from(if name == "vm-run" { VM_RUN_FAILED } else { 1 })
         }
     }
 }
+
+/// Exit code of `vm-run` when the guest (not the program) failed.
+const VM_RUN_FAILED: u8 = 125;
 
 /// Folders the guest mounts its own file systems over: host files there are not visible.
 const GUEST_OWNED: &[&str] = &["/proc", "/sys", "/dev", "/run"];
@@ -143,6 +147,7 @@ fn vm_run(env: &[String], timeout: u64, keep: bool, command: Vec<String>) -> Res
     }
     let prepared = prepare::prepare(true)?;
     let job = vm::Job {
+        name: command.join(" "),
         argv: command,
         cwd,
         env,
@@ -235,7 +240,9 @@ fn vm_test(list: bool, timeout: u64, keep: bool, test_args: &[String]) -> Result
         .args(["--test", KERNEL_TEST])
         .stderr(std::process::Stdio::inherit());
     let out = output(&mut build)?;
-    let binaries = libtest::test_executables(&String::from_utf8_lossy(&out.stdout), KERNEL_TEST);
+    let mut binaries =
+        libtest::test_executables(&String::from_utf8_lossy(&out.stdout), KERNEL_TEST);
+    binaries.sort_by(|a, b| a.package.cmp(&b.package));
     if binaries.len() != packages.len() {
         return Err(msg(format!(
             "cargo built {} `{KERNEL_TEST}` test executables for {} packages",
@@ -261,6 +268,7 @@ fn vm_test(list: bool, timeout: u64, keep: bool, test_args: &[String]) -> Result
             let mut argv = vec![b.executable.display().to_string()];
             argv.extend(test_args.iter().cloned());
             vm::Job {
+                name: format!("{} {}", b.package, b.executable.display()),
                 argv,
                 cwd: b.package_dir.clone(),
                 env,

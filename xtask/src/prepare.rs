@@ -74,6 +74,11 @@ impl Steps {
             eprintln!("vm: {what} (cached)");
         }
     }
+    fn info(&self, what: &str) {
+        if !self.quiet {
+            eprintln!("vm: {what}");
+        }
+    }
     fn did(&self, what: &str) {
         eprintln!("vm: {what}");
     }
@@ -93,35 +98,36 @@ pub fn prepare(quiet: bool) -> Result<PreparedVm> {
 
     let pkg = apt::resolve_kernel_package()?;
     let dir = root.join(pkg.cache_key());
-    steps.cached(&format!(
-        "kernel package {} {} ({} via apt-cache)",
+    steps.info(&format!(
+        "kernel package {} {} (from {}); cache {}",
         pkg.name,
         pkg.version,
-        apt::KERNEL_META_PACKAGE
+        apt::KERNEL_META_PACKAGE,
+        show(&dir)
     ));
 
     let deb_dir = dir.join("deb");
     let deb = match apt::find_deb(&deb_dir)? {
         Some(deb) => {
-            steps.cached(&format!("downloaded {}", show(&deb)));
+            steps.cached(&format!("apt-get download: {}", file_name(&deb)));
             deb
         }
         None => {
             let deb = apt::download(&pkg, &deb_dir)?;
-            steps.did(&format!("downloaded {}", show(&deb)));
+            steps.did(&format!("apt-get download: {}", file_name(&deb)));
             deb
         }
     };
 
     let unpacked = dir.join("root");
     if unpacked.exists() {
-        steps.cached(&format!("unpacked into {}", show(&unpacked)));
+        steps.cached("dpkg -x: root/");
     } else {
         let tmp = dir.join(format!("root.tmp{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         output(Command::new("dpkg").arg("-x").arg(&deb).arg(&tmp))?;
         std::fs::rename(&tmp, &unpacked).ctx(|| format!("renaming to {}", show(&unpacked)))?;
-        steps.did(&format!("unpacked {} into {}", show(&deb), show(&unpacked)));
+        steps.did("dpkg -x: root/");
     }
     let kver = kernel_release(&unpacked)?;
 
@@ -139,21 +145,20 @@ pub fn prepare(quiet: bool) -> Result<PreparedVm> {
 
     let vmlinux = dir.join("vmlinux");
     if vmlinux.exists() {
-        steps.cached(&format!("extracted {}", show(&vmlinux)));
+        steps.cached("vmlinux (zstd payload of the bzImage)");
     } else {
         kernel::extract_vmlinux(&unpacked.join(format!("boot/vmlinuz-{kver}")), &vmlinux)?;
-        steps.did(&format!("extracted {} from the bzImage", show(&vmlinux)));
+        steps.did("vmlinux (zstd payload of the bzImage)");
     }
 
     let modules = dir.join("modules");
     if modules.join("order").exists() {
-        steps.cached(&format!("modules in {}", show(&modules)));
+        steps.cached("depmod -b + xz -d: modules/");
     } else {
         let names = unpack_modules(&unpacked, &kver, &modules)?;
         steps.did(&format!(
-            "depmod + decompressed {} modules into {}",
-            names.len(),
-            show(&modules)
+            "depmod -b + xz -d: modules/ ({})",
+            names.join(" ")
         ));
     }
 
@@ -168,11 +173,11 @@ pub fn prepare(quiet: bool) -> Result<PreparedVm> {
     let init_copy = dir.join("initramfs.init");
     let same_init = std::fs::read_to_string(&init_copy).is_ok_and(|old| old == init);
     if initramfs.exists() && same_init {
-        steps.cached(&format!("initramfs {}", show(&initramfs)));
+        steps.cached("busybox initramfs: initramfs.cpio");
     } else {
         build_initramfs(&dir, &modules, &order, &init, &initramfs)?;
         std::fs::write(&init_copy, &init).ctx(|| format!("writing {}", show(&init_copy)))?;
-        steps.did(&format!("built initramfs {}", show(&initramfs)));
+        steps.did("busybox initramfs: initramfs.cpio");
     }
 
     Ok(PreparedVm {
@@ -181,6 +186,27 @@ pub fn prepare(quiet: bool) -> Result<PreparedVm> {
         initramfs,
         runs_dir: root.join("runs"),
     })
+}
+
+/// `name` from PATH, else from /usr/sbin or /sbin (not in a normal user's PATH on Debian).
+fn sbin_tool(name: &str) -> PathBuf {
+    let in_path = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()));
+    if !in_path {
+        for dir in ["/usr/sbin", "/sbin"] {
+            let path = Path::new(dir).join(name);
+            if path.is_file() {
+                return path;
+            }
+        }
+    }
+    PathBuf::from(name)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The kernel release (`uname -r`) of an unpacked image package: its one `lib/modules/*`.
@@ -204,7 +230,12 @@ fn kernel_release(unpacked: &Path) -> Result<String> {
 /// busybox `insmod` wants them) and writes their names in load order to `out/order`.
 fn unpack_modules(unpacked: &Path, kver: &str, out: &Path) -> Result<Vec<String>> {
     // The package ships no modules.dep.
-    output(Command::new("depmod").arg("-b").arg(unpacked).arg(kver))?;
+    output(
+        Command::new(sbin_tool("depmod"))
+            .arg("-b")
+            .arg(unpacked)
+            .arg(kver),
+    )?;
     let moddir = unpacked.join("lib/modules").join(kver);
     let dep_path = moddir.join("modules.dep");
     let deps = kernel::parse_modules_dep(

@@ -12,6 +12,8 @@ use crate::prepare::PreparedVm;
 /// One program to run in the guest.
 #[derive(Debug, Clone)]
 pub struct Job {
+    /// What to call it in messages.
+    pub name: String,
     /// Program and arguments; a program without `/` is looked up in the guest's `PATH`.
     pub argv: Vec<String>,
     /// Working directory (a host path; the guest sees the host's `/` read-only).
@@ -263,7 +265,7 @@ pub fn run(vm: &PreparedVm, jobs: &[Job], opts: &Options) -> Result<Report> {
             if i < jobs.len() {
                 let (out, err, began) = current.get_or_insert_with(|| {
                     if opts.announce {
-                        eprintln!("==> [{}/{}] {}", i + 1, jobs.len(), jobs[i].argv.join(" "));
+                        eprintln!("==> [{}/{}] {}", i + 1, jobs.len(), jobs[i].name);
                     }
                     let began = if i == 0 { start + b } else { Instant::now() };
                     (
@@ -309,7 +311,7 @@ pub fn run(vm: &PreparedVm, jobs: &[Job], opts: &Options) -> Result<Report> {
                     format!(
                         "the guest stopped before reporting the exit code of job {} ({})",
                         results.len() + 1,
-                        jobs[results.len()].argv.join(" ")
+                        jobs[results.len()].name
                     )
                 };
                 let fatal = std::fs::read_to_string(run_dir.join("fatal")).unwrap_or_default();
@@ -395,6 +397,7 @@ mod tests {
     #[test]
     fn script_sets_env_cwd_and_execs() {
         let job = Job {
+            name: "sh".into(),
             argv: vec!["/bin/sh".into(), "-c".into(), "echo 'hi'; exit 3".into()],
             cwd: "/work/a b".into(),
             env: vec![("K".into(), "v w".into())],
