@@ -421,4 +421,33 @@ mod tests {
         assert_eq!(parse_cpu_khz(cpuinfo), Some(2_596_098));
         assert_eq!(parse_cpu_khz("processor: 0\n"), None);
     }
+
+    #[test]
+    fn qemu_command_line() {
+        let vm = PreparedVm {
+            kernel: crate::apt::KernelPackage {
+                name: "k".into(),
+                version: "1".into(),
+            },
+            vmlinux: "/c/vmlinux".into(),
+            initramfs: "/c/initramfs.cpio".into(),
+            runs_dir: "/c/runs".into(),
+        };
+        let args = qemu_args(&vm, Path::new("/c/runs/a,b"), 2_596_098);
+        let after = |flag: &str| {
+            let i = args.iter().position(|a| a == flag).unwrap();
+            args[i + 1].clone()
+        };
+        assert_eq!(after("-M"), "microvm,acpi=on,pit=on,pic=on,rtc=on");
+        assert_eq!(after("-accel"), "tcg");
+        assert_eq!(after("-kernel"), "/c/vmlinux");
+        assert!(after("-append").contains("tsc_early_khz=2596098 tsc=reliable no_timer_check"));
+        assert!(
+            args.contains(&"local,id=results,path=/c/runs/a,,b,security_model=none".to_string())
+        );
+        assert!(
+            args.iter()
+                .any(|a| a.contains("path=/,security_model=none,readonly=on"))
+        );
+    }
 }
