@@ -167,7 +167,14 @@ pub fn resolve_kernel_package() -> Result<KernelPackage> {
 
 /// Downloads `pkg` into `dir` (`apt-get download`, nothing installed) and returns the file.
 pub fn download(pkg: &KernelPackage, dir: &Path) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir).ctx(|| format!("creating {}", show(dir)))?;
+    let tmp = crate::prepare::tmp_path(dir);
+    std::fs::create_dir_all(&tmp).ctx(|| format!("creating {}", show(&tmp)))?;
+    download_into(pkg, &tmp)?;
+    crate::prepare::move_into_place(&tmp, dir)?;
+    find_deb(dir)?.ok_or_else(|| msg(format!("apt-get download left no .deb in {}", show(dir))))
+}
+
+fn download_into(pkg: &KernelPackage, dir: &Path) -> Result<()> {
     let spec = format!("{}={}", pkg.name, pkg.version);
     let mut cmd = Command::new("apt-get");
     // As root apt drops to the `_apt` user for downloads, which cannot write our cache.
@@ -177,7 +184,7 @@ pub fn download(pkg: &KernelPackage, dir: &Path) -> Result<PathBuf> {
         update()?;
         status(&mut cmd)?;
     }
-    find_deb(dir)?.ok_or_else(|| msg(format!("apt-get download left no .deb in {}", show(dir))))
+    Ok(())
 }
 
 /// The `.deb` in `dir`, if there is one.

@@ -74,9 +74,9 @@ pub fn zstd_frame(image: &[u8], payload: Payload) -> Result<&[u8]> {
 pub fn extract_vmlinux(bzimage: &Path, vmlinux: &Path) -> Result<()> {
     let image = std::fs::read(bzimage).ctx(|| format!("reading {}", show(bzimage)))?;
     let frame = zstd_frame(&image, find_payload(&image)?)?;
-    let compressed = vmlinux.with_extension("zst.tmp");
+    let compressed = crate::prepare::tmp_path(&vmlinux.with_extension("zst"));
     std::fs::write(&compressed, frame).ctx(|| format!("writing {}", show(&compressed)))?;
-    let tmp = vmlinux.with_extension("tmp");
+    let tmp = crate::prepare::tmp_path(vmlinux);
     output(
         Command::new("zstd")
             .args(["-d", "-q", "-f", "--memory=2048MB", "-o"])
@@ -88,7 +88,7 @@ pub fn extract_vmlinux(bzimage: &Path, vmlinux: &Path) -> Result<()> {
     if !head.starts_with(b"\x7fELF") {
         return Err(msg(format!("{} is not an ELF file", show(&tmp))));
     }
-    std::fs::rename(&tmp, vmlinux).ctx(|| format!("renaming to {}", show(vmlinux)))
+    crate::prepare::move_into_place(&tmp, vmlinux)
 }
 
 /// Kernel module name of a `modules.dep` path: `.../9pnet_virtio.ko.xz` gives

@@ -123,10 +123,9 @@ pub fn prepare(quiet: bool) -> Result<PreparedVm> {
     if unpacked.exists() {
         steps.cached("dpkg -x: root/");
     } else {
-        let tmp = dir.join(format!("root.tmp{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&tmp);
+        let tmp = tmp_path(&unpacked);
         output(Command::new("dpkg").arg("-x").arg(&deb).arg(&tmp))?;
-        std::fs::rename(&tmp, &unpacked).ctx(|| format!("renaming to {}", show(&unpacked)))?;
+        move_into_place(&tmp, &unpacked)?;
         steps.did("dpkg -x: root/");
     }
     let kver = kernel_release(&unpacked)?;
@@ -155,7 +154,9 @@ pub fn prepare(quiet: bool) -> Result<PreparedVm> {
     if modules.join("order").exists() {
         steps.cached("depmod -b + xz -d: modules/");
     } else {
-        let names = unpack_modules(&unpacked, &kver, &modules)?;
+        let tmp = tmp_path(&modules);
+        let names = unpack_modules(&unpacked, &kver, &tmp)?;
+        move_into_place(&tmp, &modules)?;
         steps.did(&format!(
             "depmod -b + xz -d: modules/ ({})",
             names.join(" ")
@@ -186,6 +187,31 @@ pub fn prepare(quiet: bool) -> Result<PreparedVm> {
         initramfs,
         runs_dir: root.join("runs"),
     })
+}
+
+/// A sibling of `path` for building it: unique to this process (several xtask processes may
+/// prepare the same cache at once), then moved into place with [`move_into_place`].
+pub fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp{}", std::process::id()));
+    let tmp = path.with_file_name(name);
+    if tmp.is_dir() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    tmp
+}
+
+/// Renames `tmp` to `path`; if another process got there first (a folder that exists),
+/// keeps theirs.
+pub fn move_into_place(tmp: &Path, path: &Path) -> Result<()> {
+    match std::fs::rename(tmp, path) {
+        Ok(()) => Ok(()),
+        Err(_) if tmp.is_dir() && path.is_dir() => {
+            let _ = std::fs::remove_dir_all(tmp);
+            Ok(())
+        }
+        Err(e) => Err(e).ctx(|| format!("renaming {} to {}", show(tmp), show(path))),
+    }
 }
 
 /// `name` from PATH, else from /usr/sbin or /sbin (not in a normal user's PATH on Debian).
@@ -329,8 +355,7 @@ fn build_initramfs(
     init: &str,
     initramfs: &Path,
 ) -> Result<()> {
-    let stage = dir.join(format!("initramfs.d.tmp{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&stage);
+    let stage = tmp_path(&dir.join("initramfs.d"));
     let mut entries: Vec<String> = [
         ".",
         "bin",
@@ -365,7 +390,7 @@ fn build_initramfs(
             .ctx(|| format!("copying module {name}"))?;
         entries.push(rel);
     }
-    let tmp = initramfs.with_extension("cpio.tmp");
+    let tmp = tmp_path(initramfs);
     let file = std::fs::File::create(&tmp).ctx(|| format!("creating {}", show(&tmp)))?;
     let mut child = Command::new("cpio")
         .args(["-o", "-H", "newc", "--quiet", "-R", "0:0"])
@@ -385,7 +410,7 @@ fn build_initramfs(
     if !st.success() {
         return Err(msg(format!("cpio failed ({st}) building {}", show(&tmp))));
     }
-    std::fs::rename(&tmp, initramfs).ctx(|| format!("renaming to {}", show(initramfs)))?;
+    move_into_place(&tmp, initramfs)?;
     let _ = std::fs::remove_dir_all(&stage);
     Ok(())
 }
