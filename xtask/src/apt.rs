@@ -165,6 +165,44 @@ pub fn resolve_kernel_package() -> Result<KernelPackage> {
     })
 }
 
+/// When apt's package lists last changed (`apt-get update` renames files into the folder).
+fn lists_stamp() -> Option<String> {
+    let modified = std::fs::metadata("/var/lib/apt/lists")
+        .ok()?
+        .modified()
+        .ok()?;
+    let since = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(since.as_nanos().to_string())
+}
+
+/// [`resolve_kernel_package`], remembered in `memo` until apt's package lists change
+/// (asking apt-cache takes a second or two on a loaded machine, on every `vm-run`).
+pub fn resolve_kernel_package_memo(memo: &Path) -> Result<KernelPackage> {
+    let stamp = lists_stamp();
+    if let (Some(stamp), Ok(text)) = (&stamp, std::fs::read_to_string(memo)) {
+        if let [s, name, version] = text.lines().collect::<Vec<_>>()[..] {
+            if s == stamp {
+                return Ok(KernelPackage {
+                    name: name.into(),
+                    version: version.into(),
+                });
+            }
+        }
+    }
+    let pkg = resolve_kernel_package()?;
+    if let Some(stamp) = lists_stamp() {
+        if let Some(dir) = memo.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let tmp = crate::prepare::tmp_path(memo);
+        let text = format!("{stamp}\n{}\n{}\n", pkg.name, pkg.version);
+        if std::fs::write(&tmp, text).is_ok() {
+            let _ = std::fs::rename(&tmp, memo);
+        }
+    }
+    Ok(pkg)
+}
+
 /// Downloads `pkg` into `dir` (`apt-get download`, nothing installed) and returns the file.
 pub fn download(pkg: &KernelPackage, dir: &Path) -> Result<PathBuf> {
     let tmp = crate::prepare::tmp_path(dir);

@@ -7,6 +7,7 @@
 //! <kernel package>_<version>/vmlinux          ELF kernel cut out of the bzImage
 //! <kernel package>_<version>/modules/         decompressed modules the guest loads
 //! <kernel package>_<version>/initramfs.cpio   busybox + modules + /init (newc)
+//! kernel-package                              the resolved package, until apt's lists change
 //! runs/                                       one folder per guest boot (results share)
 //! ```
 //! Each step is skipped when its output exists; outputs are renamed into place, so an
@@ -96,7 +97,7 @@ pub fn prepare(quiet: bool) -> Result<PreparedVm> {
         steps.cached(&report);
     }
 
-    let pkg = apt::resolve_kernel_package()?;
+    let pkg = apt::resolve_kernel_package_memo(&root.join("kernel-package"))?;
     let dir = root.join(pkg.cache_key());
     steps.info(&format!(
         "kernel package {} {} (from {}); cache {}",

@@ -298,13 +298,14 @@ pub fn run(vm: &PreparedVm, jobs: &[Job], opts: &Options) -> Result<Report> {
         }
         if exited.is_none() {
             exited = child.try_wait().ctx(|| "waiting for qemu".into())?;
+            if exited.is_some() {
+                // The guest may have written its last results just before it stopped:
+                // look once more before judging.
+                continue;
+            }
         }
         if let Some(st) = exited {
             if results.len() < jobs.len() {
-                // Give the 9p writes a last look, then give up.
-                if booted.exists() && boot.is_none() {
-                    continue;
-                }
                 let what = if boot.is_none() {
                     "the guest stopped before it was ready to run jobs".to_string()
                 } else {
