@@ -328,7 +328,11 @@ pub fn init_script(modules: &[String]) -> String {
          mount -t tmpfs tmpfs /host/run || die \"cannot mount /host/run\"\n\
          mkdir -p /host/dev/shm /host/dev/pts /host/run/tmp\n\
          mount -t tmpfs tmpfs /host/dev/shm\n\
-         mount -t devpts devpts /host/dev/pts\n",
+         mount -t devpts devpts /host/dev/pts\n\
+         ln -s /proc/self/fd /host/dev/fd\n\
+         ln -s /proc/self/fd/0 /host/dev/stdin\n\
+         ln -s /proc/self/fd/1 /host/dev/stdout\n\
+         ln -s /proc/self/fd/2 /host/dev/stderr\n",
     );
     for dev in REQUIRED_DEVICES {
         s.push_str(&format!("[ -e /host{dev} ] || die \"{dev} is missing\"\n"));
