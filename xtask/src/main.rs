@@ -239,7 +239,15 @@ fn vm_test(list: bool, timeout: u64, keep: bool, test_args: &[String]) -> Result
     build
         .args(["--test", KERNEL_TEST])
         .stderr(std::process::Stdio::inherit());
-    let out = output(&mut build)?;
+    let out = build
+        .output()
+        .map_err(|e| msg(format!("cannot run cargo: {e}")))?;
+    if !out.status.success() {
+        return Err(msg(format!(
+            "building the `{KERNEL_TEST}` tests failed ({}); the compiler's messages are above",
+            out.status
+        )));
+    }
     let mut binaries =
         libtest::test_executables(&String::from_utf8_lossy(&out.stdout), KERNEL_TEST);
     binaries.sort_by(|a, b| a.package.cmp(&b.package));
