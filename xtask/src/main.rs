@@ -337,3 +337,31 @@ fn vm_test(list: bool, timeout: u64, keep: bool, test_args: &[String]) -> Result
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_specs() {
+        let env = parse_env(&["A=1".into(), "B=x=y".into(), "C=".into()]).unwrap();
+        assert_eq!(
+            env,
+            [
+                ("A".to_owned(), "1".to_owned()),
+                ("B".to_owned(), "x=y".to_owned()),
+                ("C".to_owned(), String::new())
+            ]
+        );
+        assert!(parse_env(&["1A=1".into()]).is_err());
+        assert!(parse_env(&["PENSTOCK_XTASK_SURELY_UNSET_VARIABLE".into()]).is_err());
+    }
+
+    #[test]
+    fn guest_owned_folders_are_refused() {
+        assert!(check_visible("x", Path::new("/run/user/0/a.out")).is_err());
+        assert!(check_visible("x", Path::new("/proc/self/exe")).is_err());
+        assert!(check_visible("x", Path::new("/runner/bin")).is_ok());
+        assert!(check_visible("x", Path::new("/tmp/t/debug/deps/kernel-1")).is_ok());
+    }
+}
