@@ -54,7 +54,10 @@ fn apt_get(args: &[&str]) -> Command {
         c.args(["--preserve-env=DEBIAN_FRONTEND", "apt-get"]);
         c
     };
-    cmd.env("DEBIAN_FRONTEND", "noninteractive").args(args);
+    // Wait for another apt (a colleague's, unattended upgrades) instead of failing at once.
+    cmd.env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["-o", "DPkg::Lock::Timeout=300"])
+        .args(args);
     cmd
 }
 
