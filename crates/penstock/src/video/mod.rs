@@ -21,6 +21,7 @@
 //! # Ok::<(), penstock::video::VideoError>(())
 //! ```
 
+pub mod dma_drm;
 pub mod drm;
 mod format;
 pub mod frame;
@@ -28,6 +29,7 @@ mod info;
 #[cfg(test)]
 mod tests;
 
+pub use dma_drm::{DmaDrmError, VideoInfoDmaDrm};
 pub use format::VideoFormat;
 pub use info::{VideoAlignment, VideoInfo};
 
@@ -98,4 +100,8 @@ pub enum VideoError {
         /// What is wrong, with the numbers involved.
         reason: String,
     },
+    /// DMA_DRM caps that are invalid or describe buffers without a CPU layout (a
+    /// modifier other than LINEAR).
+    #[error(transparent)]
+    DmaDrm(Box<DmaDrmError>),
 }
