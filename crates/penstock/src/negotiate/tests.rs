@@ -943,6 +943,13 @@ fn offer() -> impl Strategy<Value = Offer> {
 }
 
 proptest! {
+    // Few cases under Miri (slow), and no failure files (Miri isolates the file system).
+    #![proptest_config(ProptestConfig {
+        cases: if cfg!(miri) { 4 } else { 256 },
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
     /// Whatever both sides and the allocator do, the outcome is something the consumer
     /// offered (its own check accepts it) and the producer supports, and it is the first
     /// entry that works.

@@ -764,6 +764,13 @@ mod tests {
     }
 
     proptest! {
+        // Few cases under Miri (slow), and no failure files (Miri isolates the file system).
+        #![proptest_config(ProptestConfig {
+            cases: if cfg!(miri) { 4 } else { 256 },
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
         #[test]
         fn caps_round_trip(
             fourcc in prop::sample::select(DrmFormatSetFourccs::all()),
