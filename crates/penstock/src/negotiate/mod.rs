@@ -101,7 +101,9 @@
 use std::fmt;
 
 use crate::caps::{CAPS_FEATURE_MEMORY_DMABUF, Caps, CapsFeatures, Fraction, Structure, Value};
-use crate::video::dma_drm::{DMA_DRM_FORMAT, DRM_FORMAT_FIELD, DmaDrmError, drm_formats_of};
+use crate::video::dma_drm::{
+    DMA_DRM_FORMAT, DRM_FORMAT_FIELD, DmaDrmError, VideoInfoDmaDrm, drm_formats_of,
+};
 use crate::video::drm::{
     DRM_FORMAT_MOD_INVALID, DRM_FORMAT_MOD_LINEAR, DrmFormat, DrmFormatSet, DrmFourcc, fourcc_chars,
 };
@@ -1098,6 +1100,68 @@ impl Announcement {
     }
 }
 
+impl Announcement {
+    /// Reads fixed caps as [`Announcement::to_caps`] writes them (a consumer receiving
+    /// the producer's choice in a caps event). A DMA-BUF announcement gets
+    /// [`default_plane_count`] planes; set [`Choice::DmaBuf`]'s `n_planes` when the
+    /// buffers say otherwise.
+    ///
+    /// # Errors
+    /// [`NegotiationError::DmaDrm`] for invalid DMA_DRM caps;
+    /// [`NegotiationError::UnsupportedCaps`] for caps that are not fixed raw video in
+    /// DMA_DRM or system memory, or a fourcc without a known plane count.
+    pub fn from_caps(caps: &Caps) -> Result<Announcement, NegotiationError> {
+        let unsupported = |reason: &str| NegotiationError::UnsupportedCaps {
+            caps: caps.to_string(),
+            reason: reason.to_owned(),
+        };
+        if !caps.is_fixed() {
+            return Err(unsupported(
+                "an announcement must be fixed caps; fixate them first",
+            ));
+        }
+        let (s, features) = caps
+            .iter()
+            .next()
+            .ok_or_else(|| unsupported("an announcement needs one structure"))?;
+        if s.name() != "video/x-raw" {
+            return Err(unsupported("only video/x-raw can be negotiated"));
+        }
+        let (width, height, framerate) = fixed_size(s).map_err(unsupported)?;
+        let choice = if s.get_str("format") == Some(DMA_DRM_FORMAT) {
+            let format = VideoInfoDmaDrm::from_caps(caps)?.drm_format();
+            let n_planes = default_plane_count(format).ok_or_else(|| {
+                unsupported(&format!(
+                    "the plane count of {format} is unknown; build the Announcement with the \
+                     buffers' plane count"
+                ))
+            })?;
+            Choice::DmaBuf { format, n_planes }
+        } else if features.is_system_memory() {
+            let name = s
+                .get_str("format")
+                .ok_or_else(|| unsupported("format must be a video format name"))?;
+            let format = VideoFormat::from_name(name).ok_or_else(|| {
+                unsupported(&format!(
+                    "unknown video format {name:?}; use one of {}",
+                    VideoFormat::valid_names()
+                ))
+            })?;
+            Choice::SharedMemory { format }
+        } else {
+            return Err(unsupported(
+                "only memory:DMABuf with format=DMA_DRM and system memory can be negotiated",
+            ));
+        };
+        Ok(Announcement {
+            choice,
+            width,
+            height,
+            framerate,
+        })
+    }
+}
+
 impl fmt::Display for Announcement {
     /// `DMA-BUF NV12:0x0100000000000002 (2 planes) 1280x720` or
     /// `shared-memory NV12 1280x720`.
@@ -1324,6 +1388,44 @@ impl Producer {
             .collect();
         shm.dedup();
         Producer { dmabuf, shm }
+    }
+
+    /// A producer that can make what `caps` list (a source's template or `caps()`):
+    /// the `drm-format`s of its DMA_DRM structures, and the `format` names of its
+    /// system-memory `video/x-raw` structures. Other fields (sizes, rates) are not
+    /// looked at, and other structures are ignored.
+    ///
+    /// # Errors
+    /// [`NegotiationError::DmaDrm`] for a DMA_DRM structure without a valid
+    /// `drm-format`.
+    pub fn from_caps(caps: &Caps) -> Result<Producer, NegotiationError> {
+        let mut dmabuf = DrmFormatSet::new();
+        let mut shm: Vec<VideoFormat> = Vec::new();
+        for (s, f) in caps {
+            if s.name() != "video/x-raw" {
+                continue;
+            }
+            if s.get_str("format") == Some(DMA_DRM_FORMAT) {
+                if f.contains(CAPS_FEATURE_MEMORY_DMABUF) {
+                    let text = || s.to_string();
+                    for d in drm_formats_of(s, &text)? {
+                        dmabuf.insert(d);
+                    }
+                }
+            } else if f.is_system_memory() {
+                let names: Vec<&str> = match s.value("format") {
+                    Some(Value::String(n)) => vec![n.as_str()],
+                    Some(Value::List(items)) => items.iter().filter_map(Value::as_str).collect(),
+                    _ => Vec::new(),
+                };
+                for v in names.into_iter().filter_map(VideoFormat::from_name) {
+                    if !shm.contains(&v) {
+                        shm.push(v);
+                    }
+                }
+            }
+        }
+        Ok(Producer { dmabuf, shm })
     }
 
     /// Sets the formats the producer can write into shared memory.

@@ -894,6 +894,78 @@ fn dmabuf_set_offers_every_format_of_a_set() {
     );
 }
 
+#[test]
+fn announcements_and_producers_from_caps() {
+    let producer: Caps = "video/x-raw(memory:DMABuf), format=DMA_DRM, \
+                          drm-format={ NV12:0x0100000000000002, NV12 }, width=[ 1, 4096 ], \
+                          height=[ 1, 4096 ]; \
+                          video/x-raw, format={ NV12, I420 }, width=[ 1, 4096 ], \
+                          height=[ 1, 4096 ]; audio/x-raw, rate=48000"
+        .parse()
+        .unwrap();
+    let producer = Producer::from_caps(&producer).unwrap();
+    assert_eq!(
+        producer.dmabuf_formats(),
+        &set(&[(DrmFourcc::Nv12, LINEAR), (DrmFourcc::Nv12, Y_TILED)])
+    );
+    assert_eq!(
+        producer.shm_formats(),
+        [VideoFormat::Nv12, VideoFormat::I420]
+    );
+    let bad: Caps = "video/x-raw(memory:DMABuf), format=DMA_DRM, drm-format=NV12:0x"
+        .parse()
+        .unwrap();
+    assert!(matches!(
+        Producer::from_caps(&bad),
+        Err(NegotiationError::DmaDrm(_))
+    ));
+
+    // The consumer reads the producer's choice back from the caps event and checks it.
+    let offer = Offer::builder(320, 240)
+        .framerate(Fraction::new(30, 1))
+        .format(VideoFormat::Nv12, [Y_TILED, LINEAR])
+        .build()
+        .unwrap();
+    let outcome = producer.negotiate(&offer, &mut FirstCandidate).unwrap();
+    let caps = outcome.announcement.to_caps();
+    let read = Announcement::from_caps(&caps).unwrap();
+    assert_eq!(read, outcome.announcement);
+    offer.accept(&read).unwrap();
+    let shm = Announcement {
+        choice: Choice::SharedMemory {
+            format: VideoFormat::Nv12,
+        },
+        ..read.clone()
+    };
+    assert_eq!(Announcement::from_caps(&shm.to_caps()).unwrap(), shm);
+
+    for text in [
+        "video/x-raw, format={ NV12, I420 }, width=8, height=8",
+        "video/x-raw, format=FOO, width=8, height=8",
+        "video/x-raw, width=8, height=8",
+        "video/x-raw(memory:VASurface), format=NV12, width=8, height=8",
+        "audio/x-raw, format=NV12, width=8, height=8",
+        "video/x-raw(memory:DMABuf), format=DMA_DRM, drm-format=P010, width=8, height=8",
+        "EMPTY",
+    ] {
+        let caps: Caps = text.parse().unwrap();
+        assert!(
+            matches!(
+                Announcement::from_caps(&caps),
+                Err(NegotiationError::UnsupportedCaps { .. })
+            ),
+            "{text}"
+        );
+    }
+    let caps: Caps = "video/x-raw, format=DMA_DRM, drm-format=NV12, width=8, height=8"
+        .parse()
+        .unwrap();
+    assert!(matches!(
+        Announcement::from_caps(&caps),
+        Err(NegotiationError::DmaDrm(_))
+    ));
+}
+
 // ---------------------------------------------------------------------------------------
 // Properties
 // ---------------------------------------------------------------------------------------

@@ -482,10 +482,19 @@ pub fn raw_caps_to_dma_drm(caps: &Caps) -> Result<Caps, DmaDrmError> {
         if drm.is_empty() {
             return Err(bad());
         }
-        let mut d = s.clone();
-        d.set("format", DMA_DRM_FORMAT);
-        d.remove(DRM_FORMAT_FIELD);
-        d.set(DRM_FORMAT_FIELD, string_value(drm));
+        // drm-format right after format, where GStreamer writes it.
+        let mut drm = Some(string_value(drm));
+        let mut d = Structure::new(s.name());
+        for (name, value) in s.fields() {
+            if name == "format" {
+                d.set("format", DMA_DRM_FORMAT);
+                if let Some(v) = drm.take() {
+                    d.set(DRM_FORMAT_FIELD, v);
+                }
+            } else if name != DRM_FORMAT_FIELD {
+                d.set(name, value.clone());
+            }
+        }
         out.append_structure_full(d, CapsFeatures::new([CAPS_FEATURE_MEMORY_DMABUF]));
     }
     Ok(out)
@@ -669,6 +678,12 @@ mod tests {
             caps("video/x-raw, format={ NV12, I420 }, width=640, height=480, framerate=30/1")
         );
         let back = raw_caps_to_dma_drm(&plain).unwrap();
+        assert_eq!(
+            back.to_string(),
+            "video/x-raw(memory:DMABuf), format=(string)DMA_DRM, \
+             drm-format=(string){ NV12, YU12 }, width=(int)640, height=(int)480, \
+             framerate=(fraction)30/1"
+        );
         assert_eq!(
             back,
             caps(
