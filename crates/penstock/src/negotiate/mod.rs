@@ -318,7 +318,7 @@ pub struct OfferEntry {
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
-    /// Frames per second, if the consumer constrains it.
+    /// Frames per second, if the consumer constrains it (`None`: any rate).
     pub framerate: Option<Fraction>,
 }
 
@@ -628,13 +628,16 @@ impl Offer {
     /// # Errors
     /// [`NegotiationError::PreviouslyRejected`] for a modifier the consumer rejected;
     /// [`NegotiationError::NotOffered`] for any other format, modifier, size or rate
-    /// that was not offered; [`NegotiationError::InvalidPlaneCount`] for a DMA-BUF
+    /// that was not offered (an entry without a framerate accepts any rate); [`NegotiationError::InvalidPlaneCount`] for a DMA-BUF
     /// announcement with 0 or more than 4 planes, or a LINEAR one whose plane count is
     /// not its format's.
     pub fn accept(&self, announcement: &Announcement) -> Result<Outcome, NegotiationError> {
         let a = announcement;
-        let size =
-            |e: &OfferEntry| (e.width, e.height, e.framerate) == (a.width, a.height, a.framerate);
+        // An entry without a framerate accepts any.
+        let size = |e: &OfferEntry| {
+            (e.width, e.height) == (a.width, a.height)
+                && e.framerate.is_none_or(|r| a.framerate == Some(r))
+        };
         let found = self.entries.iter().position(|e| {
             size(e)
                 && match (&e.format, &a.choice) {

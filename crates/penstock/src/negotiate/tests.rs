@@ -592,11 +592,6 @@ fn the_consumer_refuses_announcements_it_did_not_offer() {
             width: 1920,
             ..ok.clone()
         },
-        // A framerate not offered.
-        Announcement {
-            framerate: Some(Fraction::new(30, 1)),
-            ..ok.clone()
-        },
         // A shared-memory format not offered.
         Announcement {
             choice: Choice::SharedMemory {
@@ -615,6 +610,28 @@ fn the_consumer_refuses_announcements_it_did_not_offer() {
             offered,
             "DMA-BUF NV12 {0x0100000000000002, LINEAR} 1280x720; shared-memory NV12 1280x720"
         );
+    }
+    // An entry without a framerate accepts any; one with a framerate only that one.
+    let at_30 = Announcement {
+        framerate: Some(Fraction::new(30, 1)),
+        ..ok.clone()
+    };
+    offer.accept(&at_30).unwrap();
+    let offer_30 = Offer::builder(1280, 720)
+        .framerate(Fraction::new(30, 1))
+        .format(VideoFormat::Nv12, [LINEAR])
+        .build()
+        .unwrap();
+    offer_30.accept(&at_30).unwrap();
+    for framerate in [None, Some(Fraction::new(25, 1))] {
+        let a = Announcement {
+            framerate,
+            ..at_30.clone()
+        };
+        assert!(matches!(
+            offer_30.accept(&a),
+            Err(NegotiationError::NotOffered { .. })
+        ));
     }
     // Plane counts a LINEAR NV12 buffer cannot have, or no DMA-BUF can have.
     for n_planes in [0, 1, 3, 5] {
