@@ -40,7 +40,7 @@
 //!    negotiation starts over with what is left.
 //!
 //! DMA-BUFs from V4L2 capture are ordinary LINEAR buffers in main memory: offer and
-//! accept the LINEAR modifier ([`DRM_FORMAT_MOD_LINEAR`](crate::video::drm::DRM_FORMAT_MOD_LINEAR)) for them.
+//! accept the LINEAR modifier ([`DRM_FORMAT_MOD_LINEAR`]) for them.
 //!
 //! Every step is recorded in the [`Outcome`]'s [`Explanation`], which prints as a
 //! readable list of what was tried and why it was rejected.

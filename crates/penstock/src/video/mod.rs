@@ -8,6 +8,10 @@
 //! stride alignment the way `gst_video_info_align` does; and [`VideoInfo::with_layout`]
 //! validates an explicit layout such as a video meta carries.
 //!
+//! [`drm`] names DMA-BUF formats (fourcc + modifier), and [`dma_drm`] reads and writes
+//! GStreamer 1.24's `format=DMA_DRM` caps ([`VideoInfoDmaDrm`]); LINEAR ones have the
+//! CPU layout of the equivalent [`VideoFormat`].
+//!
 //! ```
 //! use penstock::video::{VideoAlignment, VideoFormat, VideoInfo};
 //!
