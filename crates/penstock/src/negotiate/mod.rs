@@ -98,6 +98,7 @@
 //! # Ok::<(), penstock::negotiate::NegotiationError>(())
 //! ```
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use crate::caps::{CAPS_FEATURE_MEMORY_DMABUF, Caps, CapsFeatures, Fraction, Structure, Value};
@@ -357,19 +358,14 @@ impl OfferEntry {
         self
     }
 
-    /// Whether two entries are for the same memory, format, size and rate.
-    fn same_slot(&self, other: &OfferEntry) -> bool {
-        let kind = match (&self.format, &other.format) {
-            (EntryFormat::DmaBuf { fourcc: a, .. }, EntryFormat::DmaBuf { fourcc: b, .. }) => {
-                a == b
-            }
-            (EntryFormat::SharedMemory { format: a }, EntryFormat::SharedMemory { format: b }) => {
-                a == b
-            }
-            _ => false,
+    /// What makes two entries duplicates: the same memory, format, size and rate.
+    fn slot(&self) -> (bool, u32, u32, u32, Option<Fraction>) {
+        let (dmabuf, code) = match &self.format {
+            EntryFormat::DmaBuf { fourcc, .. } => (true, *fourcc as u32),
+            // Format indices, which no fourcc-keyed slot can meet (the flag differs).
+            EntryFormat::SharedMemory { format } => (false, *format as u32),
         };
-        kind && (self.width, self.height, self.framerate)
-            == (other.width, other.height, other.framerate)
+        (dmabuf, code, self.width, self.height, self.framerate)
     }
 
     /// The caps structure of the entry (see [`Offer::to_caps`]).
@@ -509,6 +505,7 @@ impl Offer {
         if entries.is_empty() {
             return Err(NegotiationError::EmptyOffer);
         }
+        let mut slots = HashMap::with_capacity(entries.len());
         for (index, e) in entries.iter().enumerate() {
             if !(1..=MAX_DIMENSION).contains(&e.width) || !(1..=MAX_DIMENSION).contains(&e.height) {
                 return Err(NegotiationError::InvalidSize {
@@ -532,22 +529,23 @@ impl Offer {
                         fourcc: fourcc_chars(*fourcc),
                     });
                 }
-                for (i, m) in modifiers.iter().enumerate() {
-                    if modifiers[..i].contains(m) {
-                        return Err(NegotiationError::DuplicateModifier {
-                            index,
-                            format: DrmFormat::new(*fourcc, *m),
-                        });
-                    }
+                // Sets, not pairwise scans: offers may come from untrusted peers.
+                let mut seen = HashSet::with_capacity(modifiers.len());
+                if let Some(m) = modifiers.iter().find(|&&m| !seen.insert(m)) {
+                    return Err(NegotiationError::DuplicateModifier {
+                        index,
+                        format: DrmFormat::new(*fourcc, *m),
+                    });
                 }
             }
-            if let Some(first) = entries[..index].iter().position(|o| o.same_slot(e)) {
+            if let Some(&first) = slots.get(&e.slot()) {
                 return Err(NegotiationError::DuplicateEntry {
                     first,
                     second: index,
                     entry: e.to_string(),
                 });
             }
+            slots.insert(e.slot(), index);
         }
         Ok(Offer {
             entries,

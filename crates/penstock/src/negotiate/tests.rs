@@ -754,6 +754,38 @@ fn bogus_offers_are_typed_errors() {
 }
 
 #[test]
+fn large_offers_are_checked() {
+    // Offers may come from untrusted peers: thousands of entries or modifiers are
+    // checked without pairwise scans, and a duplicate at the end is still found.
+    let n: u32 = if cfg!(miri) { 50 } else { 20_000 };
+    let entries: Vec<OfferEntry> = (1..=n)
+        .map(|w| OfferEntry::shared_memory(VideoFormat::Nv12, w, 8))
+        .collect();
+    let offer = Offer::new(entries.clone()).unwrap();
+    assert_eq!(offer.entries().len(), n as usize);
+    let mut dup = entries;
+    dup.push(OfferEntry::shared_memory(VideoFormat::Nv12, n / 2, 8));
+    assert!(matches!(
+        Offer::new(dup),
+        Err(NegotiationError::DuplicateEntry { first, second, .. })
+            if first == n as usize / 2 - 1 && second == n as usize
+    ));
+    let mut modifiers: Vec<u64> = (0..u64::from(n)).map(|m| m << 8).collect();
+    modifiers.push(5 << 8);
+    assert!(matches!(
+        Offer::new(vec![OfferEntry::dmabuf(DrmFourcc::Nv12, modifiers, 8, 8)]),
+        Err(NegotiationError::DuplicateModifier { format, .. }) if format == nv12(5 << 8)
+    ));
+    // A DMA-BUF entry and a shared-memory entry never collide, whatever their codes.
+    Offer::new(vec![
+        OfferEntry::dmabuf(DrmFourcc::Nv12, [LINEAR], 8, 8),
+        OfferEntry::shared_memory(VideoFormat::Nv12, 8, 8),
+        OfferEntry::shared_memory(VideoFormat::I420, 8, 8),
+    ])
+    .unwrap();
+}
+
+#[test]
 fn offers_convert_to_caps_and_back() {
     let offer = Offer::builder(1280, 720)
         .framerate(Fraction::new(30, 1))
