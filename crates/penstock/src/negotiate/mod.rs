@@ -1099,9 +1099,7 @@ impl Announcement {
         set_size(&mut s, self.width, self.height, self.framerate);
         Caps::from_structure_full(s, features)
     }
-}
 
-impl Announcement {
     /// Reads fixed caps as [`Announcement::to_caps`] writes them (a consumer receiving
     /// the producer's choice in a caps event). A DMA-BUF announcement gets
     /// [`default_plane_count`] planes; set [`Choice::DmaBuf`]'s `n_planes` when the
