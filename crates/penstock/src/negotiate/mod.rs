@@ -1389,6 +1389,19 @@ impl Producer {
         Producer { dmabuf, shm }
     }
 
+    /// A producer allocating from `allocator`: the DMA-BUF formats it reports
+    /// ([`Allocator::drm_formats`]) with the LINEAR ones' formats in shared memory too,
+    /// or, for an allocator of plain memory, every format in shared memory and no
+    /// DMA-BUF.
+    ///
+    /// [`Allocator::drm_formats`]: crate::Allocator::drm_formats
+    pub fn from_allocator(allocator: &dyn crate::Allocator) -> Producer {
+        match allocator.drm_formats() {
+            Some(formats) => Producer::new(formats),
+            None => Producer::new(DrmFormatSet::new()).with_shm_formats(VideoFormat::ALL),
+        }
+    }
+
     /// A producer that can make what `caps` list (a source's template or `caps()`):
     /// the `drm-format`s of its DMA_DRM structures, and the `format` names of its
     /// system-memory `video/x-raw` structures. Other fields (sizes, rates) are not

@@ -1015,6 +1015,60 @@ fn announcements_and_producers_from_caps() {
     ));
 }
 
+#[test]
+fn producers_from_allocators() {
+    use crate::allocator::{AllocationParams, Allocator, SystemAllocator};
+    use crate::memory::{Memory, MemoryError};
+
+    /// A DMA-BUF allocator stand-in that reports what it lays out.
+    #[derive(Debug)]
+    struct Heap;
+    impl Allocator for Heap {
+        fn name(&self) -> &str {
+            "test-heap"
+        }
+        fn memory_type(&self) -> &'static str {
+            "DMABuf"
+        }
+        fn alloc(&self, size: usize, params: &AllocationParams) -> Result<Memory, MemoryError> {
+            SystemAllocator.alloc(size, params)
+        }
+        fn drm_formats(&self) -> Option<DrmFormatSet> {
+            Some(set(&[
+                (DrmFourcc::Nv12, LINEAR),
+                (DrmFourcc::Nv12, Y_TILED),
+            ]))
+        }
+    }
+
+    let offer = Offer::builder(32, 32)
+        .format(VideoFormat::Nv12, [Y_TILED])
+        .format(VideoFormat::Bgrx, [LINEAR])
+        .build()
+        .unwrap();
+    let heap = Producer::from_allocator(&Heap);
+    assert_eq!(heap.shm_formats(), [VideoFormat::Nv12]);
+    let outcome = heap.negotiate(&offer, &mut no_test).unwrap();
+    assert_eq!(
+        outcome.announcement.choice,
+        Choice::DmaBuf {
+            format: nv12(Y_TILED),
+            n_planes: 2
+        }
+    );
+    // Plain memory: no DMA-BUF, every format in shared memory.
+    let sysmem = Producer::from_allocator(&SystemAllocator);
+    assert!(sysmem.dmabuf_formats().is_empty());
+    assert_eq!(sysmem.shm_formats(), VideoFormat::ALL);
+    let outcome = sysmem.negotiate(&offer, &mut no_test).unwrap();
+    assert_eq!(
+        outcome.announcement.choice,
+        Choice::SharedMemory {
+            format: VideoFormat::Nv12
+        }
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Properties
 // ---------------------------------------------------------------------------------------
