@@ -246,6 +246,20 @@ impl Memory {
         Memory::from_region(region, 0, size, flags)
     }
 
+    /// A memory of `size` bytes that has no CPU mapping at all, only a backend that
+    /// holds the storage (a DMA-BUF in a tiled or compressed layout, a secure buffer).
+    /// It always has the NOT_MAPPABLE flag (added to `flags`): every map fails with
+    /// [`MemoryError::NotMappable`], while sharing, windows and
+    /// [`fd`](Self::fd) work as for any memory.
+    pub fn without_mapping<B: MemoryBackend>(
+        size: usize,
+        backend: B,
+        flags: MemoryFlags,
+    ) -> Memory {
+        let region = Region::unmapped(size, Box::new(backend));
+        Memory::from_region(region, 0, size, flags | MemoryFlags::NOT_MAPPABLE)
+    }
+
     /// Wraps foreign bytes; `release` runs exactly once when the last handle is gone.
     ///
     /// # Safety
