@@ -29,7 +29,7 @@ use rustix::io::Errno;
 
 use crate::dmabuf::{DMABUF_MEMORY_TYPE, map_dmabuf};
 use crate::error::{LinuxError, os};
-use crate::memfd::{region_size, window};
+use crate::memfd::region_size;
 use crate::sys::dmabuf as sys;
 
 /// Where the kernel puts DMA-BUF heaps.
@@ -133,9 +133,9 @@ impl DmaHeapAllocator {
         // Heaps hand out zeroed pages (they must not leak other users' data), so the
         // ZERO_* flags asked for hold; the system heap's pages are not contiguous.
         let flags = params.flags - MemoryFlags::PHYSICALLY_CONTIGUOUS;
-        let memory = map_dmabuf(fd, maxsize, true, flags)?;
+        let memory = map_dmabuf(fd, maxsize, true, params.prefix, size, flags)?;
         penstock::ledger::record_allocation(maxsize, "DmaHeapAllocator");
-        window(memory, &self.name, params.prefix, size)
+        Ok(memory)
     }
 }
 

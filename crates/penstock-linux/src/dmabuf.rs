@@ -28,6 +28,7 @@ use penstock::video::drm::DRM_FORMAT_MOD_LINEAR;
 use rustix::fs::{FileType, OFlags, SeekFrom};
 
 use crate::error::{LinuxError, fd_name, os};
+use crate::memfd::window_error;
 use crate::sys::dmabuf as sys;
 use crate::sys::mmap::SharedMapping;
 
@@ -213,21 +214,23 @@ pub fn import_with(fd: OwnedFd, options: DmaBufImport) -> Result<Memory, LinuxEr
         ));
     }
     let writable = rustix::fs::fcntl_getfl(&fd).is_ok_and(|f| f & OFlags::ACCMODE == OFlags::RDWR);
-    map_dmabuf(fd, size, writable, MemoryFlags::empty())
+    map_dmabuf(fd, size, writable, 0, size, MemoryFlags::empty())
 }
 
-/// Maps the first `size` bytes of the DMA-BUF `fd` (checked by the caller) and wraps
-/// them with the DMA-BUF backend.
+/// Maps the first `maxsize` bytes of the DMA-BUF `fd` (checked by the caller) and
+/// wraps them with the DMA-BUF backend, window `offset..offset+size`.
 pub(crate) fn map_dmabuf(
     fd: OwnedFd,
-    size: usize,
+    maxsize: usize,
     writable: bool,
+    offset: usize,
+    size: usize,
     flags: MemoryFlags,
 ) -> Result<Memory, LinuxError> {
-    let mapping = SharedMapping::map(fd.as_fd(), 0, size, writable).map_err(|source| {
+    let mapping = SharedMapping::map(fd.as_fd(), 0, maxsize, writable).map_err(|source| {
         LinuxError::MapShared {
             what: format!("DMA-BUF {}", fd_name(fd.as_fd())),
-            len: size,
+            len: maxsize,
             source,
         }
     })?;
@@ -236,11 +239,9 @@ pub(crate) fn map_dmabuf(
     } else {
         flags | MemoryFlags::READONLY
     };
-    Ok(Memory::with_backend(
-        mapping,
-        DmaBufBackend { fd, _memfd: None },
-        flags,
-    ))
+    let backend = DmaBufBackend { fd, _memfd: None };
+    Memory::with_backend_window(mapping, backend, offset, size, flags)
+        .map_err(|e| window_error(DMABUF_MEMORY_TYPE, size, e))
 }
 
 /// Wraps an already made mapping (udmabuf: the memfd's pages) with the DMA-BUF backend.
@@ -248,14 +249,14 @@ pub(crate) fn with_mapping(
     mapping: SharedMapping,
     fd: OwnedFd,
     memfd: OwnedFd,
+    offset: usize,
+    size: usize,
     flags: MemoryFlags,
-) -> Memory {
-    Memory::with_backend(
-        mapping,
-        DmaBufBackend {
-            fd,
-            _memfd: Some(memfd),
-        },
-        flags,
-    )
+) -> Result<Memory, LinuxError> {
+    let backend = DmaBufBackend {
+        fd,
+        _memfd: Some(memfd),
+    };
+    Memory::with_backend_window(mapping, backend, offset, size, flags)
+        .map_err(|e| window_error(DMABUF_MEMORY_TYPE, size, e))
 }

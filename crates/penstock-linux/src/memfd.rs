@@ -104,9 +104,11 @@ impl MemfdAllocator {
             }
         })?;
         let flags = params.flags - MemoryFlags::PHYSICALLY_CONTIGUOUS;
-        let memory = Memory::with_backend(mapping, MemfdBackend { fd, offset: 0 }, flags);
+        let backend = MemfdBackend { fd, offset: 0 };
+        let memory = Memory::with_backend_window(mapping, backend, params.prefix, size, flags)
+            .map_err(|e| window_error(MEMFD_MEMORY_TYPE, size, e))?;
         penstock::ledger::record_allocation(maxsize, "MemfdAllocator");
-        window(memory, MEMFD_MEMORY_TYPE, params.prefix, size)
+        Ok(memory)
     }
 
     /// Imports bytes `offset..offset+size` of a memfd received from elsewhere, mapped
@@ -208,21 +210,14 @@ pub(crate) fn region_size(
     Ok(maxsize)
 }
 
-/// Sets the window of a fresh memory to `prefix..prefix+size`.
-pub(crate) fn window(
-    mut memory: Memory,
-    allocator: &str,
-    prefix: usize,
-    size: usize,
-) -> Result<Memory, LinuxError> {
-    memory
-        .set_window(prefix, size)
-        .map_err(|e| LinuxError::BadSize {
-            allocator: allocator.to_owned(),
-            size,
-            reason: e.to_string(),
-        })?;
-    Ok(memory)
+/// The window of a fresh region did not fit (cannot happen: the region was sized for
+/// it), as a typed error rather than a panic.
+pub(crate) fn window_error(allocator: &str, size: usize, e: MemoryError) -> LinuxError {
+    LinuxError::BadSize {
+        allocator: allocator.to_owned(),
+        size,
+        reason: e.to_string(),
+    }
 }
 
 /// A new memfd (`MFD_CLOEXEC | MFD_ALLOW_SEALING`) of `len` bytes sealed with

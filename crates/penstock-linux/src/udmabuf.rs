@@ -31,7 +31,7 @@ use rustix::io::Errno;
 use crate::dma_heap::round_to_pages;
 use crate::dmabuf::{DMABUF_MEMORY_TYPE, with_mapping};
 use crate::error::{LinuxError, fd_name, os};
-use crate::memfd::{check_range, create_sealed_memfd, region_size, seal_names, window};
+use crate::memfd::{check_range, create_sealed_memfd, region_size, seal_names};
 use crate::sys::dmabuf as sys;
 use crate::sys::mmap::SharedMapping;
 
@@ -87,9 +87,9 @@ impl UdmabufAllocator {
         let maxsize = region_size(NAME, size, params)?;
         let memfd = create_sealed_memfd(round_to_pages(maxsize as u64))?;
         let flags = params.flags - MemoryFlags::PHYSICALLY_CONTIGUOUS;
-        let memory = self.wrap(memfd, 0, maxsize, flags)?;
+        let memory = self.wrap(memfd, 0, maxsize, params.prefix, size, flags)?;
         penstock::ledger::record_allocation(maxsize, "UdmabufAllocator");
-        window(memory, NAME, params.prefix, size)
+        Ok(memory)
     }
 
     /// Makes a DMA-BUF of bytes `offset..offset+size` of `memfd` and maps them through
@@ -108,14 +108,17 @@ impl UdmabufAllocator {
         offset: u64,
         size: usize,
     ) -> Result<Memory, LinuxError> {
-        self.wrap(memfd, offset, size, MemoryFlags::empty())
+        self.wrap(memfd, offset, size, 0, size, MemoryFlags::empty())
     }
 
+    /// `wrap_memfd` of `size` bytes, window `win_offset..win_offset+win_size`.
     fn wrap(
         &self,
         memfd: OwnedFd,
         offset: u64,
         size: usize,
+        win_offset: usize,
+        win_size: usize,
         flags: MemoryFlags,
     ) -> Result<Memory, LinuxError> {
         let seals = crate::memfd::require_shrink_seal(memfd.as_fd())?;
@@ -162,7 +165,7 @@ impl UdmabufAllocator {
                 source,
             }
         })?;
-        Ok(with_mapping(mapping, dmabuf, memfd, flags))
+        with_mapping(mapping, dmabuf, memfd, win_offset, win_size, flags)
     }
 }
 

@@ -909,6 +909,32 @@ fn fd_of_a_share_adds_its_offset() {
 }
 
 #[test]
+fn with_backend_window_keeps_the_zero_flags() {
+    let flags = MemoryFlags::ZERO_PREFIXED | MemoryFlags::ZERO_PADDED;
+    let m = Memory::with_backend_window(vec![0u8; 64], CountingBackend::default(), 8, 40, flags)
+        .unwrap();
+    assert_eq!((m.offset(), m.size(), m.maxsize()), (8, 40, 64));
+    assert!(m.has_flags(flags));
+    assert_eq!(m.memory_type(), "TestMemory");
+    assert_eq!(m.map_read().unwrap().len(), 40);
+    let e = Memory::with_backend_window(vec![0u8; 64], CountingBackend::default(), 8, 57, flags)
+        .unwrap_err();
+    assert!(
+        matches!(e, MemoryError::OutOfRange { limit: 64, .. }),
+        "{e:?}"
+    );
+    let ro = Memory::with_backend_window(
+        vec![0u8; 4],
+        CountingBackend::default(),
+        0,
+        4,
+        MemoryFlags::READONLY,
+    )
+    .unwrap();
+    assert!(matches!(ro.map_write(), Err(MemoryError::ReadOnly)));
+}
+
+#[test]
 fn memory_without_mapping_has_a_size_and_never_maps() {
     let begins = Arc::new(AtomicUsize::new(0));
     let backend = CountingBackend {
