@@ -155,13 +155,21 @@ fn import_of_an_unsealed_memfd_is_refused_with_its_seals() {
     );
 
     // A file that cannot be sealed at all.
+    let proc_file: OwnedFd = std::fs::File::open("/proc/self/status").unwrap().into();
+    let e = MemfdAllocator::import(proc_file, 0, 1).unwrap_err();
+    assert!(
+        matches!(&e, LinuxError::UnsealedMemfd { seals, .. } if seals.contains("does not support sealing")),
+        "{e:?}"
+    );
+    // A plain file: unsealable, or (on tmpfs) sealed with F_SEAL_SEAL only.
     let path = std::env::temp_dir().join(format!("penstock-unsealed-{}", std::process::id()));
     std::fs::write(&path, [0u8; 4096]).unwrap();
     let file: OwnedFd = std::fs::File::open(&path).unwrap().into();
     std::fs::remove_file(&path).unwrap();
     let e = MemfdAllocator::import(file, 0, 4096).unwrap_err();
     assert!(
-        matches!(&e, LinuxError::UnsealedMemfd { seals, .. } if seals.contains("does not support sealing")),
+        matches!(&e, LinuxError::UnsealedMemfd { seals, .. }
+            if seals.contains("does not support sealing") || seals == "F_SEAL_SEAL"),
         "{e:?}"
     );
 }
