@@ -15,7 +15,7 @@
 //! # Non-linear layouts
 //!
 //! A DMA-BUF imported with any modifier other than
-//! [`DRM_FORMAT_MOD_LINEAR`](penstock::video::drm::DRM_FORMAT_MOD_LINEAR) (tiled,
+//! [`DRM_FORMAT_MOD_LINEAR`] (tiled,
 //! compressed, or [`DRM_FORMAT_MOD_INVALID`](penstock::video::drm::DRM_FORMAT_MOD_INVALID),
 //! an implicit driver-chosen layout) is NOT_MAPPABLE: it is never mapped, and mapping
 //! the memory fails with [`MemoryError::NotMappable`]. It can still be shared, windowed
