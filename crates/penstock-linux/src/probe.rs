@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use penstock::allocator::AllocationParams;
-use rustix::fs::SealFlags;
 
 use crate::dma_heap::{DMA_HEAP_DIR, DmaHeapAllocator, available_heaps};
 use crate::memfd::{MEMFD_SEALS, MemfdAllocator};
@@ -96,7 +95,7 @@ fn probe_memfd() -> MemfdProbe {
     match result {
         Ok(seals) => MemfdProbe {
             works: true,
-            sealing: seals.contains(MEMFD_SEALS) && seals.contains(SealFlags::SHRINK),
+            sealing: seals.contains(MEMFD_SEALS),
             error: None,
         },
         Err(e) => MemfdProbe {
