@@ -358,7 +358,7 @@ impl VideoCrop {
     /// New input caps: compute the output, send it downstream, decide the allocation.
     fn set_caps(&self, element: &Element, caps: &Caps) -> bool {
         let fail = |message: String| {
-            element.post_error(&format!("{}: {message}", element.path()), None);
+            element.post_error(&message, None);
             false
         };
         let input = match info_from_caps(caps) {
@@ -458,11 +458,11 @@ impl VideoCrop {
             .map_err(|_| FlowError::Flushing)?;
         let result = {
             let map = buffer.map_read().map_err(|e| {
-                element.post_error(&format!("{}: {e}", element.path()), None);
+                element.post_error(&e.to_string(), None);
                 FlowError::Error
             })?;
             let mut w = out.map_memory_write(0).map_err(|e| {
-                element.post_error(&format!("{}: {e}", element.path()), None);
+                element.post_error(&e.to_string(), None);
                 FlowError::Error
             })?;
             crop_copy(
@@ -476,7 +476,7 @@ impl VideoCrop {
             )
         };
         let bytes = result.map_err(|e| {
-            element.post_error(&format!("{}: {e}", element.path()), None);
+            element.post_error(&e.to_string(), None);
             FlowError::Error
         })?;
         ledger::record_copy(CopyReason::Crop, bytes, "videocrop");
@@ -575,7 +575,7 @@ impl ElementImpl for VideoCrop {
             .is_none();
         if undecided {
             if let Err(e) = self.decide(element) {
-                element.post_error(&format!("{}: {e}", element.path()), None);
+                element.post_error(&e.to_string(), None);
                 return Err(FlowError::NotNegotiated);
             }
         }
@@ -650,6 +650,16 @@ impl ElementImpl for VideoCrop {
                 let mut result = back.intersect(template);
                 if let Some(f) = &q.filter {
                     result = f.intersect(&result);
+                    if pad.direction() == PadDirection::Sink {
+                        // Sizes the crop does not fit would only make negotiation fail
+                        // with "no caps in common": let them through so that the caps
+                        // event reports the crop and the frame size.
+                        for (st, feat) in f.intersect(template).iter() {
+                            if !self.fits(st) {
+                                result.append_structure_full(st.clone(), feat.clone());
+                            }
+                        }
+                    }
                 }
                 q.result = Some(result);
                 true
@@ -675,7 +685,29 @@ impl ElementImpl for VideoCrop {
     }
 }
 
+/// The largest value of a width or height field.
+fn max_dimension(v: &Value) -> Option<i32> {
+    match v {
+        Value::Int(x) => Some(*x),
+        Value::IntRange { max, .. } => Some(*max),
+        Value::List(items) => items.iter().filter_map(max_dimension).max(),
+        _ => None,
+    }
+}
+
 impl VideoCrop {
+    /// False if even the largest width or height of `s` leaves no pixel after the crop.
+    fn fits(&self, s: &penstock::caps::Structure) -> bool {
+        let c = self.current_crop();
+        let fits = |field: &str, crop: u64| {
+            s.value(field)
+                .and_then(max_dimension)
+                .is_none_or(|m| i64::from(m) > crop as i64)
+        };
+        fits("width", u64::from(c.left) + u64::from(c.right))
+            && fits("height", u64::from(c.top) + u64::from(c.bottom))
+    }
+
     fn transform_from_src(&self, caps: &Caps) -> Caps {
         match self.src.get() {
             Some(p) => self.transform(p, caps),
