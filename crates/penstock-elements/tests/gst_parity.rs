@@ -12,7 +12,9 @@ mod gst_support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use gst_support::{TempDir, compare_frames, gst_launch, run_gst, run_parallel};
+use gst_support::{
+    Compared, TempDir, TwoRuns, compare_frames, gst_launch, run_gst_twice, run_parallel,
+};
 use penstock::testsrc::{Pattern, RenderOptions, Renderer};
 use penstock::video::{VideoFormat, VideoInfo};
 
@@ -80,23 +82,36 @@ struct Case {
     last_chroma_written: bool,
 }
 
-/// Runs every case on both sides; GStreamer in batches of `batch` branches per process.
-/// Returns (cases, bytes compared); panics listing every mismatch.
-fn compare_all(gst: &Path, cases: &[Case], batch: usize) -> (usize, usize) {
+/// Runs every case on both sides; GStreamer in batches of `batch` branches per process
+/// (twice: see `gst_support::compare_frames`). Panics listing every mismatch.
+fn compare_all(gst: &Path, cases: &[Case], batch: usize) -> Compared {
     let chunks: Vec<&[Case]> = cases.chunks(batch).collect();
-    let theirs: Vec<Vec<u8>> = run_parallel(&chunks, threads(), |chunk| {
+    let t = Instant::now();
+    let theirs: Vec<TwoRuns> = run_parallel(&chunks, threads(), |chunk| {
         let lines: Vec<String> = chunk.iter().map(|c| c.line.clone()).collect();
-        run_gst(gst, &lines)
+        run_gst_twice(gst, &lines)
     })
     .into_iter()
     .flatten()
     .collect();
-    let results = run_parallel(cases, threads(), |c| run_penstock(&c.line));
+    let gst_time = t.elapsed();
+    let t = Instant::now();
+    let ours = run_parallel(cases, threads(), |c| run_penstock(&c.line));
+    println!(
+        "gst-parity: {} cases: GStreamer (2 runs, {} processes) {gst_time:.1?}, penstock {:.1?}",
+        cases.len(),
+        2 * chunks.len(),
+        t.elapsed()
+    );
     let mut failures = Vec::new();
-    let mut bytes = 0;
-    for ((ours, c), theirs) in results.iter().zip(cases).zip(&theirs) {
+    let mut total = Compared::default();
+    for ((ours, c), theirs) in ours.iter().zip(cases).zip(&theirs) {
         match compare_frames(&c.info, c.frames, ours, theirs, c.last_chroma_written) {
-            Ok(n) => bytes += n,
+            Ok(n) => {
+                total.bytes += n.bytes;
+                total.unwritten += n.unwritten;
+                total.excluded_but_stable += n.excluded_but_stable;
+            }
             Err(e) => failures.push(format!("{}: {e}", c.line)),
         }
     }
@@ -107,7 +122,15 @@ fn compare_all(gst: &Path, cases: &[Case], batch: usize) -> (usize, usize) {
         cases.len(),
         failures.join("\n")
     );
-    (cases.len(), bytes)
+    // If MALLOC_PERTURB_ shows GStreamer's unwritten bytes at all (glibc), the rule must
+    // exclude no visible byte that GStreamer writes.
+    if total.unwritten > 0 {
+        assert_eq!(
+            total.excluded_but_stable, 0,
+            "is_written() skips visible bytes GStreamer writes"
+        );
+    }
+    total
 }
 
 fn is_static(pattern: &str, opts: RenderOptions, info: &VideoInfo) -> bool {
@@ -139,13 +162,16 @@ fn videotestsrc_matches_gstreamer_live() {
         }
     }
     // One GStreamer process per pattern and format (all sizes as separate branches).
-    let (n, bytes) = compare_all(&gst, &cases, SIZES.len());
+    assert_eq!(cases.len(), PATTERNS.len() * 17 * SIZES.len());
+    let c = compare_all(&gst, &cases, SIZES.len());
     println!(
-        "gst-parity: videotestsrc: {n} pattern x format x size combinations, {bytes} bytes \
-         identical to GStreamer, in {:.1?}",
+        "gst-parity: videotestsrc: {} pattern x format x size combinations, {} bytes \
+         identical to GStreamer ({} bytes it leaves unwritten not compared), in {:.1?}",
+        cases.len(),
+        c.bytes,
+        c.unwritten,
         start.elapsed()
     );
-    assert_eq!(n, PATTERNS.len() * 17 * SIZES.len());
 }
 
 /// Crops compared: (left, right, top, bottom), each on input sizes it fits.
@@ -191,9 +217,61 @@ fn videocrop_matches_gstreamer_live() {
             }
         }
     }
-    let (n, bytes) = compare_all(&gst, &cases, 27);
+    let c = compare_all(&gst, &cases, 27);
     println!(
-        "gst-parity: videocrop: {n} crops, {bytes} bytes identical to GStreamer, in {:.1?}",
+        "gst-parity: videocrop: {} crops, {} bytes identical to GStreamer ({} bytes it \
+         leaves unwritten not compared), in {:.1?}",
+        cases.len(),
+        c.bytes,
+        c.unwritten,
         start.elapsed()
     );
+}
+
+/// The harness itself, without GStreamer: which bytes count as written, and that a
+/// difference in one is found while unwritten bytes are ignored.
+#[test]
+fn harness_compares_exactly_the_bytes_gstreamer_writes() {
+    use gst_support::is_written;
+    // YUY2 7 wide: 16 bytes a row, [.. Y6 U6][Ypad V6]; stride 16.
+    let yuy2 = VideoInfo::new(VideoFormat::Yuy2, 7, 1).unwrap();
+    let cols = |info: &VideoInfo, last: bool| -> Vec<usize> {
+        (0..info.stride(0))
+            .filter(|&c| is_written(info, 0, c, last))
+            .collect()
+    };
+    assert_eq!(cols(&yuy2, false), (0..14).collect::<Vec<_>>());
+    assert_eq!(cols(&yuy2, true), (0..14).chain([15]).collect::<Vec<_>>());
+    // UYVY: [.. U6 Y6][V6 Ypad].
+    let uyvy = VideoInfo::new(VideoFormat::Uyvy, 7, 1).unwrap();
+    assert_eq!(cols(&uyvy, true), (0..15).collect::<Vec<_>>());
+    // RGB 7 wide: 21 bytes of a 24-byte stride.
+    let rgb = VideoInfo::new(VideoFormat::Rgb, 7, 2).unwrap();
+    assert_eq!(cols(&rgb, false), (0..21).collect::<Vec<_>>());
+
+    let frame: Vec<u8> = (0..rgb.size() as u8).collect();
+    let mut a = frame.clone();
+    let mut b = frame.clone();
+    // Padding left unwritten: different in the two runs, ignored.
+    for i in [21, 22, 23, 45, 46, 47] {
+        a[i] = 0xaa;
+        b[i] = 0x55;
+    }
+    let runs = TwoRuns { a, b };
+    let c = compare_frames(&rgb, 1, &frame, &runs, false).unwrap();
+    assert_eq!((c.bytes, c.unwritten, c.excluded_but_stable), (42, 6, 0));
+    let mut ours = frame.clone();
+    ours[30] ^= 1;
+    let e = compare_frames(&rgb, 1, &ours, &runs, false).unwrap_err();
+    assert!(e.contains("row 1 byte 6"), "{e}");
+    // A byte counted as written that GStreamer did not write is an error too.
+    let mut runs2 = TwoRuns {
+        a: runs.a.clone(),
+        b: runs.b.clone(),
+    };
+    runs2.b[3] ^= 0xff;
+    let e = compare_frames(&rgb, 1, &frame, &runs2, false).unwrap_err();
+    assert!(e.contains("unwritten"), "{e}");
+    // Sizes must match.
+    assert!(compare_frames(&rgb, 2, &frame, &runs, false).is_err());
 }
