@@ -350,3 +350,70 @@ fn auto_crop_is_refused_with_a_reason() {
     assert_eq!(e.property("left"), Some(PropValue::Int(4)));
     assert!(e.set_property_str("left", "-2").is_err());
 }
+
+/// The crop element a [`ChangeSink`] changes, and the sizes it saw.
+static CHANGED: std::sync::OnceLock<Element> = std::sync::OnceLock::new();
+static CHANGE_SEEN: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// Sets the crop's `left` to 4 after the third buffer.
+struct ChangeSink;
+
+impl ElementImpl for ChangeSink {
+    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
+        Ok(())
+    }
+    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
+        None
+    }
+    fn chain(&self, _e: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
+        let n = {
+            let mut s = CHANGE_SEEN.lock().unwrap();
+            s.push(buffer.size());
+            s.len()
+        };
+        if n == 3 {
+            CHANGED
+                .get()
+                .unwrap()
+                .set_property_str("left", "4")
+                .unwrap();
+        }
+        Ok(())
+    }
+    fn sink_event(&self, e: &Element, _p: &Pad, ev: Event) -> bool {
+        if ev == Event::Eos {
+            e.post(MessageKind::Eos);
+        }
+        true
+    }
+}
+
+#[test]
+fn changing_the_crop_mid_stream_renegotiates() {
+    let mut r = registry();
+    r.register(sink_factory("changesink", || Box::new(ChangeSink)));
+    let p = penstock::launch::build(
+        &r,
+        "videotestsrc num-buffers=8 ! video/x-raw,format=GRAY8,width=16,height=4,framerate=30/1 ! \
+         videocrop name=crop-change left=2 ! changesink name=k",
+    )
+    .unwrap();
+    CHANGED
+        .set(p.by_name("crop-change").unwrap().clone())
+        .unwrap();
+    p.run(Some(Duration::from_secs(20)), || false, |_| {})
+        .unwrap();
+    let seen = CHANGE_SEEN.lock().unwrap().clone();
+    assert_eq!(seen.len(), 8, "{seen:?}");
+    // GRAY8 14x4 (stride 16) before, 12x4 (stride 12) after.
+    assert!(seen[..3].iter().all(|&s| s == 64), "{seen:?}");
+    assert!(seen[4..].iter().all(|&s| s == 48), "{seen:?}");
+    let caps = p
+        .by_name("k")
+        .unwrap()
+        .sink_pad()
+        .unwrap()
+        .current_caps()
+        .unwrap();
+    assert_eq!(caps.structure(0).unwrap().get_int("width"), Some(12));
+}
