@@ -136,6 +136,25 @@ pub enum CropError {
         /// Bytes there.
         size: usize,
     },
+    /// The crop rectangle (after an upstream crop meta's offset) leaves the frame.
+    #[error(
+        "crop rectangle {width}x{height} at ({x}, {y}) lies outside the \
+         {frame_width}x{frame_height} frame of the buffer"
+    )]
+    OutsideFrame {
+        /// Left edge in the buffer's frame.
+        x: u64,
+        /// Top edge in the buffer's frame.
+        y: u64,
+        /// Output width.
+        width: u32,
+        /// Output height.
+        height: u32,
+        /// The buffer's frame width.
+        frame_width: u32,
+        /// The buffer's frame height.
+        frame_height: u32,
+    },
     /// The output layout could not be computed.
     #[error("{0}")]
     Layout(String),
@@ -176,13 +195,19 @@ pub fn crop_copy(
         let row_bytes = out.plane_row_bytes(plane);
         let out_stride = out.stride(plane);
         for row in 0..out.plane_height(plane) as usize {
-            let s = offsets[plane] + (y_rows + row) * strides[plane] + x_bytes;
+            // Checked: offsets and strides may come from a buffer's meta.
+            let s = (y_rows + row)
+                .checked_mul(strides[plane])
+                .and_then(|b| b.checked_add(offsets[plane]))
+                .and_then(|b| b.checked_add(x_bytes));
+            let from = s
+                .and_then(|s| src.get(s..s.checked_add(row_bytes)?))
+                .ok_or(CropError::ShortInput {
+                    plane,
+                    needed: s.map_or(usize::MAX, |s| s.saturating_add(row_bytes)),
+                    size: src.len(),
+                })?;
             let d = out.offset(plane) + row * out_stride;
-            let from = src.get(s..s + row_bytes).ok_or(CropError::ShortInput {
-                plane,
-                needed: s + row_bytes,
-                size: src.len(),
-            })?;
             let dst_len = dst.len();
             let to = dst
                 .get_mut(d..d + row_bytes)
@@ -453,6 +478,25 @@ impl VideoCrop {
         let (x, y) = buffer
             .meta::<VideoCropMeta>()
             .map_or((0, 0), |c| (c.x, c.y));
+        // The rectangle must lie within the frame the buffer holds.
+        let (fw, fh) = meta.map_or((s.input.width(), s.input.height()), |m| (m.width, m.height));
+        let left = u64::from(s.crop.left) + u64::from(x);
+        let top = u64::from(s.crop.top) + u64::from(y);
+        if left + u64::from(s.output.width()) > u64::from(fw)
+            || top + u64::from(s.output.height()) > u64::from(fh)
+        {
+            let e = CropError::OutsideFrame {
+                x: left,
+                y: top,
+                width: s.output.width(),
+                height: s.output.height(),
+                frame_width: fw,
+                frame_height: fh,
+            };
+            element.post_error(&e.to_string(), None);
+            return Err(FlowError::Error);
+        }
+        let (left, top) = (left as u32, top as u32);
         let mut out = pool
             .acquire(AcquireParams::default())
             .map_err(|_| FlowError::Flushing)?;
@@ -465,15 +509,7 @@ impl VideoCrop {
                 element.post_error(&e.to_string(), None);
                 FlowError::Error
             })?;
-            crop_copy(
-                &map,
-                &offsets,
-                &strides,
-                s.crop.left + x,
-                s.crop.top + y,
-                &s.output,
-                &mut w,
-            )
+            crop_copy(&map, &offsets, &strides, left, top, &s.output, &mut w)
         };
         let bytes = result.map_err(|e| {
             element.post_error(&e.to_string(), None);
@@ -593,8 +629,8 @@ impl ElementImpl for VideoCrop {
                         Some(c) => c,
                         None => b.add_meta(VideoCropMeta::default()),
                     };
-                    crop.x += s.crop.left;
-                    crop.y += s.crop.top;
+                    crop.x = crop.x.saturating_add(s.crop.left);
+                    crop.y = crop.y.saturating_add(s.crop.top);
                     crop.width = s.output.width();
                     crop.height = s.output.height();
                     b.freeze()
@@ -821,6 +857,23 @@ mod tests {
         // Starts at macro-pixel 2 (pixel 2); luma shifted one pixel: 3, 4, 5, then the
         // last one unshifted (5 again, GStreamer's loop bound).
         assert_eq!(dst, [3, 105, 4, 107, 5, 109, 5, 111]);
+    }
+
+    #[test]
+    fn huge_offsets_are_an_error_not_a_panic() {
+        let out = VideoInfo::new(VideoFormat::Gray8, 4, 4).unwrap();
+        let mut dst = vec![0u8; out.size()];
+        let e = crop_copy(
+            &[0u8; 64],
+            &[usize::MAX - 2],
+            &[usize::MAX / 2],
+            1,
+            1,
+            &out,
+            &mut dst,
+        )
+        .unwrap_err();
+        assert!(matches!(e, CropError::ShortInput { plane: 0, .. }), "{e}");
     }
 
     #[test]

@@ -417,3 +417,68 @@ fn changing_the_crop_mid_stream_renegotiates() {
         .unwrap();
     assert_eq!(caps.structure(0).unwrap().get_int("width"), Some(12));
 }
+
+/// A source of GRAY8 8x4 frames that carry a crop meta pointing past the frame.
+#[derive(Default)]
+struct BadMetaSrc {
+    sent: std::sync::atomic::AtomicBool,
+}
+
+impl penstock::basesrc::PushSource for BadMetaSrc {
+    fn create(&self, _e: &Element) -> Result<Buffer, penstock::flow::FlowError> {
+        if self.sent.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            return Err(penstock::flow::FlowError::Eos);
+        }
+        let mut b = penstock::BufferMut::copy_from_slice(&[7u8; 32]).unwrap();
+        b.add_meta(VideoMeta::from_info(
+            &VideoInfo::new(VideoFormat::Gray8, 8, 4).unwrap(),
+        ));
+        b.add_meta(VideoCropMeta {
+            x: 6,
+            y: 0,
+            width: 8,
+            height: 4,
+        });
+        Ok(b.freeze())
+    }
+    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
+        Ok(())
+    }
+    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
+        None
+    }
+}
+
+#[test]
+fn a_crop_meta_pointing_outside_the_frame_is_an_error() {
+    let mut r = registry();
+    r.register(ElementFactory {
+        name: "badmetasrc",
+        long_name: "bad meta source",
+        klass: "Source/Video",
+        description: "a frame whose crop meta leaves it",
+        properties: vec![],
+        pad_templates: vec![PadTemplate::new(
+            "src",
+            PadDirection::Src,
+            PadPresence::Always,
+            "video/x-raw, format=GRAY8, width=8, height=4, framerate=30/1"
+                .parse::<Caps>()
+                .unwrap(),
+        )],
+        create: || Box::new(penstock::basesrc::BaseSrc::new(BadMetaSrc::default())),
+    });
+    let p = penstock::launch::build(
+        &r,
+        "badmetasrc ! videocrop name=crop-bad left=1 ! plainsink",
+    )
+    .unwrap();
+    let e = p
+        .run(Some(Duration::from_secs(20)), || false, |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("7x4 at (7, 0)") && e.contains("8x4 frame"),
+        "{e}"
+    );
+}
