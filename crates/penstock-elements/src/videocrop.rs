@@ -293,8 +293,12 @@ pub fn factory() -> ElementFactory {
 enum Mode {
     /// Nothing to crop.
     Passthrough,
-    /// Add or update a crop meta.
-    Meta,
+    /// Add or update a crop meta. Upstream's buffers reach downstream, so upstream is
+    /// told how many downstream holds (`min` of its pool proposal).
+    Meta {
+        /// Buffers downstream may hold at once.
+        min: u32,
+    },
     /// Copy into frames from this pool.
     Copy(BufferPool),
 }
@@ -443,13 +447,13 @@ impl VideoCrop {
                 }
                 _ => false,
             };
+            let min = match &q {
+                Query::Allocation(a) => a.pools.first().map_or(0, |p| p.min),
+                _ => 0,
+            };
             if metas {
-                Mode::Meta
+                Mode::Meta { min }
             } else {
-                let min = match &q {
-                    Query::Allocation(a) => a.pools.first().map_or(0, |p| p.min),
-                    _ => 0,
-                };
                 let pool = BufferPool::new(format!("{}-pool", element.name()));
                 pool.set_config(PoolConfig::video(output).min_max(min.max(2), 0))
                     .and_then(|_| pool.set_active(true))
@@ -620,7 +624,7 @@ impl ElementImpl for VideoCrop {
             let s = guard.as_ref().ok_or(FlowError::NotNegotiated)?;
             match s.mode.as_ref().ok_or(FlowError::NotNegotiated)? {
                 Mode::Passthrough => buffer,
-                Mode::Meta => {
+                Mode::Meta { .. } => {
                     let mut b = buffer.make_mut();
                     if b.meta::<VideoMeta>().is_none() {
                         b.add_meta(VideoMeta::from_info(&s.input));
@@ -714,6 +718,14 @@ impl ElementImpl for VideoCrop {
                 }
                 q.add_meta("VideoMeta", None);
                 q.add_meta("VideoCropMeta", None);
+                if let Some(Stream {
+                    input,
+                    mode: Some(Mode::Meta { min }),
+                    ..
+                }) = lock(&self.stream).as_ref()
+                {
+                    q.add_pool(None, input.size(), *min, 0);
+                }
                 true
             }
             _ => element.default_query(pad, query),

@@ -83,6 +83,8 @@ impl ElementImpl for KeepSink {
                 for m in self.metas {
                     q.add_meta(m, None);
                 }
+                // It may hold 4 buffers at once.
+                q.add_pool(None, 0, 4, 0);
                 true
             }
             _ => element.default_query(pad, query),
@@ -481,4 +483,44 @@ fn a_crop_meta_pointing_outside_the_frame_is_an_error() {
         e.contains("7x4 at (7, 0)") && e.contains("8x4 frame"),
         "{e}"
     );
+}
+
+#[test]
+fn in_the_meta_path_upstream_learns_the_metas_and_how_many_buffers_downstream_holds() {
+    use penstock::element::State;
+    use penstock::query::AllocationQuery;
+    let r = registry();
+    let mut p = Pipeline::new("crop-alloc");
+    let mut add = |factory: &str, name: &str| {
+        let e = r.make(factory, Some(name)).unwrap();
+        p.add(e.clone()).unwrap();
+        e
+    };
+    let s = add("fakesrc", "crop-alloc-src");
+    let c = add("videocrop", "crop-alloc");
+    let k = add("cropmetasink", "crop-alloc-sink");
+    c.set_property_str("left", "2").unwrap();
+    Pipeline::link_many(&[&s, &c, &k]).unwrap();
+    p.set_state(State::Paused).unwrap();
+    let src = s.src_pad().unwrap();
+    let caps: Caps = "video/x-raw, format=NV12, width=64, height=32, framerate=30/1"
+        .parse()
+        .unwrap();
+    assert!(src.push_event(Event::Caps(caps.clone())));
+    // Downstream got the cropped caps...
+    let out = KeepSink::caps_of(&p, "crop-alloc-sink");
+    assert_eq!(out.structure(0).unwrap().get_int("width"), Some(62));
+    // ...and upstream's query is answered with both metas and the sink's count, for
+    // frames of the full input size.
+    let mut q = Query::Allocation(AllocationQuery::new(caps, true));
+    assert!(src.peer_query(&mut q));
+    let Query::Allocation(q) = q else {
+        unreachable!()
+    };
+    assert!(
+        q.has_meta("VideoMeta") && q.has_meta("VideoCropMeta"),
+        "{q:?}"
+    );
+    assert_eq!((q.pools[0].size, q.pools[0].min), (64 * 32 * 3 / 2, 4));
+    p.set_state(State::Null).unwrap();
 }
