@@ -28,7 +28,15 @@
 //!
 //! To upstream the element says it understands `VideoMeta` and `VideoCropMeta` (as
 //! GStreamer's `propose_allocation`): in the copy path frames are read through their
-//! `VideoMeta` layout and their crop meta's `x`/`y` offset is added to the crop.
+//! `VideoMeta` layout and their crop meta's `x`/`y` offset is added to the crop (a
+//! rectangle that then leaves the frame is an error). In the meta path the answer also
+//! carries downstream's buffer count (its pool proposal's `min`), since upstream's
+//! buffers are the ones downstream holds.
+//!
+//! A consumer that takes `VideoMeta` but not `VideoCropMeta` gets the copy, as in
+//! GStreamer. (A `VideoMeta` with offsets moved to the crop's corner would avoid it for
+//! crops aligned to the chroma subsampling, but a pool's buffers carry a `VideoMeta` the
+//! pool keeps across uses, so it cannot be changed in place; not done.)
 //!
 //! GStreamer's `-1` ("crop automatically to the downstream caps") is not supported: it is
 //! rejected when the property is set, with a message saying so.
