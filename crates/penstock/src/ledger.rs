@@ -40,11 +40,17 @@ pub enum CopyReason {
     MemoryType,
     /// The caller asked for a copy.
     Explicit,
+    /// A crop was applied by copying the visible rectangle into a new frame (the
+    /// consumer could not take a crop meta).
+    Crop,
 }
+
+/// How many [`CopyReason`]s there are.
+pub const N_REASONS: usize = CopyReason::ALL.len();
 
 impl CopyReason {
     /// All reasons, in report order.
-    pub const ALL: [CopyReason; 7] = [
+    pub const ALL: [CopyReason; 8] = [
         CopyReason::Cow,
         CopyReason::PaddedChunk,
         CopyReason::Merge,
@@ -52,6 +58,7 @@ impl CopyReason {
         CopyReason::Alignment,
         CopyReason::MemoryType,
         CopyReason::Explicit,
+        CopyReason::Crop,
     ];
 
     /// The reason's name as it appears in reports (`cow`, `padded-chunk`, ...).
@@ -64,6 +71,7 @@ impl CopyReason {
             CopyReason::Alignment => "alignment",
             CopyReason::MemoryType => "memory-type",
             CopyReason::Explicit => "explicit",
+            CopyReason::Crop => "crop",
         }
     }
 
@@ -107,7 +115,7 @@ pub struct SiteTotals {
     /// Copies made at this site.
     pub copies: Totals,
     /// Copies per reason, indexed like [`CopyReason::ALL`].
-    pub copies_by_reason: [Totals; 7],
+    pub copies_by_reason: [Totals; N_REASONS],
     /// Memories allocated at this site.
     pub allocations: Totals,
 }
@@ -125,7 +133,7 @@ pub struct LedgerSnapshot {
     /// All copies.
     pub copies: Totals,
     /// Copies per reason, indexed like [`CopyReason::ALL`].
-    pub copies_by_reason: [Totals; 7],
+    pub copies_by_reason: [Totals; N_REASONS],
     /// All allocations of memory.
     pub allocations: Totals,
     /// Everything per site name.
@@ -153,7 +161,7 @@ impl LedgerSnapshot {
                 allocations: now.allocations.saturating_sub(before.allocations),
                 ..SiteTotals::default()
             };
-            for i in 0..7 {
+            for i in 0..N_REASONS {
                 d.copies_by_reason[i] =
                     now.copies_by_reason[i].saturating_sub(before.copies_by_reason[i]);
             }
@@ -161,7 +169,7 @@ impl LedgerSnapshot {
                 sites.insert(name.clone(), d);
             }
         }
-        let mut copies_by_reason = [Totals::default(); 7];
+        let mut copies_by_reason = [Totals::default(); N_REASONS];
         for (i, slot) in copies_by_reason.iter_mut().enumerate() {
             *slot = self.copies_by_reason[i].saturating_sub(earlier.copies_by_reason[i]);
         }
@@ -230,15 +238,7 @@ impl Counter {
     }
 }
 
-static COPIES: [Counter; 7] = [
-    Counter::new(),
-    Counter::new(),
-    Counter::new(),
-    Counter::new(),
-    Counter::new(),
-    Counter::new(),
-    Counter::new(),
-];
+static COPIES: [Counter; N_REASONS] = [const { Counter::new() }; N_REASONS];
 static ALLOCATIONS: Counter = Counter::new();
 static SITES: Mutex<BTreeMap<String, SiteTotals>> = Mutex::new(BTreeMap::new());
 
@@ -314,7 +314,7 @@ impl Drop for SiteGuard {
 
 /// Reads the ledger.
 pub fn snapshot() -> LedgerSnapshot {
-    let mut copies_by_reason = [Totals::default(); 7];
+    let mut copies_by_reason = [Totals::default(); N_REASONS];
     let mut copies = Totals::default();
     for (slot, counter) in copies_by_reason.iter_mut().zip(COPIES.iter()) {
         *slot = counter.load();
