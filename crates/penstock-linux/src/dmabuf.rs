@@ -260,3 +260,23 @@ pub(crate) fn with_mapping(
     Memory::with_backend_window(mapping, backend, offset, size, flags)
         .map_err(|e| window_error(DMABUF_MEMORY_TYPE, size, e))
 }
+
+/// The allocator software producers use for DMA-BUF memory: the system DMA-BUF heap when
+/// the kernel has one, else udmabuf (memfd pages exported as a DMA-BUF). Both make
+/// LINEAR buffers the CPU can write.
+///
+/// # Errors
+/// [`LinuxError::NoDmaBufExporter`] naming why each of the two could not be used.
+pub fn software_allocator() -> Result<std::sync::Arc<dyn penstock::Allocator>, LinuxError> {
+    let heap = match crate::DmaHeapAllocator::system() {
+        Ok(a) => return Ok(std::sync::Arc::new(a)),
+        Err(e) => e,
+    };
+    match crate::UdmabufAllocator::new() {
+        Ok(a) => Ok(std::sync::Arc::new(a)),
+        Err(udmabuf) => Err(LinuxError::NoDmaBufExporter {
+            heap: Box::new(heap),
+            udmabuf: Box::new(udmabuf),
+        }),
+    }
+}

@@ -162,6 +162,18 @@ pub enum LinuxError {
         /// The device path.
         path: PathBuf,
     },
+    /// Neither a DMA-BUF heap nor udmabuf can make DMA-BUF memory on this kernel.
+    #[error(
+        "no DMA-BUF exporter for software frames on this kernel: {heap}; and {udmabuf} \
+         (a kernel with CONFIG_DMABUF_HEAPS_SYSTEM or CONFIG_UDMABUF is needed; `penstock probe` \
+         shows what this one has, and caps without memory:DMABuf use system memory)"
+    )]
+    NoDmaBufExporter {
+        /// Why the system heap could not be used.
+        heap: Box<LinuxError>,
+        /// Why udmabuf could not be used.
+        udmabuf: Box<LinuxError>,
+    },
     /// A device node exists but cannot be opened.
     #[error(
         "could not open device \"{}\" for reading and writing: {source} \
@@ -216,7 +228,8 @@ impl LinuxError {
             | LinuxError::NoDmaHeap { .. }
             | LinuxError::HeapOutOfMemory { .. }
             | LinuxError::NoUdmabuf { .. }
-            | LinuxError::NoFd { .. } => None,
+            | LinuxError::NoFd { .. }
+            | LinuxError::NoDmaBufExporter { .. } => None,
         }
     }
 }
