@@ -19,7 +19,11 @@ use clap::{Parser, Subcommand};
 use error::{Result, msg, output, show};
 
 #[derive(Parser)]
-#[command(name = "xtask", bin_name = "cargo xtask", about = "penstock developer tasks")]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    about = "penstock developer tasks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,

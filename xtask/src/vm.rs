@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::error::{IoContext, Result, msg, show};
+use crate::error::{Error, IoContext, Result, msg, show};
 use crate::prepare::PreparedVm;
 
 /// One program to run in the guest.
@@ -220,7 +220,43 @@ fn kill(child: &mut Child) {
 /// Boots the guest once, runs `jobs` in order, and returns what each did. Fails (with the
 /// console log's tail in the message) if the guest does not report every job's exit code
 /// within `opts.timeout`.
+/// How one boot went wrong: before the guest was ready (worth another boot: TCG guests
+/// rarely panic early in boot) or later (the jobs' fault or a real hang).
+enum Failure {
+    Boot(Error),
+    Run(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure::Run(e)
+    }
+}
+
+/// Boots attempts before giving up on a guest that fails before it is ready.
+const BOOT_ATTEMPTS: usize = 3;
+
+/// Boots the guest, runs `jobs` in order, and reports their exit codes and output. A
+/// guest that dies or hangs before it is ready to run jobs is booted again (up to
+/// [`BOOT_ATTEMPTS`] times); a failure after that is final.
 pub fn run(vm: &PreparedVm, jobs: &[Job], opts: &Options) -> Result<Report> {
+    let mut attempt = 1;
+    loop {
+        match run_once(vm, jobs, opts) {
+            Ok(r) => return Ok(r),
+            Err(Failure::Run(e)) => return Err(e),
+            Err(Failure::Boot(e)) if attempt >= BOOT_ATTEMPTS => return Err(e),
+            Err(Failure::Boot(e)) => {
+                eprintln!(
+                    "vm: boot {attempt} of {BOOT_ATTEMPTS} failed before any job ran; booting again\n{e}"
+                );
+                attempt += 1;
+            }
+        }
+    }
+}
+
+fn run_once(vm: &PreparedVm, jobs: &[Job], opts: &Options) -> std::result::Result<Report, Failure> {
     let cpuinfo =
         std::fs::read_to_string("/proc/cpuinfo").ctx(|| "reading /proc/cpuinfo".into())?;
     let khz = parse_cpu_khz(&cpuinfo)
@@ -242,14 +278,20 @@ pub fn run(vm: &PreparedVm, jobs: &[Job], opts: &Options) -> Result<Report> {
         .spawn()
         .ctx(|| "starting qemu-system-x86_64 (package qemu-system-x86)".into())?;
 
-    let fail = |child: &mut Child, why: String| -> Result<Report> {
-        kill(child);
-        Err(msg(format!(
-            "{why}\n--- guest console (last lines of {}) ---\n{}\n---",
-            show(&console),
-            console_tail(&console, 40)
-        )))
-    };
+    let fail =
+        |child: &mut Child, why: String, booted: bool| -> std::result::Result<Report, Failure> {
+            kill(child);
+            let e = msg(format!(
+                "{why}\n--- guest console (last lines of {}) ---\n{}\n---",
+                show(&console),
+                console_tail(&console, 40)
+            ));
+            Err(if booted {
+                Failure::Run(e)
+            } else {
+                Failure::Boot(e)
+            })
+        };
 
     let booted = run_dir.join("booted");
     let mut boot = None;
@@ -280,7 +322,11 @@ pub fn run(vm: &PreparedVm, jobs: &[Job], opts: &Options) -> Result<Report> {
                 if done {
                     let text = std::fs::read_to_string(&rc_path).unwrap_or_default();
                     let Ok(code) = text.trim().parse::<i32>() else {
-                        return fail(&mut child, format!("guest wrote a bad exit code {text:?}"));
+                        return fail(
+                            &mut child,
+                            format!("guest wrote a bad exit code {text:?}"),
+                            true,
+                        );
                     };
                     let duration = began.elapsed();
                     let (out, _, _) = current.take().expect("current job");
@@ -321,7 +367,11 @@ pub fn run(vm: &PreparedVm, jobs: &[Job], opts: &Options) -> Result<Report> {
                 } else {
                     format!(": {}", fatal.trim())
                 };
-                return fail(&mut child, format!("{what}{fatal} (qemu {st})"));
+                return fail(
+                    &mut child,
+                    format!("{what}{fatal} (qemu {st})"),
+                    boot.is_some(),
+                );
             }
         }
         let elapsed = start.elapsed();
@@ -345,6 +395,7 @@ pub fn run(vm: &PreparedVm, jobs: &[Job], opts: &Options) -> Result<Report> {
                     results.len(),
                     jobs.len()
                 ),
+                boot.is_some(),
             );
         }
         std::thread::sleep(Duration::from_millis(if opts.stream { 50 } else { 100 }));

@@ -201,9 +201,7 @@ impl PushSource for VideoTestSrc {
             let format = s
                 .get_str("format")
                 .and_then(VideoFormat::from_name)
-                .ok_or_else(|| {
-                    err(format!("{}: unsupported format in {caps}", element.path()))
-                })?;
+                .ok_or_else(|| err(format!("{}: unsupported format in {caps}", element.path())))?;
             (format, None)
         };
         let width = s

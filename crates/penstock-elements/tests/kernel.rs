@@ -14,9 +14,7 @@ use std::time::Duration;
 use penstock::buffer::Buffer;
 use penstock::bus::MessageKind;
 use penstock::caps::Caps;
-use penstock::element::{
-    Element, ElementFactory, ElementImpl, PropValue, PropertyError, Registry,
-};
+use penstock::element::{Element, ElementFactory, ElementImpl, PropValue, PropertyError, Registry};
 use penstock::event::Event;
 use penstock::flow::FlowResult;
 use penstock::ledger;
@@ -153,11 +151,9 @@ fn dmabuf_frames_through_tee_and_queues_are_never_copied() {
     if !kernel_has_exporter("dmabuf_frames_through_tee_and_queues_are_never_copied") {
         return;
     }
-    let (got, copies) = run(
-        "videotestsrc num-buffers=8 ! \
+    let (got, copies) = run("videotestsrc num-buffers=8 ! \
          video/x-raw(memory:DMABuf),format=DMA_DRM,drm-format=NV12,width=640,height=480 ! \
-         tee name=t t. ! queue ! fakesink t. ! queue",
-    );
+         tee name=t t. ! queue ! fakesink t. ! queue");
     assert_eq!(copies.copies.count, 0, "{copies:?}");
     assert_eq!(got.len(), 8);
     assert!(got.iter().all(|r| r.types == ["DMABuf"]));
