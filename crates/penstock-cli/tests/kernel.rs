@@ -71,6 +71,9 @@ fn launch_reports_zero_copies_for_a_dmabuf_pipeline() {
     assert!(ok, "{out}\n{err}");
     let json = std::fs::read_to_string(&stats).expect("stats written");
     let _ = std::fs::remove_file(&stats);
-    assert!(json.contains("\"copies\": {\n    \"count\": 0,"), "copies must be 0: {json}");
+    assert!(
+        json.contains("\"copies\": {\n    \"count\": 0,"),
+        "copies must be 0: {json}"
+    );
     assert!(out.contains("copies: 0"), "{out}");
 }
