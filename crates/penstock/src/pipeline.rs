@@ -59,7 +59,10 @@ impl std::fmt::Debug for Pipeline {
 /// What a finished run reports.
 #[derive(Debug, Clone)]
 pub struct RunReport {
-    /// Wall time from PLAYING to EOS.
+    /// Wall time from the moment every element is PLAYING (the state change
+    /// returned) until the last sink's EOS message was read from the bus: start-up
+    /// (building, READY, PAUSED) and shutdown are not counted, as in gst-launch's
+    /// "Execution ended after".
     pub wall: Duration,
     /// Warnings posted during the run.
     pub warnings: Vec<Message>,
@@ -271,6 +274,7 @@ impl Pipeline {
         let sinks: BTreeSet<String> = self.sinks().iter().map(Element::path).collect();
         let start = Instant::now();
         self.set_state(State::Playing)?;
+        let playing = Instant::now();
         let mut eos: BTreeSet<String> = BTreeSet::new();
         let mut report = RunReport {
             wall: Duration::ZERO,
@@ -307,7 +311,7 @@ impl Pipeline {
                 _ => {}
             }
         };
-        report.wall = start.elapsed();
+        report.wall = playing.elapsed();
         let stopped = self.set_state(State::Null);
         // Messages posted while stopping (checksum lines of the last buffers).
         for msg in self.bus.drain() {
