@@ -84,8 +84,11 @@ pub fn factory() -> ElementFactory {
 
 /// How many times (8 pause instructions apart) the streaming thread looks for
 /// `SPIN_BATCH` items in an empty queue before it takes what is there, or sleeps.
+/// It also goes back early when upstream waits for room, or when items are there and
+/// their count has not changed for `SPIN_STILL` looks.
 const SPINS: u32 = 256;
 const SPIN_BATCH: usize = 32;
+const SPIN_STILL: u32 = 16;
 
 #[derive(Debug, Clone, Copy)]
 struct Limits {
@@ -331,13 +334,26 @@ impl Streaming {
                 // Empty: upstream is likely about to queue more. Wait a little without
                 // the lock, as taking it for each item makes upstream's lock contended
                 // and waking this thread costs upstream a system call: go back for
-                // a batch once several items are there, or whatever is there after
-                // the spin, and sleep only if that is nothing.
+                // a batch once several items are there (or upstream waits, or items
+                // stopped coming), or whatever is there after the spin, and sleep
+                // only if that is nothing.
                 spins += 1;
                 drop(st);
-                'spin: for _ in 0..SPINS {
-                    if shared.queued.load(Ordering::Relaxed) >= SPIN_BATCH {
-                        break 'spin;
+                let (mut last, mut still) = (0, 0);
+                for _ in 0..SPINS {
+                    let queued = shared.queued.load(Ordering::Relaxed);
+                    // Enough for a batch, or upstream waits for room: go.
+                    if queued >= SPIN_BATCH || shared.wanted.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    // Items there, and no more coming for a while (a slow upstream).
+                    if queued > 0 && queued == last {
+                        still += 1;
+                        if still >= SPIN_STILL {
+                            break;
+                        }
+                    } else {
+                        (last, still) = (queued, 0);
                     }
                     for _ in 0..8 {
                         std::hint::spin_loop();
