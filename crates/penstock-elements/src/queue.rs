@@ -89,6 +89,8 @@ pub fn factory() -> ElementFactory {
 const SPINS: u32 = 256;
 const SPIN_BATCH: usize = 32;
 const SPIN_STILL: u32 = 16;
+/// Every `SPIN_YIELD` looks, the spinning thread yields its core.
+const SPIN_YIELD: u32 = 16;
 
 #[derive(Debug, Clone, Copy)]
 struct Limits {
@@ -340,7 +342,12 @@ impl Streaming {
                 spins += 1;
                 drop(st);
                 let (mut last, mut still) = (0, 0);
-                for _ in 0..SPINS {
+                for i in 0..SPINS {
+                    if i % SPIN_YIELD == SPIN_YIELD - 1 {
+                        // Upstream may be waiting for this core (a busy or
+                        // one-core machine): let it run.
+                        std::thread::yield_now();
+                    }
                     let queued = shared.queued.load(Ordering::Relaxed);
                     // Enough for a batch, or upstream waits for room: go.
                     if queued >= SPIN_BATCH || shared.wanted.load(Ordering::Relaxed) {
