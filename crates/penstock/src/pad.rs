@@ -9,6 +9,7 @@ use std::fmt;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::time::Instant;
 
 use crate::buffer::Buffer;
 use crate::caps::{Caps, CapsMismatch};
@@ -153,6 +154,8 @@ pub(crate) struct PadInner {
     eos: AtomicBool,
     /// Buffers that went through this pad.
     buffers: AtomicU64,
+    /// When the first buffer since streaming started arrived (GStreamer's preroll).
+    first_buffer: Mutex<Option<Instant>>,
 }
 
 /// Link generations: unique over the process, so that a cache entry of a freed pad can
@@ -223,6 +226,7 @@ impl Pad {
             flushing: AtomicBool::new(true),
             eos: AtomicBool::new(false),
             buffers: AtomicU64::new(0),
+            first_buffer: Mutex::new(None),
         }))
     }
 
@@ -306,6 +310,26 @@ impl Pad {
         self.0.buffers.load(Ordering::Relaxed)
     }
 
+    /// When the first buffer since streaming started reached this (sink) pad's element:
+    /// the moment GStreamer would call it prerolled.
+    pub fn first_buffer_at(&self) -> Option<Instant> {
+        *self
+            .0
+            .first_buffer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn mark_first_buffer(&self) {
+        self.0
+            .first_buffer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(Instant::now);
+    }
+
     /// True after EOS went through (until a flush-stop).
     pub fn is_eos(&self) -> bool {
         self.0.eos.load(Ordering::Acquire)
@@ -313,6 +337,11 @@ impl Pad {
 
     pub(crate) fn reset_for_streaming(&self) {
         self.0.buffers.store(0, Ordering::Relaxed);
+        *self
+            .0
+            .first_buffer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
         self.0.eos.store(false, Ordering::Release);
         self.0.flushing.store(false, Ordering::Release);
         self.0
@@ -454,6 +483,9 @@ impl Pad {
         // count without a locked read-modify-write.
         let n = self.0.buffers.load(Ordering::Relaxed);
         self.0.buffers.store(n + 1, Ordering::Relaxed);
+        if n == 0 {
+            self.mark_first_buffer();
+        }
         let _site = element.enter_site();
         element.imp().chain(element, self, buffer)
     }
