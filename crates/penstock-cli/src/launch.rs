@@ -157,7 +157,13 @@ pub fn run(mut args: Args) -> Result<(), String> {
             }
         },
     );
-    let wall = started.elapsed();
+    // The execution time is the pipeline's own, measured as gst-launch's "Execution
+    // ended after" (from preroll to EOS, see `RunReport::wall`); when the run failed,
+    // the whole run's time.
+    let wall = match &result {
+        Ok(r) => r.wall,
+        Err(_) => started.elapsed(),
+    };
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
@@ -280,7 +286,9 @@ fn totals(t: ledger::Totals) -> Json {
     ])
 }
 
-/// The stats JSON: `buffers`, `wall_seconds`, `copies` (with `by_reason` and
+/// The stats JSON: `buffers`, `wall_seconds` (execution time as gst-launch's "Execution
+/// ended after": from the moment every sink had its first buffer to EOS; start-up and
+/// shutdown excluded), `copies` (with `by_reason` and
 /// `by_element`), `allocations` (with `by_element`), and `sinks`.
 fn stats_json(pipeline: &str, sinks: &[SinkCount], wall: Duration, l: &LedgerSnapshot) -> Json {
     let buffers: u64 = sinks.iter().map(SinkCount::buffers).sum();

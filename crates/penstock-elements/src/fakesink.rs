@@ -1,6 +1,6 @@
 //! `fakesink`: takes buffers and drops them (counting them).
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use penstock::buffer::Buffer;
 use penstock::bus::MessageKind;
@@ -47,39 +47,44 @@ pub fn factory() -> ElementFactory {
     }
 }
 
-/// The sink.
-#[derive(Default)]
+/// The sink. Its settings are atomics: a buffer takes no lock here.
 pub struct FakeSink {
-    settings: Mutex<(bool, bool, i64)>,
+    silent: AtomicBool,
+    sync: AtomicBool,
+    limit: AtomicI64,
+}
+
+impl Default for FakeSink {
+    fn default() -> Self {
+        FakeSink {
+            silent: AtomicBool::new(true),
+            sync: AtomicBool::new(false),
+            limit: AtomicI64::new(-1),
+        }
+    }
 }
 
 impl ElementImpl for FakeSink {
-    fn init(&self, _element: &Element) {
-        *self.settings.lock().unwrap_or_else(|p| p.into_inner()) = (true, false, -1);
-    }
-
     fn set_property(
         &self,
         _element: &Element,
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
         match (name, value) {
-            ("silent", PropValue::Bool(b)) => s.0 = b,
-            ("sync", PropValue::Bool(b)) => s.1 = b,
-            ("num-buffers", PropValue::Int(n)) => s.2 = n,
+            ("silent", PropValue::Bool(b)) => self.silent.store(b, Ordering::Relaxed),
+            ("sync", PropValue::Bool(b)) => self.sync.store(b, Ordering::Relaxed),
+            ("num-buffers", PropValue::Int(n)) => self.limit.store(n, Ordering::Relaxed),
             _ => {}
         }
         Ok(())
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let s = *self.settings.lock().unwrap_or_else(|p| p.into_inner());
         Some(match name {
-            "silent" => PropValue::Bool(s.0),
-            "sync" => PropValue::Bool(s.1),
-            "num-buffers" => PropValue::Int(s.2),
+            "silent" => PropValue::Bool(self.silent.load(Ordering::Relaxed)),
+            "sync" => PropValue::Bool(self.sync.load(Ordering::Relaxed)),
+            "num-buffers" => PropValue::Int(self.limit.load(Ordering::Relaxed)),
             _ => return None,
         })
     }
@@ -88,8 +93,8 @@ impl ElementImpl for FakeSink {
         // The pad counts every buffer it hands us (this one included) since streaming
         // started.
         let n = pad.buffers();
-        let (silent, _, limit) = *self.settings.lock().unwrap_or_else(|p| p.into_inner());
-        if !silent {
+        let limit = self.limit.load(Ordering::Relaxed);
+        if !self.silent.load(Ordering::Relaxed) {
             element.post(MessageKind::Element {
                 name: "handoff".into(),
                 text: format!(

@@ -1,7 +1,7 @@
 //! `fakesrc`: produces empty or fixed-size buffers, for measuring the framework.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use penstock::PoolConfig;
 use penstock::basesrc::{BaseSrc, PushSource};
@@ -73,7 +73,12 @@ struct Settings {
 /// The source.
 pub struct FakeSrc {
     settings: Mutex<Settings>,
+    /// `num-buffers`, readable per buffer without the settings lock.
+    limit: AtomicI64,
+    /// Buffers made; only the streaming thread writes it (a load and a store).
     produced: AtomicU64,
+    /// Whether `pool` is set (fixed-size buffers): empty buffers need no lock.
+    pooled: AtomicBool,
     pool: Mutex<Option<BufferPool>>,
     empty: Buffer,
 }
@@ -86,7 +91,9 @@ impl Default for FakeSrc {
                 sizetype: 1,
                 sizemax: 4096,
             }),
+            limit: AtomicI64::new(-1),
             produced: AtomicU64::new(0),
+            pooled: AtomicBool::new(false),
             pool: Mutex::new(None),
             empty: BufferMut::new().freeze(),
         }
@@ -113,11 +120,13 @@ impl PushSource for FakeSrc {
             pool.set_active(true)
                 .map_err(|e| penstock::element::ElementError::new(e.to_string()))?;
             *self.pool.lock().unwrap_or_else(|p| p.into_inner()) = Some(pool);
+            self.pooled.store(true, Ordering::Release);
         }
         Ok(())
     }
 
     fn stop(&self, _element: &Element) {
+        self.pooled.store(false, Ordering::Release);
         if let Some(pool) = self.pool.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = pool.set_active(false);
         }
@@ -140,14 +149,15 @@ impl PushSource for FakeSrc {
     }
 
     fn create(&self, _element: &Element) -> Result<Buffer, FlowError> {
-        let n = self.produced.fetch_add(1, Ordering::Relaxed);
-        let limit = self
-            .settings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .num_buffers;
+        let n = self.produced.load(Ordering::Relaxed);
+        let limit = self.limit.load(Ordering::Relaxed);
         if limit >= 0 && n >= limit as u64 {
             return Err(FlowError::Eos);
+        }
+        self.produced.store(n + 1, Ordering::Relaxed);
+        if !self.pooled.load(Ordering::Acquire) {
+            // sizetype=empty: one shared empty buffer, handed out by reference count.
+            return Ok(self.empty.clone());
         }
         let pool = self.pool.lock().unwrap_or_else(|p| p.into_inner()).clone();
         match pool {
@@ -170,7 +180,10 @@ impl PushSource for FakeSrc {
     ) -> Result<(), PropertyError> {
         let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
         match (name, value) {
-            ("num-buffers", PropValue::Int(v)) => s.num_buffers = v,
+            ("num-buffers", PropValue::Int(v)) => {
+                s.num_buffers = v;
+                self.limit.store(v, Ordering::Relaxed);
+            }
             ("sizetype", PropValue::Enum(v)) => s.sizetype = v,
             ("sizemax", PropValue::Int(v)) => s.sizemax = v,
             ("filltype", _) => {}

@@ -2,6 +2,7 @@
 //! the queue's own thread pushes them downstream. Buffers move as handles: no copy.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use penstock::buffer::Buffer;
@@ -81,6 +82,16 @@ pub fn factory() -> ElementFactory {
     }
 }
 
+/// How many times (8 pause instructions apart) the streaming thread looks for
+/// `SPIN_BATCH` items in an empty queue before it takes what is there, or sleeps.
+/// It also goes back early when upstream waits for room, or when items are there and
+/// their count has not changed for `SPIN_STILL` looks.
+const SPINS: u32 = 256;
+const SPIN_BATCH: usize = 32;
+const SPIN_STILL: u32 = 16;
+/// Every `SPIN_YIELD` looks, the spinning thread yields its core.
+const SPIN_YIELD: u32 = 16;
+
 #[derive(Debug, Clone, Copy)]
 struct Limits {
     buffers: u64,
@@ -94,53 +105,161 @@ enum Item {
     Event(Event),
 }
 
-#[derive(Default)]
+/// Amounts of queued data: items (buffers and events), buffers, bytes, nanoseconds.
+#[derive(Default, Clone, Copy)]
 struct Level {
+    items: u64,
     buffers: u64,
     bytes: u64,
     time: u64,
 }
 
+impl Level {
+    fn of(item: &Item) -> Level {
+        match item {
+            Item::Buffer(b) => Level {
+                items: 1,
+                buffers: 1,
+                bytes: b.size() as u64,
+                time: b.duration().map_or(0, |d| d.nseconds()),
+            },
+            Item::Event(_) => Level {
+                items: 1,
+                ..Level::default()
+            },
+        }
+    }
+
+    fn add(&mut self, o: Level) {
+        self.items += o.items;
+        self.buffers += o.buffers;
+        self.bytes += o.bytes;
+        self.time += o.time;
+    }
+
+    fn sub(&mut self, o: Level) {
+        self.items = self.items.saturating_sub(o.items);
+        self.buffers = self.buffers.saturating_sub(o.buffers);
+        self.bytes = self.bytes.saturating_sub(o.bytes);
+        self.time = self.time.saturating_sub(o.time);
+    }
+}
+
+/// What the streaming thread has handed downstream from its current batch since it
+/// last took the lock. The thread writes it (plain stores, one writer); upstream reads
+/// it under the lock to know the queue's real level. `items` is written last, with
+/// `SeqCst`, and pairs with `Shared::wanted` (see `Queue::hand_on`).
+#[derive(Default)]
+struct Handed {
+    items: AtomicU64,
+    buffers: AtomicU64,
+    bytes: AtomicU64,
+    time: AtomicU64,
+}
+
+impl Handed {
+    fn load(&self) -> Level {
+        let items = self.items.load(Ordering::SeqCst);
+        Level {
+            items,
+            buffers: self.buffers.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+            time: self.time.load(Ordering::Relaxed),
+        }
+    }
+
+    fn store(&self, l: Level) {
+        self.buffers.store(l.buffers, Ordering::Relaxed);
+        self.bytes.store(l.bytes, Ordering::Relaxed);
+        self.time.store(l.time, Ordering::Relaxed);
+        self.items.store(l.items, Ordering::SeqCst);
+    }
+}
+
 struct State {
+    /// Items not yet taken by the streaming thread.
     items: VecDeque<Item>,
+    /// Everything queued: `items`, and the streaming thread's batch less what it has
+    /// handed on (`handed`) since it last took the lock.
     level: Level,
+    /// The current streaming thread's `Handed` (a fresh one per thread, so a thread of
+    /// an older epoch cannot disturb the count).
+    handed: Arc<Handed>,
     flushing: bool,
     /// Last flow result of the streaming thread, returned to upstream.
     downstream: FlowResult,
+    /// Drain queries waiting for the queue to empty.
     waiting_empty: usize,
+    /// Upstream threads waiting for room (`not_full`), and whether the streaming thread
+    /// waits for an item (`not_empty`): condition variables are notified only when
+    /// someone waits, so a buffer passing a queue that blocks no one makes no system
+    /// call.
+    waiting_room: usize,
+    /// (A count: a thread of an older epoch may still be waking up.)
+    waiting_item: usize,
+    /// The limits, under the same lock as the level (one lock per buffer upstream).
+    limits: Limits,
     /// Bumped whenever flushing starts or stops: a streaming thread of an older epoch
     /// (still finishing a push) exits instead of taking items of the new one.
     epoch: u64,
 }
 
+impl State {
+    /// The level as GStreamer counts it: what has not been handed downstream yet.
+    fn current(&self) -> Level {
+        let mut l = self.level;
+        l.sub(self.handed.load());
+        l
+    }
+}
+
+struct Shared {
+    state: Mutex<State>,
+    not_empty: Condvar,
+    not_full: Condvar,
+    /// `items.len()`, written under the lock, read without it by a streaming thread
+    /// that found the queue empty and looks again before sleeping.
+    queued: AtomicUsize,
+    /// Someone waits for room or for a drain: the streaming thread then takes the lock
+    /// after handing an item on, to account and wake them.
+    wanted: AtomicBool,
+    /// `State::epoch`, readable per item without the lock.
+    epoch: AtomicU64,
+}
+
 /// The element.
 pub struct Queue {
-    limits: Mutex<Limits>,
-    state: Arc<(Mutex<State>, Condvar, Condvar)>,
+    shared: Arc<Shared>,
     src: OnceLock<Pad>,
 }
 
 impl Default for Queue {
     fn default() -> Self {
         Queue {
-            limits: Mutex::new(Limits {
-                buffers: 200,
-                bytes: 10_485_760,
-                time: 1_000_000_000,
-                leaky: 0,
-            }),
-            state: Arc::new((
-                Mutex::new(State {
-                    items: VecDeque::new(),
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    items: VecDeque::with_capacity(256),
                     level: Level::default(),
+                    handed: Arc::new(Handed::default()),
                     flushing: true,
                     downstream: Ok(()),
                     waiting_empty: 0,
+                    waiting_room: 0,
+                    waiting_item: 0,
+                    limits: Limits {
+                        buffers: 200,
+                        bytes: 10_485_760,
+                        time: 1_000_000_000,
+                        leaky: 0,
+                    },
                     epoch: 0,
                 }),
-                Condvar::new(),
-                Condvar::new(),
-            )),
+                not_empty: Condvar::new(),
+                not_full: Condvar::new(),
+                queued: AtomicUsize::new(0),
+                wanted: AtomicBool::new(false),
+                epoch: AtomicU64::new(0),
+            }),
             src: OnceLock::new(),
         }
     }
@@ -150,34 +269,192 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl Queue {
-    fn limits(&self) -> Limits {
-        *self.limits.lock().unwrap_or_else(|p| p.into_inner())
+/// The most items the streaming thread takes from the queue under one lock.
+const BATCH: usize = 256;
+
+/// The streaming thread's side: its batch and what it handed on since the last lock.
+struct Streaming {
+    shared: Arc<Shared>,
+    handed_to: Arc<Handed>,
+    epoch: u64,
+    batch: VecDeque<Item>,
+    /// Level of the items taken and not yet given back (handed on or not).
+    taken: Level,
+    /// Level of the items handed on since the last lock.
+    handed: Level,
+}
+
+impl Streaming {
+    /// Gives the accounting of the items handed on back to the queue (under the lock),
+    /// and wakes upstream or a drain if they wait for what that freed.
+    fn give_back(&mut self, st: &mut State) {
+        st.level.sub(self.handed);
+        self.taken.sub(self.handed);
+        self.handed = Level::default();
+        self.handed_to.store(Level::default());
+        Queue::wake_waiters(&self.shared, st);
     }
 
+    /// Records `item` as handed downstream (before pushing it: GStreamer's level does
+    /// not count the item being pushed either).
+    fn hand_on(&mut self, item: &Item) {
+        self.handed.add(Level::of(item));
+        self.handed_to.store(self.handed);
+        // Pairs with `enqueue` and the drain query: they set `wanted` (SeqCst) and then
+        // read `Handed::items` (SeqCst), so either they see this item handed on, or we
+        // see `wanted` and take the lock to wake them.
+        if self.shared.wanted.load(Ordering::SeqCst) {
+            let shared = Arc::clone(&self.shared);
+            let mut st = lock(&shared.state);
+            if st.epoch == self.epoch {
+                self.give_back(&mut st);
+            }
+        }
+    }
+
+    /// The next item: from the batch, or a new batch taken under the lock (waiting for
+    /// one). `None`: flushing or a newer epoch; stop.
+    fn next(&mut self) -> Option<Item> {
+        if self.shared.epoch.load(Ordering::Acquire) != self.epoch {
+            return None;
+        }
+        if let Some(item) = self.batch.pop_front() {
+            return Some(item);
+        }
+        let shared = Arc::clone(&self.shared);
+        let mut st = lock(&shared.state);
+        let mut spins = 0;
+        loop {
+            if st.flushing || st.epoch != self.epoch {
+                return None;
+            }
+            self.give_back(&mut st);
+            if !st.items.is_empty() {
+                break;
+            }
+            if spins == 0 {
+                // Empty: upstream is likely about to queue more. Wait a little without
+                // the lock, as taking it for each item makes upstream's lock contended
+                // and waking this thread costs upstream a system call: go back for
+                // a batch once several items are there (or upstream waits, or items
+                // stopped coming), or whatever is there after the spin, and sleep
+                // only if that is nothing.
+                spins += 1;
+                drop(st);
+                let (mut last, mut still) = (0, 0);
+                for i in 0..SPINS {
+                    if i % SPIN_YIELD == SPIN_YIELD - 1 {
+                        // Upstream may be waiting for this core (a busy or
+                        // one-core machine): let it run.
+                        std::thread::yield_now();
+                    }
+                    let queued = shared.queued.load(Ordering::Relaxed);
+                    // Enough for a batch, or upstream waits for room: go.
+                    if queued >= SPIN_BATCH || shared.wanted.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    // Items there, and no more coming for a while (a slow upstream).
+                    if queued > 0 && queued == last {
+                        still += 1;
+                        if still >= SPIN_STILL {
+                            break;
+                        }
+                    } else {
+                        (last, still) = (queued, 0);
+                    }
+                    for _ in 0..8 {
+                        std::hint::spin_loop();
+                    }
+                }
+                st = lock(&shared.state);
+                continue;
+            }
+            st.waiting_item += 1;
+            st = shared.not_empty.wait(st).unwrap_or_else(|p| p.into_inner());
+            st.waiting_item -= 1;
+        }
+        // A leaky queue drops queued items itself: it hands one item at a time, as
+        // items in a batch could not be leaked.
+        let n = if st.limits.leaky != 0 {
+            1
+        } else {
+            st.items.len().min(BATCH)
+        };
+        for item in st.items.drain(..n) {
+            self.taken.add(Level::of(&item));
+            self.batch.push_back(item);
+        }
+        shared.queued.store(st.items.len(), Ordering::Relaxed);
+        drop(st);
+        self.batch.pop_front()
+    }
+
+    /// Downstream refused an item: everything still taken is dropped from the level,
+    /// `result` is kept for upstream. False if the queue flushed meanwhile.
+    fn fail(&mut self, e: FlowError) -> bool {
+        let mut st = lock(&self.shared.state);
+        if st.epoch != self.epoch {
+            // Flushed meanwhile: this result belongs to the old stream.
+            return false;
+        }
+        st.level.sub(self.taken);
+        self.taken = Level::default();
+        self.handed = Level::default();
+        self.handed_to.store(Level::default());
+        st.downstream = Err(e);
+        self.shared.not_full.notify_all();
+        drop(st);
+        self.batch.clear();
+        true
+    }
+}
+
+impl Queue {
     fn is_full(level: &Level, l: &Limits) -> bool {
         (l.buffers > 0 && level.buffers >= l.buffers)
             || (l.bytes > 0 && level.bytes >= l.bytes)
             || (l.time > 0 && level.time >= l.time)
     }
 
-    fn account(level: &mut Level, b: &Buffer, sign: i8) {
-        let bytes = b.size() as u64;
-        let time = b.duration().map_or(0, |d| d.nseconds());
-        if sign > 0 {
-            level.buffers += 1;
-            level.bytes += bytes;
-            level.time += time;
-        } else {
-            level.buffers -= 1;
-            level.bytes -= bytes;
-            level.time = level.time.saturating_sub(time);
+    /// At most half full: where a blocked upstream is woken. Waking it at the first free
+    /// slot would cost a wake-up (a system call and a context switch) per buffer when
+    /// upstream is the faster side; from half full it refills many in one go.
+    fn low(level: &Level, l: &Limits) -> bool {
+        let doubled = Level {
+            items: level.items,
+            buffers: level.buffers.saturating_mul(2),
+            bytes: level.bytes.saturating_mul(2),
+            time: level.time.saturating_mul(2),
+        };
+        !Queue::is_full(&doubled, l)
+    }
+
+    /// Wakes upstream if it waits for room and the queue is empty or at most half full,
+    /// and drain queries if nothing is queued any more (nor held un-handed in the
+    /// streaming thread's batch).
+    fn wake_waiters(shared: &Shared, st: &mut State) {
+        if st.waiting_room == 0 && st.waiting_empty == 0 {
+            if shared.wanted.load(Ordering::Relaxed) {
+                shared.wanted.store(false, Ordering::Relaxed);
+            }
+            return;
+        }
+        let level = st.current();
+        let empty = level.items == 0;
+        if (st.waiting_room > 0 && (empty || Queue::low(&level, &st.limits)))
+            || (st.waiting_empty > 0 && empty)
+        {
+            shared.not_full.notify_all();
         }
     }
 
     /// Drops every queued item (their buffers go back to their pools).
-    fn clear(st: &mut State) -> Vec<Item> {
+    fn clear(shared: &Shared, st: &mut State) -> Vec<Item> {
         st.level = Level::default();
+        // The streaming thread's batch is dropped by that thread, which stops: a new
+        // thread starts with a fresh count.
+        st.handed = Arc::new(Handed::default());
+        shared.queued.store(0, Ordering::Relaxed);
         st.items.drain(..).collect()
     }
 
@@ -187,30 +464,30 @@ impl Queue {
             .get()
             .cloned()
             .ok_or_else(|| ElementError::new("queue has no source pad"))?;
-        let state = Arc::clone(&self.state);
-        let epoch = lock(&self.state.0).epoch;
+        let mut streaming = {
+            let mut st = lock(&self.shared.state);
+            // Items a stopped thread had taken are gone with it.
+            let mut level = Level::default();
+            for item in &st.items {
+                level.add(Level::of(item));
+            }
+            st.level = level;
+            st.handed = Arc::new(Handed::default());
+            Streaming {
+                shared: Arc::clone(&self.shared),
+                handed_to: Arc::clone(&st.handed),
+                epoch: st.epoch,
+                batch: VecDeque::with_capacity(BATCH),
+                taken: Level::default(),
+                handed: Level::default(),
+            }
+        };
         let el = element.clone();
         element.spawn_task("queue", move || {
-            let (m, not_empty, not_full) = &*state;
-            let item = {
-                let mut st = lock(m);
-                loop {
-                    if st.flushing || st.epoch != epoch {
-                        return TaskControl::Stop;
-                    }
-                    if let Some(item) = st.items.pop_front() {
-                        if let Item::Buffer(b) = &item {
-                            Queue::account(&mut st.level, b, -1);
-                        }
-                        not_full.notify_one();
-                        if st.items.is_empty() && st.waiting_empty > 0 {
-                            not_full.notify_all();
-                        }
-                        break item;
-                    }
-                    st = not_empty.wait(st).unwrap_or_else(|p| p.into_inner());
-                }
+            let Some(item) = streaming.next() else {
+                return TaskControl::Stop;
             };
+            streaming.hand_on(&item);
             let result = match item {
                 Item::Buffer(b) => src.push(b),
                 Item::Event(e) => {
@@ -222,15 +499,7 @@ impl Queue {
             match result {
                 Ok(()) => TaskControl::Continue,
                 Err(e) => {
-                    let mut st = lock(m);
-                    if st.epoch != epoch {
-                        // Flushed meanwhile: this result belongs to the old stream.
-                        return TaskControl::Stop;
-                    }
-                    st.downstream = Err(e);
-                    not_full.notify_all();
-                    drop(st);
-                    if e.is_fatal() {
+                    if streaming.fail(e) && e.is_fatal() {
                         el.report_flow_error(e);
                         src.push_event(Event::Eos);
                     }
@@ -241,27 +510,35 @@ impl Queue {
     }
 
     fn enqueue(&self, item: Item) -> FlowResult {
-        let (m, not_empty, not_full) = &*self.state;
-        let limits = self.limits();
-        let mut st = lock(m);
+        let shared = &*self.shared;
+        let mut st = lock(&shared.state);
         if st.flushing {
             return Err(FlowError::Flushing);
         }
         st.downstream?;
-        if let Item::Buffer(b) = &item {
-            while Queue::is_full(&st.level, &limits) {
-                match limits.leaky {
+        if let Item::Buffer(_) = &item {
+            while Queue::is_full(&st.current(), &st.limits) {
+                match st.limits.leaky {
                     1 => return Ok(()), // leak the new buffer
                     2 => {
                         // Leak the oldest buffer.
                         let pos = st.items.iter().position(|i| matches!(i, Item::Buffer(_)));
                         match pos.and_then(|p| st.items.remove(p)) {
-                            Some(Item::Buffer(old)) => Queue::account(&mut st.level, &old, -1),
-                            _ => break,
+                            Some(old) => {
+                                st.level.sub(Level::of(&old));
+                                shared.queued.store(st.items.len(), Ordering::Relaxed);
+                            }
+                            None => break,
                         }
                     }
                     _ => {
-                        st = not_full.wait(st).unwrap_or_else(|p| p.into_inner());
+                        st.waiting_room += 1;
+                        // Announce, then look again (see `Streaming::hand_on`).
+                        shared.wanted.store(true, Ordering::SeqCst);
+                        if Queue::is_full(&st.current(), &st.limits) {
+                            st = shared.not_full.wait(st).unwrap_or_else(|p| p.into_inner());
+                        }
+                        st.waiting_room -= 1;
                         if st.flushing {
                             return Err(FlowError::Flushing);
                         }
@@ -269,28 +546,33 @@ impl Queue {
                     }
                 }
             }
-            Queue::account(&mut st.level, b, 1);
         }
+        st.level.add(Level::of(&item));
         st.items.push_back(item);
-        not_empty.notify_one();
+        shared.queued.store(st.items.len(), Ordering::Relaxed);
+        if st.waiting_item > 0 {
+            // All: one of them may be a thread of an older epoch, about to exit.
+            shared.not_empty.notify_all();
+        }
         Ok(())
     }
 
     fn set_flushing(&self, flushing: bool) -> Vec<Item> {
-        let (m, not_empty, not_full) = &*self.state;
-        let mut st = lock(m);
+        let shared = &*self.shared;
+        let mut st = lock(&shared.state);
         st.flushing = flushing;
         st.epoch += 1;
+        shared.epoch.store(st.epoch, Ordering::Release);
         let dropped = if flushing {
-            Queue::clear(&mut st)
+            Queue::clear(shared, &mut st)
         } else {
             Vec::new()
         };
         if !flushing {
             st.downstream = Ok(());
         }
-        not_empty.notify_all();
-        not_full.notify_all();
+        shared.not_empty.notify_all();
+        shared.not_full.notify_all();
         dropped
     }
 }
@@ -308,7 +590,8 @@ impl ElementImpl for Queue {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let mut l = self.limits.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = lock(&self.shared.state);
+        let l = &mut st.limits;
         match (name, value) {
             ("max-size-buffers", PropValue::UInt(v)) => l.buffers = v,
             ("max-size-bytes", PropValue::UInt(v)) => l.bytes = v,
@@ -316,21 +599,21 @@ impl ElementImpl for Queue {
             ("leaky", PropValue::Enum(v)) => l.leaky = v,
             _ => {}
         }
-        drop(l);
+        drop(st);
         // Limits may have grown: wake a waiting upstream.
-        self.state.2.notify_all();
+        self.shared.not_full.notify_all();
         Ok(())
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let l = self.limits();
-        let st = lock(&self.state.0);
+        let st = lock(&self.shared.state);
+        let l = st.limits;
         Some(match name {
             "max-size-buffers" => PropValue::UInt(l.buffers),
             "max-size-bytes" => PropValue::UInt(l.bytes),
             "max-size-time" => PropValue::UInt(l.time),
             "leaky" => PropValue::Enum(l.leaky),
-            "current-level-buffers" => PropValue::UInt(st.level.buffers),
+            "current-level-buffers" => PropValue::UInt(st.current().buffers),
             _ => return None,
         })
     }
@@ -386,19 +669,30 @@ impl ElementImpl for Queue {
             Query::Drain if pad.direction() == PadDirection::Sink => {
                 // Hand every queued buffer downstream (or drop them if nothing flows),
                 // then ask downstream to drain too.
-                let (m, _, not_full) = &*self.state;
-                let mut st = lock(m);
+                let shared = &*self.shared;
+                let mut st = lock(&shared.state);
                 if st.flushing || st.downstream.is_err() {
-                    let dropped = Queue::clear(&mut st);
+                    let dropped = Queue::clear(shared, &mut st);
                     drop(st);
                     drop(dropped);
                 } else {
                     st.waiting_empty += 1;
-                    while !st.items.is_empty() && !st.flushing && st.downstream.is_ok() {
-                        st = not_full.wait(st).unwrap_or_else(|p| p.into_inner());
+                    loop {
+                        // Announce, then look (see `Streaming::hand_on`).
+                        shared.wanted.store(true, Ordering::SeqCst);
+                        if st.current().items == 0 || st.flushing || st.downstream.is_err() {
+                            break;
+                        }
+                        st = shared.not_full.wait(st).unwrap_or_else(|p| p.into_inner());
                     }
                     st.waiting_empty -= 1;
-                    let dropped = Queue::clear(&mut st);
+                    // Everything was handed on, unless downstream failed or the queue
+                    // flushed: then drop what is left.
+                    let dropped = if st.flushing || st.downstream.is_err() {
+                        Queue::clear(shared, &mut st)
+                    } else {
+                        Vec::new()
+                    };
                     drop(st);
                     drop(dropped);
                 }

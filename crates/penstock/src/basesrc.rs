@@ -441,7 +441,10 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
                             }
                         }
                     }
-                    if reconfigure.swap(false, Ordering::AcqRel) {
+                    // A load first: the swap (a locked read-modify-write) only when set.
+                    if reconfigure.load(Ordering::Relaxed)
+                        && reconfigure.swap(false, Ordering::AcqRel)
+                    {
                         match negotiate_stream(&*src, &el, &pad) {
                             Ok(a) => adapt = a,
                             Err(e) => {

@@ -600,8 +600,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 pub(crate) struct ElementInner {
     name: String,
-    /// The name as a ledger site (copies made while this element runs are its own).
-    site: Arc<str>,
+    /// The name as an interned ledger site (copies made while this element runs are its
+    /// own); entering it costs two thread-local writes.
+    site: crate::ledger::SiteId,
     factory: Arc<ElementFactory>,
     imp: Box<dyn ElementImpl>,
     pads: RwLock<Vec<Pad>>,
@@ -638,7 +639,7 @@ impl Element {
             .map(|t| Pad::new(t.name.to_owned(), t.clone()))
             .collect();
         let element = Element(Arc::new(ElementInner {
-            site: Arc::from(name.as_str()),
+            site: crate::ledger::site_id(name.as_str()),
             name,
             factory,
             imp,
@@ -682,8 +683,9 @@ impl Element {
 
     /// Attributes the ledger's copies and allocations on this thread to this element
     /// until the guard drops.
+    #[inline]
     pub fn enter_site(&self) -> crate::ledger::SiteGuard {
-        crate::ledger::enter_site(Arc::clone(&self.0.site))
+        crate::ledger::enter_site_id(self.0.site)
     }
 
     /// The factory.

@@ -6,7 +6,11 @@
 //!
 //! The totals per reason are plain atomics; the per-site tables take a lock, but only on
 //! the path that is already paying for a copy or an allocation. When nothing is copied
-//! the ledger costs nothing: no lock, no atomic, no thread-local access.
+//! the ledger costs almost nothing: entering a site (done per element per buffer) writes
+//! a small interned id into a thread-local cell and leaving it writes the previous id
+//! back: no lock, no atomic, no allocation, no map lookup. Names are interned once
+//! (when an element is made, or by [`enter_site`] with a name) and looked up only when
+//! a copy or allocation is recorded.
 //!
 //! ```
 //! use penstock::ledger::{self, CopyReason};
@@ -17,8 +21,8 @@
 //! assert_eq!(snap.site("doc-example").copies.bytes, 4096);
 //! ```
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -242,8 +246,49 @@ static COPIES: [Counter; N_REASONS] = [const { Counter::new() }; N_REASONS];
 static ALLOCATIONS: Counter = Counter::new();
 static SITES: Mutex<BTreeMap<String, SiteTotals>> = Mutex::new(BTreeMap::new());
 
+/// A site name interned in the ledger: a small number that is cheap to enter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SiteId(u32);
+
+/// Interned site names: by name, and by id (`id - 1` indexes `names`). Names are never
+/// removed (there is one per distinct element name or API site, as in the per-site
+/// table itself).
+struct Interned {
+    ids: HashMap<Arc<str>, u32>,
+    names: Vec<Arc<str>>,
+}
+
+static INTERNED: Mutex<Option<Interned>> = Mutex::new(None);
+
 thread_local! {
-    static CURRENT_SITE: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
+    /// The current site's id; 0 for none.
+    static CURRENT_SITE: Cell<u32> = const { Cell::new(0) };
+}
+
+/// The id of site `name`, interning it on first use (takes a lock: call it once per
+/// element or per API site, not per buffer).
+pub fn site_id(name: impl Into<Arc<str>>) -> SiteId {
+    let name = name.into();
+    let mut guard = INTERNED.lock().unwrap_or_else(|p| p.into_inner());
+    let table = guard.get_or_insert_with(|| Interned {
+        ids: HashMap::new(),
+        names: Vec::new(),
+    });
+    if let Some(&id) = table.ids.get(&name) {
+        return SiteId(id);
+    }
+    table.names.push(Arc::clone(&name));
+    let id = u32::try_from(table.names.len()).unwrap_or(u32::MAX);
+    table.ids.insert(name, id);
+    SiteId(id)
+}
+
+fn site_name(id: u32) -> Option<Arc<str>> {
+    if id == 0 {
+        return None;
+    }
+    let guard = INTERNED.lock().unwrap_or_else(|p| p.into_inner());
+    guard.as_ref()?.names.get(id as usize - 1).cloned()
 }
 
 fn sites() -> MutexGuard<'static, BTreeMap<String, SiteTotals>> {
@@ -254,7 +299,7 @@ fn sites() -> MutexGuard<'static, BTreeMap<String, SiteTotals>> {
 }
 
 fn with_site<R>(fallback: &str, f: impl FnOnce(&mut SiteTotals) -> R) -> R {
-    let current = CURRENT_SITE.with(|c| c.borrow().clone());
+    let current = current_site();
     let name: &str = current.as_deref().unwrap_or(fallback);
     let mut map = sites();
     if let Some(entry) = map.get_mut(name) {
@@ -288,27 +333,39 @@ pub fn record_allocation(bytes: usize, fallback_site: &str) {
 /// returned guard is dropped. Sites nest: dropping the guard restores the site that was
 /// current when it was entered, so guards must be dropped in reverse order (as scoped
 /// `let _site = ...` bindings are).
+///
+/// This interns `name` (a lock and a map lookup); on a per-buffer path, intern once with
+/// [`site_id`] and use [`enter_site_id`].
 #[must_use = "the site is left when the guard is dropped"]
 pub fn enter_site(name: impl Into<Arc<str>>) -> SiteGuard {
-    let previous = CURRENT_SITE.with(|c| c.replace(Some(name.into())));
+    enter_site_id(site_id(name))
+}
+
+/// [`enter_site`] for an interned site: two thread-local writes in all (this and the
+/// guard's drop).
+#[must_use = "the site is left when the guard is dropped"]
+#[inline]
+pub fn enter_site_id(id: SiteId) -> SiteGuard {
+    let previous = CURRENT_SITE.with(|c| c.replace(id.0));
     SiteGuard { previous }
 }
 
 /// The site entered on this thread, if any.
 pub fn current_site() -> Option<Arc<str>> {
-    CURRENT_SITE.with(|c| c.borrow().clone())
+    site_name(CURRENT_SITE.with(Cell::get))
 }
 
 /// Restores the previous site when dropped; see [`enter_site`].
 #[derive(Debug)]
 pub struct SiteGuard {
-    previous: Option<Arc<str>>,
+    previous: u32,
 }
 
 impl Drop for SiteGuard {
+    #[inline]
     fn drop(&mut self) {
-        let previous = self.previous.take();
-        CURRENT_SITE.with(|c| *c.borrow_mut() = previous);
+        let previous = self.previous;
+        CURRENT_SITE.with(|c| c.set(previous));
     }
 }
 

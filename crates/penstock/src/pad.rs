@@ -4,9 +4,12 @@
 //! that pad hands them to its element. Queries go to the peer and come back answered.
 //! Stream-start, caps and segment events are *sticky*: the pad keeps the latest of each.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::time::Instant;
 
 use crate::buffer::Buffer;
 use crate::caps::{Caps, CapsMismatch};
@@ -142,12 +145,55 @@ pub(crate) struct PadInner {
     template: PadTemplate,
     parent: OnceLock<Weak<ElementInner>>,
     peer: RwLock<Option<Pad>>,
+    /// Changes (to a value no pad ever had) whenever `peer` changes: the per-thread hop
+    /// cache compares it to know its entry for this pad is still the link.
+    link: AtomicU64,
     caps: Mutex<Option<Caps>>,
     sticky: Mutex<Vec<Event>>,
     flushing: AtomicBool,
     eos: AtomicBool,
     /// Buffers that went through this pad.
     buffers: AtomicU64,
+    /// When the first buffer since streaming started arrived (GStreamer's preroll).
+    first_buffer: Mutex<Option<Instant>>,
+}
+
+/// Link generations: unique over the process, so that a cache entry of a freed pad can
+/// never match a new pad at the same address.
+static LINK_GENERATION: AtomicU64 = AtomicU64::new(1);
+
+fn next_link_generation() -> u64 {
+    LINK_GENERATION.fetch_add(1, Ordering::Relaxed)
+}
+
+/// What a push from one source pad needs: the peer and the peer's element.
+struct Hop {
+    /// Address of the source pad's `PadInner` (the key).
+    from: usize,
+    /// The source pad's link generation this was read at.
+    link: u64,
+    peer: Pad,
+    element: Element,
+}
+
+/// Pushes per thread go through a small cache of hops, so that a push takes no lock and
+/// no atomic read-modify-write to find its peer: it reads the pad's link generation
+/// (a plain atomic load) and finds the entry by address. On a miss (first push, or the
+/// link changed) the peer is read under the pad's lock and the entry replaced.
+///
+/// Entries hold the peer and its element alive while they stay in the cache: until the
+/// entry is replaced, or the thread ends (streaming threads end at every stop).
+const HOP_SLOTS: usize = 8;
+
+#[derive(Default)]
+struct HopCache {
+    slots: [Option<Rc<Hop>>; HOP_SLOTS],
+    /// Next slot to replace on a miss (round robin).
+    next: usize,
+}
+
+thread_local! {
+    static HOPS: RefCell<HopCache> = RefCell::new(HopCache::default());
 }
 
 /// A pad. Cloning the handle shares the pad.
@@ -174,11 +220,13 @@ impl Pad {
             template,
             parent: OnceLock::new(),
             peer: RwLock::new(None),
+            link: AtomicU64::new(next_link_generation()),
             caps: Mutex::new(None),
             sticky: Mutex::new(Vec::new()),
             flushing: AtomicBool::new(true),
             eos: AtomicBool::new(false),
             buffers: AtomicU64::new(0),
+            first_buffer: Mutex::new(None),
         }))
     }
 
@@ -262,6 +310,26 @@ impl Pad {
         self.0.buffers.load(Ordering::Relaxed)
     }
 
+    /// When the first buffer since streaming started reached this (sink) pad's element:
+    /// the moment GStreamer would call it prerolled.
+    pub fn first_buffer_at(&self) -> Option<Instant> {
+        *self
+            .0
+            .first_buffer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn mark_first_buffer(&self) {
+        self.0
+            .first_buffer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(Instant::now);
+    }
+
     /// True after EOS went through (until a flush-stop).
     pub fn is_eos(&self) -> bool {
         self.0.eos.load(Ordering::Acquire)
@@ -269,6 +337,11 @@ impl Pad {
 
     pub(crate) fn reset_for_streaming(&self) {
         self.0.buffers.store(0, Ordering::Relaxed);
+        *self
+            .0
+            .first_buffer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
         self.0.eos.store(false, Ordering::Release);
         self.0.flushing.store(false, Ordering::Release);
         self.0
@@ -311,26 +384,78 @@ impl Pad {
                 mismatch: Box::new(mismatch),
             });
         }
-        *src.0.peer.write().unwrap_or_else(|p| p.into_inner()) = Some(sink.clone());
-        *sink.0.peer.write().unwrap_or_else(|p| p.into_inner()) = Some(src.clone());
+        src.set_peer(Some(sink.clone()));
+        sink.set_peer(Some(src.clone()));
         Ok(())
     }
 
     /// Unlinks the pad from its peer (both sides).
     pub fn unlink(&self) {
-        let peer = self
-            .0
-            .peer
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(peer) = peer {
-            peer.0
-                .peer
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .take();
+        if let Some(peer) = self.set_peer(None) {
+            peer.set_peer(None);
         }
+    }
+
+    /// Replaces the peer and moves the link generation on (under the lock, so a reader
+    /// that saw the new generation reads the new peer). Returns the old peer.
+    fn set_peer(&self, peer: Option<Pad>) -> Option<Pad> {
+        let mut guard = self.0.peer.write().unwrap_or_else(|p| p.into_inner());
+        let old = std::mem::replace(&mut *guard, peer);
+        self.0.link.store(next_link_generation(), Ordering::Release);
+        old
+    }
+
+    /// The peer and its element for a push, from this thread's hop cache.
+    #[inline]
+    fn hop(&self) -> Result<Rc<Hop>, FlowError> {
+        let from = Arc::as_ptr(&self.0).addr();
+        let link = self.0.link.load(Ordering::Acquire);
+        let cached = HOPS.try_with(|h| {
+            let h = h.borrow();
+            h.slots
+                .iter()
+                .flatten()
+                .find(|hop| hop.from == from && hop.link == link)
+                .cloned()
+        });
+        match cached {
+            Ok(Some(hop)) => Ok(hop),
+            _ => self.hop_miss(from, link),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn hop_miss(&self, from: usize, link: u64) -> Result<Rc<Hop>, FlowError> {
+        // Read the peer after the generation: if the link changes in between, the entry
+        // holds a newer peer under an older generation, and the next push reads again.
+        let peer = self.peer().ok_or(FlowError::NotLinked)?;
+        let element = peer.parent().ok_or(FlowError::Flushing)?;
+        let hop = Rc::new(Hop {
+            from,
+            link,
+            peer,
+            element,
+        });
+        let old = HOPS.try_with(|h| {
+            let mut h = h.borrow_mut();
+            let h = &mut *h;
+            // Replace this pad's stale entry if there is one, else the next slot.
+            let slot = h
+                .slots
+                .iter()
+                .position(|s| s.as_ref().is_some_and(|s| s.from == from))
+                .unwrap_or_else(|| {
+                    let i = h.next;
+                    h.next = (i + 1) % HOP_SLOTS;
+                    i
+                });
+            // The old entry may hold the last handle of an element: drop it after the
+            // borrow ends (its drop may push, and so use this cache).
+            h.slots[slot].replace(Rc::clone(&hop))
+        });
+        drop(old);
+        Ok(hop)
     }
 
     /// Pushes a buffer to the peer (source pads).
@@ -341,22 +466,28 @@ impl Pad {
         if self.is_flushing() {
             return Err(FlowError::Flushing);
         }
-        let peer = self.peer().ok_or(FlowError::NotLinked)?;
-        peer.chain(buffer)
+        let hop = self.hop()?;
+        hop.peer.chain(&hop.element, buffer)
     }
 
     /// Hands a buffer to this (sink) pad's element.
-    fn chain(&self, buffer: Buffer) -> FlowResult {
+    #[inline]
+    fn chain(&self, element: &Element, buffer: Buffer) -> FlowResult {
         if self.is_flushing() {
             return Err(FlowError::Flushing);
         }
         if self.is_eos() {
             return Err(FlowError::Eos);
         }
-        let element = self.parent().ok_or(FlowError::Flushing)?;
-        self.0.buffers.fetch_add(1, Ordering::Relaxed);
+        // One streaming thread chains a pad at a time (its peer's): a load and a store
+        // count without a locked read-modify-write.
+        let n = self.0.buffers.load(Ordering::Relaxed);
+        self.0.buffers.store(n + 1, Ordering::Relaxed);
+        if n == 0 {
+            self.mark_first_buffer();
+        }
         let _site = element.enter_site();
-        element.imp().chain(&element, self, buffer)
+        element.imp().chain(element, self, buffer)
     }
 
     /// Sends an event from this pad to its peer: downstream from a source pad (sticky

@@ -59,8 +59,16 @@ impl std::fmt::Debug for Pipeline {
 /// What a finished run reports.
 #[derive(Debug, Clone)]
 pub struct RunReport {
-    /// Wall time from PLAYING to EOS.
+    /// Execution time, as gst-launch's "Execution ended after": from the moment every
+    /// sink has had its first buffer (GStreamer's preroll: gst-launch waits for it in
+    /// PAUSED and only then sets PLAYING and starts its clock) until the last sink's EOS
+    /// message was read from the bus. Start-up (building, state changes, negotiation,
+    /// allocation, the first buffer) and shutdown are not counted. From PLAYING when a
+    /// sink never had a buffer.
     pub wall: Duration,
+    /// From the moment every element was PLAYING (the state change returned) until the
+    /// last EOS: `wall` plus negotiation, allocation and the first buffer.
+    pub playing: Duration,
     /// Warnings posted during the run.
     pub warnings: Vec<Message>,
     /// Element messages (for example checksum lines), in order.
@@ -246,6 +254,18 @@ impl Pipeline {
         Ok(())
     }
 
+    /// When the last sink got its first buffer (all sinks prerolled), if they all did.
+    fn prerolled(&self) -> Option<Instant> {
+        let mut last: Option<Instant> = None;
+        for sink in self.sinks() {
+            for pad in sink.sink_pads() {
+                let t = pad.first_buffer_at()?;
+                last = Some(last.map_or(t, |l| l.max(t)));
+            }
+        }
+        last
+    }
+
     /// Sink elements (no source pads).
     pub fn sinks(&self) -> Vec<Element> {
         self.elements
@@ -271,9 +291,11 @@ impl Pipeline {
         let sinks: BTreeSet<String> = self.sinks().iter().map(Element::path).collect();
         let start = Instant::now();
         self.set_state(State::Playing)?;
+        let playing = Instant::now();
         let mut eos: BTreeSet<String> = BTreeSet::new();
         let mut report = RunReport {
             wall: Duration::ZERO,
+            playing: Duration::ZERO,
             warnings: Vec::new(),
             element_messages: Vec::new(),
         };
@@ -307,7 +329,9 @@ impl Pipeline {
                 _ => {}
             }
         };
-        report.wall = start.elapsed();
+        let end = Instant::now();
+        report.playing = end.duration_since(playing);
+        report.wall = end.duration_since(self.prerolled().unwrap_or(playing).max(playing));
         let stopped = self.set_state(State::Null);
         // Messages posted while stopping (checksum lines of the last buffers).
         for msg in self.bus.drain() {
