@@ -40,11 +40,13 @@ pub enum CopyReason {
     MemoryType,
     /// The caller asked for a copy.
     Explicit,
+    /// Pixels were converted into a new frame (another format or layout).
+    Convert,
 }
 
 impl CopyReason {
     /// All reasons, in report order.
-    pub const ALL: [CopyReason; 7] = [
+    pub const ALL: [CopyReason; 8] = [
         CopyReason::Cow,
         CopyReason::PaddedChunk,
         CopyReason::Merge,
@@ -52,6 +54,7 @@ impl CopyReason {
         CopyReason::Alignment,
         CopyReason::MemoryType,
         CopyReason::Explicit,
+        CopyReason::Convert,
     ];
 
     /// The reason's name as it appears in reports (`cow`, `padded-chunk`, ...).
@@ -64,6 +67,7 @@ impl CopyReason {
             CopyReason::Alignment => "alignment",
             CopyReason::MemoryType => "memory-type",
             CopyReason::Explicit => "explicit",
+            CopyReason::Convert => "convert",
         }
     }
 
@@ -107,7 +111,7 @@ pub struct SiteTotals {
     /// Copies made at this site.
     pub copies: Totals,
     /// Copies per reason, indexed like [`CopyReason::ALL`].
-    pub copies_by_reason: [Totals; 7],
+    pub copies_by_reason: [Totals; 8],
     /// Memories allocated at this site.
     pub allocations: Totals,
 }
@@ -125,7 +129,7 @@ pub struct LedgerSnapshot {
     /// All copies.
     pub copies: Totals,
     /// Copies per reason, indexed like [`CopyReason::ALL`].
-    pub copies_by_reason: [Totals; 7],
+    pub copies_by_reason: [Totals; 8],
     /// All allocations of memory.
     pub allocations: Totals,
     /// Everything per site name.
@@ -161,7 +165,7 @@ impl LedgerSnapshot {
                 sites.insert(name.clone(), d);
             }
         }
-        let mut copies_by_reason = [Totals::default(); 7];
+        let mut copies_by_reason = [Totals::default(); 8];
         for (i, slot) in copies_by_reason.iter_mut().enumerate() {
             *slot = self.copies_by_reason[i].saturating_sub(earlier.copies_by_reason[i]);
         }
@@ -230,7 +234,8 @@ impl Counter {
     }
 }
 
-static COPIES: [Counter; 7] = [
+static COPIES: [Counter; 8] = [
+    Counter::new(),
     Counter::new(),
     Counter::new(),
     Counter::new(),
@@ -314,7 +319,7 @@ impl Drop for SiteGuard {
 
 /// Reads the ledger.
 pub fn snapshot() -> LedgerSnapshot {
-    let mut copies_by_reason = [Totals::default(); 7];
+    let mut copies_by_reason = [Totals::default(); 8];
     let mut copies = Totals::default();
     for (slot, counter) in copies_by_reason.iter_mut().zip(COPIES.iter()) {
         *slot = counter.load();

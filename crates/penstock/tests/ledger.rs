@@ -261,7 +261,8 @@ fn reasons_have_stable_names() {
             "map-range",
             "alignment",
             "memory-type",
-            "explicit"
+            "explicit",
+            "convert"
         ]
     );
     for r in CopyReason::ALL {

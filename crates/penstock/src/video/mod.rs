@@ -21,6 +21,7 @@
 //! # Ok::<(), penstock::video::VideoError>(())
 //! ```
 
+pub mod convert;
 pub mod drm;
 mod format;
 pub mod frame;
