@@ -632,6 +632,12 @@ fn discard(mut buffers: Vec<Arc<BufferRef>>) {
 
 /// Puts a buffer's windows back as the pool made them; false if it cannot be reused.
 fn reset(r: &mut BufferRef, link: &PoolLink) -> bool {
+    // Memories added beside the pool's own (a converter putting a plane it shares from
+    // its input in front of the planes it writes) are let go; the pool's are reused.
+    if r.memories.len() > link.layout.len() {
+        r.memories
+            .retain(|m| link.layout.iter().any(|&(id, _, _)| m.region_id() == id));
+    }
     if r.memories.len() != link.layout.len() {
         return false;
     }

@@ -580,20 +580,14 @@ fn repack_420(fi: VideoFormat, fo: VideoFormat, w: usize, h: usize, src: &[Plane
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
     // NV12/NV21 → I420/YV12: deinterleave both chroma planes at once.
     if fi.n_planes() == 2 && fo.n_planes() == 3 {
-        let (ui, vi) = (fi.component_offset(1), fi.component_offset(2));
-        let pu = fo.component_plane(1);
+        // Output planes for the first and second byte of each interleaved pair.
+        let first_is_u = fi.component_offset(1) == 0;
+        let u_first = fo.component_plane(1) == 1;
         let (a, b) = dst.split_at_mut(2);
-        let (du, dv) = if pu == 1 { (&mut a[1], &mut b[0]) } else { (&mut b[0], &mut a[1]) };
+        let (p1, p2) = (&mut a[1], &mut b[0]);
+        let (d0, d1) = if first_is_u == u_first { (p1, p2) } else { (p2, p1) };
         for r in 0..ch {
-            let s = row(&src[1], r, cw * 2);
-            let u = row_mut(du, r, cw);
-            for (o, i) in u.iter_mut().zip(s.chunks_exact(2)) {
-                *o = i[ui];
-            }
-            let v = row_mut(dv, r, cw);
-            for (o, i) in v.iter_mut().zip(s.chunks_exact(2)) {
-                *o = i[vi];
-            }
+            deinterleave(row(&src[1], r, cw * 2), row_mut(d0, r, cw), row_mut(d1, r, cw));
         }
         return;
     }
@@ -604,15 +598,85 @@ fn repack_420(fi: VideoFormat, fo: VideoFormat, w: usize, h: usize, src: &[Plane
             let u = row(&src[pu], r, cw);
             let v = row(&src[pv], r, cw);
             let d = row_mut(&mut dst[1], r, cw * 2);
-            for ((o, a), b) in d.chunks_exact_mut(2).zip(u).zip(v) {
-                o[uo] = *a;
-                o[vo] = *b;
+            if uo < vo {
+                interleave(u, v, d);
+            } else {
+                interleave(v, u, d);
             }
         }
         return;
     }
     for c in 1..3 {
         move_comp(fi, c, fo, c, w, h, src, dst);
+    }
+}
+
+/// Eight bytes as a little-endian word (`p` holds exactly eight).
+#[inline(always)]
+fn load_u64(p: &[u8]) -> u64 {
+    u64::from_le_bytes(p.try_into().unwrap_or([0; 8]))
+}
+
+/// The even bytes of `w` (little-endian) packed into its low half.
+#[inline(always)]
+fn even_bytes(w: u64) -> u64 {
+    let x = w & 0x00ff_00ff_00ff_00ff;
+    let x = (x | (x >> 8)) & 0x0000_ffff_0000_ffff;
+    (x | (x >> 16)) & 0x0000_0000_ffff_ffff
+}
+
+/// Splits byte pairs: `a[i] = s[2i]`, `b[i] = s[2i + 1]`.
+#[inline]
+pub fn deinterleave(s: &[u8], a: &mut [u8], b: &mut [u8]) {
+    let n = a.len().min(b.len()).min(s.len() / 2);
+    let (s, a, b) = (&s[..2 * n], &mut a[..n], &mut b[..n]);
+    // Eight pairs at a time in 64-bit words (masks and shifts: SWAR, which the
+    // compiler also widens to vector registers); SSE2 has no byte shuffle.
+    let mut sc = s.chunks_exact(16);
+    let mut ac = a.chunks_exact_mut(8);
+    let mut bc = b.chunks_exact_mut(8);
+    for ((p, x), y) in (&mut sc).zip(&mut ac).zip(&mut bc) {
+        let (w0, w1) = (load_u64(&p[..8]), load_u64(&p[8..]));
+        let e = even_bytes(w0) | (even_bytes(w1) << 32);
+        let o = even_bytes(w0 >> 8) | (even_bytes(w1 >> 8) << 32);
+        x.copy_from_slice(&e.to_le_bytes());
+        y.copy_from_slice(&o.to_le_bytes());
+    }
+    for ((p, x), y) in sc
+        .remainder()
+        .chunks_exact(2)
+        .zip(ac.into_remainder())
+        .zip(bc.into_remainder())
+    {
+        *x = p[0];
+        *y = p[1];
+    }
+}
+
+/// Joins bytes into pairs: `d[2i] = a[i]`, `d[2i + 1] = b[i]`.
+#[inline]
+pub fn interleave(a: &[u8], b: &[u8], d: &mut [u8]) {
+    let mut dc = d.chunks_exact_mut(32);
+    let mut ac = a.chunks_exact(16);
+    let mut bc = b.chunks_exact(16);
+    for ((d, a), b) in (&mut dc).zip(&mut ac).zip(&mut bc) {
+        let mut x = [0u8; 32];
+        for i in 0..16 {
+            let w = u16::from(a[i]) | (u16::from(b[i]) << 8);
+            let [lo, hi] = w.to_le_bytes();
+            x[2 * i] = lo;
+            x[2 * i + 1] = hi;
+        }
+        d.copy_from_slice(&x);
+    }
+    for ((o, p), q) in dc
+        .into_remainder()
+        .chunks_exact_mut(2)
+        .zip(ac.remainder())
+        .zip(bc.remainder())
+    {
+        o[0] = *p;
+        o[1] = *q;
     }
 }
 
