@@ -166,7 +166,10 @@ impl VideoConvert {
     }
 
     fn set_stream(&self, s: Option<Arc<Stream>>) {
-        let old = std::mem::replace(&mut *self.stream.lock().unwrap_or_else(|p| p.into_inner()), s);
+        let old = std::mem::replace(
+            &mut *self.stream.lock().unwrap_or_else(|p| p.into_inner()),
+            s,
+        );
         if let Some(old) = old {
             let _ = old.pool.set_active(false);
             if let Some(p) = &old.share_luma {
@@ -184,19 +187,25 @@ impl VideoConvert {
             None => return Err(err(format!("{}: not raw video: {caps}", element.path()))),
         };
         let downstream = src.peer_caps(None);
-        let out_caps = choose_output(caps, in_info.format(), &downstream).ok_or_else(|| {
-            ElementError {
+        let out_caps =
+            choose_output(caps, in_info.format(), &downstream).ok_or_else(|| ElementError {
                 message: format!(
                     "not negotiated: {} can take no format {} could convert {caps} to",
-                    src.peer().map(|p| p.path()).unwrap_or_else(|| "(unlinked)".into()),
+                    src.peer()
+                        .map(|p| p.path())
+                        .unwrap_or_else(|| "(unlinked)".into()),
                     element.path()
                 ),
                 debug: Some(format!("downstream: {downstream}")),
-            }
-        })?;
+            })?;
         let out_info = match frame::info_from_caps(&out_caps) {
             Some(Ok(i)) => i,
-            _ => return Err(err(format!("{}: bad output caps {out_caps}", element.path()))),
+            _ => {
+                return Err(err(format!(
+                    "{}: bad output caps {out_caps}",
+                    element.path()
+                )));
+            }
         };
         let passthrough = out_info.format() == in_info.format();
         // Passthrough is decided before downstream sees the caps, so that an allocation
@@ -222,7 +231,12 @@ impl VideoConvert {
         Ok(())
     }
 
-    fn convert(&self, element: &Element, stream: &Stream, buffer: &Buffer) -> Result<Buffer, FlowError> {
+    fn convert(
+        &self,
+        element: &Element,
+        stream: &Stream,
+        buffer: &Buffer,
+    ) -> Result<Buffer, FlowError> {
         let fail = |what: String| {
             element.post_error(&format!("{}: {what}", element.path()), None);
             FlowError::Error
@@ -230,8 +244,15 @@ impl VideoConvert {
         let in_layout = match buffer.meta::<VideoMeta>() {
             Some(m) => {
                 let n = m.n_planes.min(video::MAX_PLANES);
-                VideoInfo::with_layout(m.format, m.width, m.height, &m.offset[..n], &m.stride[..n], buffer.size())
-                    .map_err(|e| fail(format!("input video meta: {e}")))?
+                VideoInfo::with_layout(
+                    m.format,
+                    m.width,
+                    m.height,
+                    &m.offset[..n],
+                    &m.stride[..n],
+                    buffer.size(),
+                )
+                .map_err(|e| fail(format!("input video meta: {e}")))?
             }
             None => stream.in_info.clone(),
         };
@@ -249,7 +270,9 @@ impl VideoConvert {
                 stream.in_info.height()
             )));
         }
-        if buffer.size() < in_layout.size().min(stream.in_info.size()) && buffer.meta::<VideoMeta>().is_none() {
+        if buffer.size() < in_layout.size().min(stream.in_info.size())
+            && buffer.meta::<VideoMeta>().is_none()
+        {
             return Err(fail(format!(
                 "input buffer of {} bytes is smaller than a {} frame ({} bytes)",
                 buffer.size(),
@@ -258,7 +281,9 @@ impl VideoConvert {
             )));
         }
         if let Some(chroma_pool) = &stream.share_luma {
-            if let Some(out) = self.convert_sharing_luma(stream, chroma_pool, buffer, &in_layout, &fail)? {
+            if let Some(out) =
+                self.convert_sharing_luma(stream, chroma_pool, buffer, &in_layout, &fail)?
+            {
                 return Ok(out);
             }
         }
@@ -269,13 +294,22 @@ impl VideoConvert {
         let out_layout = match out.meta::<VideoMeta>() {
             Some(m) => {
                 let n = m.n_planes.min(video::MAX_PLANES);
-                VideoInfo::with_layout(m.format, m.width, m.height, &m.offset[..n], &m.stride[..n], out.size())
-                    .map_err(|e| fail(format!("output video meta: {e}")))?
+                VideoInfo::with_layout(
+                    m.format,
+                    m.width,
+                    m.height,
+                    &m.offset[..n],
+                    &m.stride[..n],
+                    out.size(),
+                )
+                .map_err(|e| fail(format!("output video meta: {e}")))?
             }
             None => stream.out_info.clone(),
         };
         {
-            let map = buffer.map_read().map_err(|e| fail(format!("cannot map the input: {e}")))?;
+            let map = buffer
+                .map_read()
+                .map_err(|e| fail(format!("cannot map the input: {e}")))?;
             let src = planes(&map, &in_layout).map_err(|e| fail(e.to_string()))?;
             let mut w = out
                 .map_memory_write(0)
@@ -318,7 +352,9 @@ impl VideoConvert {
         let cstride = stream.out_info.stride(1);
         let csize = cstride * ch;
         {
-            let map = buffer.map_read().map_err(|e| fail(format!("cannot map the input: {e}")))?;
+            let map = buffer
+                .map_read()
+                .map_err(|e| fail(format!("cannot map the input: {e}")))?;
             let uv_off = in_layout.offset(1);
             let uv_stride = in_layout.stride(1);
             let mut wmap = out

@@ -45,7 +45,10 @@ fn run_gst(dir: &Path, pattern: &str, from: VideoFormat, w: u32, h: u32) -> Path
         "num-buffers=1".into(),
         format!("pattern={pattern}"),
         "!".into(),
-        format!("video/x-raw,format={},width={w},height={h},framerate=30/1", from.name()),
+        format!(
+            "video/x-raw,format={},width={w},height={h},framerate=30/1",
+            from.name()
+        ),
         "!".into(),
         "tee".into(),
         "name=t".into(),
@@ -67,7 +70,10 @@ fn run_gst(dir: &Path, pattern: &str, from: VideoFormat, w: u32, h: u32) -> Path
             format!("video/x-raw,format={}", to.name()),
             "!".into(),
             "filesink".into(),
-            format!("location={}", sub.join(format!("{}.raw", to.name())).display()),
+            format!(
+                "location={}",
+                sub.join(format!("{}.raw", to.name())).display()
+            ),
         ] {
             args.push(a);
         }
@@ -117,7 +123,9 @@ fn penstock_convert(input: &VideoInfo, data: &[u8], to: VideoFormat) -> (VideoIn
 fn videoconvert_matches_gstreamer_for_every_pair() {
     if !gst_available() {
         if std::env::var("PENSTOCK_REQUIRE_GST").is_ok_and(|v| v == "1") {
-            panic!("gst-parity: gst-launch-1.0 is required (PENSTOCK_REQUIRE_GST=1) but not installed");
+            panic!(
+                "gst-parity: gst-launch-1.0 is required (PENSTOCK_REQUIRE_GST=1) but not installed"
+            );
         }
         println!("gst-parity: not run (gst-launch-1.0 not installed)");
         return;
@@ -137,7 +145,10 @@ fn videoconvert_matches_gstreamer_for_every_pair() {
     // (from, to, size) -> largest difference; failures as messages.
     let results: Mutex<BTreeMap<(usize, usize, (u32, u32)), u8>> = Mutex::new(BTreeMap::new());
     let failures = Mutex::new(Vec::<String>::new());
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2) * 2;
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(2)
+        * 2;
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
@@ -198,7 +209,12 @@ fn videoconvert_matches_gstreamer_for_every_pair() {
         started.elapsed().as_secs_f64()
     );
     assert_eq!(results.len(), 17 * 16 * SIZES.len());
-    assert!(failures.is_empty(), "{} samples off by more than {TOLERANCE}:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} samples off by more than {TOLERANCE}:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn index(f: VideoFormat) -> usize {
@@ -225,7 +241,11 @@ fn table(results: &BTreeMap<(usize, usize, (u32, u32)), u8>) -> String {
             }
             let cells: Vec<String> = SIZES
                 .iter()
-                .map(|&sz| results.get(&(i, j, sz)).map_or("-".into(), |d| d.to_string()))
+                .map(|&sz| {
+                    results
+                        .get(&(i, j, sz))
+                        .map_or("-".into(), |d| d.to_string())
+                })
                 .collect();
             s += &format!(" {} |", cells.join("/"));
         }

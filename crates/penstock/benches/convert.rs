@@ -32,7 +32,9 @@ fn bench_pair(c: &mut Criterion, from: VideoFormat, to: VideoFormat) {
         })
     });
     black_box(&dst);
-    println!("fastest run: convert 1080p {from} -> {to}: {fastest:?}");
+    if fastest != Duration::MAX {
+        println!("fastest run: convert 1080p {from} -> {to}: {fastest:?}");
+    }
 }
 
 fn memcpy_floor(c: &mut Criterion) {
@@ -54,7 +56,9 @@ fn memcpy_floor(c: &mut Criterion) {
         })
     });
     black_box(&dst);
-    println!("fastest run: memcpy 1080p NV12 frame: {fastest:?}");
+    if fastest != Duration::MAX {
+        println!("fastest run: memcpy 1080p NV12 frame: {fastest:?}");
+    }
 }
 
 fn converts(c: &mut Criterion) {

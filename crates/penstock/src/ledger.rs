@@ -157,7 +157,7 @@ impl LedgerSnapshot {
                 allocations: now.allocations.saturating_sub(before.allocations),
                 ..SiteTotals::default()
             };
-            for i in 0..7 {
+            for i in 0..CopyReason::ALL.len() {
                 d.copies_by_reason[i] =
                     now.copies_by_reason[i].saturating_sub(before.copies_by_reason[i]);
             }

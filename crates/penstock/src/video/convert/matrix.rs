@@ -101,7 +101,12 @@ fn ycbcr_to_rgb(m: &M4, (kr, kb): (f64, f64)) -> M4 {
     let kg = 1.0 - kr - kb;
     let k = [
         [1.0, 0.0, 2.0 * (1.0 - kr), 0.0],
-        [1.0, -2.0 * kb * (1.0 - kb) / kg, -2.0 * kr * (1.0 - kr) / kg, 0.0],
+        [
+            1.0,
+            -2.0 * kb * (1.0 - kb) / kg,
+            -2.0 * kr * (1.0 - kr) / kg,
+            0.0,
+        ],
         [1.0, 2.0 * (1.0 - kb), 0.0, 0.0],
         [0.0, 0.0, 0.0, 1.0],
     ];
@@ -235,7 +240,9 @@ impl RgbToYuv {
     #[inline(always)]
     pub fn apply(&self, r: u8, g: u8, b: u8) -> [u8; 3] {
         let (r, g, b) = (i32::from(r), i32::from(g), i32::from(b));
-        let c = |row: &[i32; 4]| ((row[0] * r + row[1] * g + row[2] * b + row[3]) >> 8).clamp(0, 255) as u8;
+        let c = |row: &[i32; 4]| {
+            ((row[0] * r + row[1] * g + row[2] * b + row[3]) >> 8).clamp(0, 255) as u8
+        };
         [c(&self.m[0]), c(&self.m[1]), c(&self.m[2])]
     }
 }

@@ -155,9 +155,11 @@ pub fn planes_mut<'a>(
     let mut pos = 0usize;
     for (i, &p) in order.iter().enumerate() {
         let off = info.offset(p);
-        let skip = off.checked_sub(pos).ok_or_else(|| ConvertError::BadLayout {
-            reason: format!("plane {p} at offset {off} overlaps the plane before it"),
-        })?;
+        let skip = off
+            .checked_sub(pos)
+            .ok_or_else(|| ConvertError::BadLayout {
+                reason: format!("plane {p} at offset {off} overlaps the plane before it"),
+            })?;
         if skip > rest.len() {
             return Err(ConvertError::BadLayout {
                 reason: format!("plane {p} at offset {off} starts past the frame's end"),
@@ -235,7 +237,11 @@ fn subsampling(format: VideoFormat) -> (u32, u32) {
 /// The channel (0 = A, 1..=3 = Y,U,V or R,G,B) of the 4:4:4 row that component `comp`
 /// maps to.
 fn channel(format: VideoFormat, comp: usize) -> usize {
-    if format.is_rgb() && comp == 3 { 0 } else { comp + 1 }
+    if format.is_rgb() && comp == 3 {
+        0
+    } else {
+        comp + 1
+    }
 }
 
 fn is_420_planar(f: VideoFormat) -> bool {
@@ -357,9 +363,25 @@ impl Converter {
     ///
     /// # Errors
     /// [`ConvertError`] when the planes do not match the formats and size.
-    pub fn convert(&mut self, src: &[Plane<'_>], dst: &mut [PlaneMut<'_>]) -> Result<(), ConvertError> {
-        check_planes("input", self.input, self.width, self.height, src.iter().map(|p| (p.data.len(), p.stride)))?;
-        check_planes("output", self.output, self.width, self.height, dst.iter().map(|p| (p.data.len(), p.stride)))?;
+    pub fn convert(
+        &mut self,
+        src: &[Plane<'_>],
+        dst: &mut [PlaneMut<'_>],
+    ) -> Result<(), ConvertError> {
+        check_planes(
+            "input",
+            self.input,
+            self.width,
+            self.height,
+            src.iter().map(|p| (p.data.len(), p.stride)),
+        )?;
+        check_planes(
+            "output",
+            self.output,
+            self.width,
+            self.height,
+            dst.iter().map(|p| (p.data.len(), p.stride)),
+        )?;
         let (w, h) = (self.width as usize, self.height as usize);
         let (fi, fo) = (self.input, self.output);
         match self.path {
@@ -575,7 +597,14 @@ fn move_comp(
     }
 }
 
-fn repack_420(fi: VideoFormat, fo: VideoFormat, w: usize, h: usize, src: &[Plane<'_>], dst: &mut [PlaneMut<'_>]) {
+fn repack_420(
+    fi: VideoFormat,
+    fo: VideoFormat,
+    w: usize,
+    h: usize,
+    src: &[Plane<'_>],
+    dst: &mut [PlaneMut<'_>],
+) {
     copy_rows(&src[0], &mut dst[0], h, w);
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
     // NV12/NV21 → I420/YV12: deinterleave both chroma planes at once.
@@ -585,9 +614,17 @@ fn repack_420(fi: VideoFormat, fo: VideoFormat, w: usize, h: usize, src: &[Plane
         let u_first = fo.component_plane(1) == 1;
         let (a, b) = dst.split_at_mut(2);
         let (p1, p2) = (&mut a[1], &mut b[0]);
-        let (d0, d1) = if first_is_u == u_first { (p1, p2) } else { (p2, p1) };
+        let (d0, d1) = if first_is_u == u_first {
+            (p1, p2)
+        } else {
+            (p2, p1)
+        };
         for r in 0..ch {
-            deinterleave(row(&src[1], r, cw * 2), row_mut(d0, r, cw), row_mut(d1, r, cw));
+            deinterleave(
+                row(&src[1], r, cw * 2),
+                row_mut(d0, r, cw),
+                row_mut(d1, r, cw),
+            );
         }
         return;
     }
@@ -694,10 +731,21 @@ fn swap_422(w: usize, h: usize, src: &Plane<'_>, dst: &mut PlaneMut<'_>) {
 
 /// (Y offset, U offset, V offset) within a 4-byte YUY2/UYVY pair.
 fn packed_offsets(f: VideoFormat) -> (usize, usize, usize) {
-    (f.component_offset(0), f.component_offset(1), f.component_offset(2))
+    (
+        f.component_offset(0),
+        f.component_offset(1),
+        f.component_offset(2),
+    )
 }
 
-fn planar420_to_packed422(fi: VideoFormat, fo: VideoFormat, w: usize, h: usize, src: &[Plane<'_>], dst: &mut [PlaneMut<'_>]) {
+fn planar420_to_packed422(
+    fi: VideoFormat,
+    fo: VideoFormat,
+    w: usize,
+    h: usize,
+    src: &[Plane<'_>],
+    dst: &mut [PlaneMut<'_>],
+) {
     let (pu, pv) = (fi.component_plane(1), fi.component_plane(2));
     let (yo, uo, vo) = packed_offsets(fo);
     let cw = w.div_ceil(2);
@@ -715,7 +763,14 @@ fn planar420_to_packed422(fi: VideoFormat, fo: VideoFormat, w: usize, h: usize, 
     }
 }
 
-fn packed422_to_planar420(fi: VideoFormat, fo: VideoFormat, w: usize, h: usize, src: &[Plane<'_>], dst: &mut [PlaneMut<'_>]) {
+fn packed422_to_planar420(
+    fi: VideoFormat,
+    fo: VideoFormat,
+    w: usize,
+    h: usize,
+    src: &[Plane<'_>],
+    dst: &mut [PlaneMut<'_>],
+) {
     let (yo, uo, vo) = packed_offsets(fi);
     let (pu, pv) = (fo.component_plane(1), fo.component_plane(2));
     let cw = w.div_ceil(2);
@@ -743,7 +798,11 @@ fn packed422_to_planar420(fi: VideoFormat, fo: VideoFormat, w: usize, h: usize, 
 /// Offsets of R, G, B and of alpha or the unused byte (if any) in an RGB pixel.
 fn rgb_offsets(f: VideoFormat) -> ([usize; 3], Option<usize>, usize) {
     let ps = f.pixel_stride(0);
-    let rgb = [f.component_offset(0), f.component_offset(1), f.component_offset(2)];
+    let rgb = [
+        f.component_offset(0),
+        f.component_offset(1),
+        f.component_offset(2),
+    ];
     let a = if ps == 4 {
         Some((0..4).find(|o| !rgb.contains(o)).unwrap_or(3))
     } else {
@@ -752,7 +811,15 @@ fn rgb_offsets(f: VideoFormat) -> ([usize; 3], Option<usize>, usize) {
     (rgb, a, ps)
 }
 
-fn planar420_to_rgb(fi: VideoFormat, fo: VideoFormat, w: usize, h: usize, k: &YuvToRgb, src: &[Plane<'_>], dst: &mut [PlaneMut<'_>]) {
+fn planar420_to_rgb(
+    fi: VideoFormat,
+    fo: VideoFormat,
+    w: usize,
+    h: usize,
+    k: &YuvToRgb,
+    src: &[Plane<'_>],
+    dst: &mut [PlaneMut<'_>],
+) {
     let (pu, pv) = (fi.component_plane(1), fi.component_plane(2));
     let ([or, og, ob], oa, ps) = rgb_offsets(fo);
     let cw = w.div_ceil(2);
@@ -773,7 +840,14 @@ fn planar420_to_rgb(fi: VideoFormat, fo: VideoFormat, w: usize, h: usize, k: &Yu
     }
 }
 
-fn luma(fi: VideoFormat, fo: VideoFormat, w: usize, h: usize, src: &[Plane<'_>], dst: &mut [PlaneMut<'_>]) {
+fn luma(
+    fi: VideoFormat,
+    fo: VideoFormat,
+    w: usize,
+    h: usize,
+    src: &[Plane<'_>],
+    dst: &mut [PlaneMut<'_>],
+) {
     move_comp(fi, 0, fo, 0, w, h, src, dst);
     if fo.is_yuv() {
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
@@ -786,7 +860,14 @@ fn luma(fi: VideoFormat, fo: VideoFormat, w: usize, h: usize, src: &[Plane<'_>],
     }
 }
 
-fn rgb_reorder(fi: VideoFormat, fo: VideoFormat, w: usize, h: usize, src: &Plane<'_>, dst: &mut PlaneMut<'_>) {
+fn rgb_reorder(
+    fi: VideoFormat,
+    fo: VideoFormat,
+    w: usize,
+    h: usize,
+    src: &Plane<'_>,
+    dst: &mut PlaneMut<'_>,
+) {
     let (ri, ai, pi) = rgb_offsets(fi);
     let (ro, ao, po) = rgb_offsets(fo);
     let alpha_in = if fi.has_alpha() { ai } else { None };
@@ -975,7 +1056,11 @@ fn upsample(r: &Resample, w: usize, h: usize, tmp: &mut [u8]) {
 /// even row), then horizontally (pairs averaged into the even pixel when centred, a
 /// 1:2:1 filter when co-sited).
 fn downsample(r: &Resample, w: usize, h: usize, tmp: &mut [u8]) {
-    let rows: Vec<usize> = if r.vsub == 1 { (0..h).step_by(2).collect() } else { (0..h).collect() };
+    let rows: Vec<usize> = if r.vsub == 1 {
+        (0..h).step_by(2).collect()
+    } else {
+        (0..h).collect()
+    };
     for &k in &rows {
         if r.vsub == 1 && k + 1 < h {
             let (a, b) = tmp[k * w * 4..(k + 2) * w * 4].split_at_mut(w * 4);
@@ -997,7 +1082,8 @@ fn downsample(r: &Resample, w: usize, h: usize, tmp: &mut [u8]) {
                         let mut i = 2;
                         while i + 2 < w {
                             let (a, b, c) = (trow[at(i - 1)], trow[at(i)], trow[at(i + 1)]);
-                            trow[at(i)] = ((u16::from(a) + 2 * u16::from(b) + u16::from(c) + 2) >> 2) as u8;
+                            trow[at(i)] =
+                                ((u16::from(a) + 2 * u16::from(b) + u16::from(c) + 2) >> 2) as u8;
                             i += 2;
                         }
                         if i < w {

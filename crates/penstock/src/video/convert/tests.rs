@@ -43,27 +43,51 @@ fn integer_matrices_are_gstreamers() {
     let m709 = Space::Yuv(ColorMatrix::Bt709);
     assert_eq!(
         integer_matrix(Space::Rgb, m601),
-        [[66, 129, 25, 4096], [-38, -74, 112, 32768], [112, -94, -18, 32768]]
+        [
+            [66, 129, 25, 4096],
+            [-38, -74, 112, 32768],
+            [112, -94, -18, 32768]
+        ]
     );
     assert_eq!(
         integer_matrix(Space::Rgb, m709),
-        [[47, 157, 16, 4096], [-26, -87, 112, 32768], [112, -102, -10, 32768]]
+        [
+            [47, 157, 16, 4096],
+            [-26, -87, 112, 32768],
+            [112, -102, -10, 32768]
+        ]
     );
     assert_eq!(
         integer_matrix(Space::Rgb, Space::Gray),
-        [[77, 150, 29, 0], [-43, -85, 128, 32768], [128, -107, -21, 32768]]
+        [
+            [77, 150, 29, 0],
+            [-43, -85, 128, 32768],
+            [128, -107, -21, 32768]
+        ]
     );
     assert_eq!(
         integer_matrix(m601, Space::Rgb),
-        [[298, 0, 409, -57068], [298, -100, -208, 34707], [298, 516, 0, -70870]]
+        [
+            [298, 0, 409, -57068],
+            [298, -100, -208, 34707],
+            [298, 516, 0, -70870]
+        ]
     );
     assert_eq!(
         integer_matrix(m709, Space::Rgb),
-        [[298, 0, 459, -63514], [298, -55, -136, 19681], [298, 541, 0, -73988]]
+        [
+            [298, 0, 459, -63514],
+            [298, -55, -136, 19681],
+            [298, 541, 0, -73988]
+        ]
     );
     assert_eq!(
         integer_matrix(Space::Gray, Space::Rgb),
-        [[256, 0, 359, -45941], [256, -88, -183, 34677], [256, 454, 0, -58065]]
+        [
+            [256, 0, 359, -45941],
+            [256, -88, -183, 34677],
+            [256, 454, 0, -58065]
+        ]
     );
 }
 
@@ -128,7 +152,11 @@ fn repacks_round_trip_exactly() {
     for via in [Yv12, Nv12, Nv21] {
         let back = convert(&convert(&src, via), I420);
         for c in 0..3 {
-            assert_eq!(samples(&back, c), samples(&src, c), "I420 via {via}, comp {c}");
+            assert_eq!(
+                samples(&back, c),
+                samples(&src, c),
+                "I420 via {via}, comp {c}"
+            );
         }
     }
     let rgba = frame(Rgba, 3, 2, |i| (i * 13 % 256) as u8);
@@ -145,7 +173,10 @@ fn alpha_is_kept_or_set() {
     use VideoFormat::*;
     let rgba = frame(Rgba, 2, 1, |i| if i % 4 == 3 { 7 } else { 100 });
     assert_eq!(convert(&rgba, Argb).1, [7, 100, 100, 100, 7, 100, 100, 100]);
-    assert_eq!(convert(&rgba, Xrgb).1, [255, 100, 100, 100, 255, 100, 100, 100]);
+    assert_eq!(
+        convert(&rgba, Xrgb).1,
+        [255, 100, 100, 100, 255, 100, 100, 100]
+    );
     let rgb = frame(Rgb, 1, 1, |i| [1, 2, 3, 0][i]);
     assert_eq!(convert(&rgb, Bgra).1, [3, 2, 1, 255]);
 }
@@ -165,7 +196,11 @@ fn rgb_round_trip_through_yuv_is_close() {
 
 #[test]
 fn every_pair_at_odd_sizes_does_not_panic() {
-    let sizes: &[(u32, u32)] = if cfg!(miri) { &[(3, 3)] } else { &[(1, 1), (3, 3), (5, 2), (2, 5), (7, 1)] };
+    let sizes: &[(u32, u32)] = if cfg!(miri) {
+        &[(3, 3)]
+    } else {
+        &[(1, 1), (3, 3), (5, 2), (2, 5), (7, 1)]
+    };
     for &(w, h) in sizes {
         for fi in VideoFormat::ALL {
             let src = frame(fi, w, h, |i| (i * 29 % 256) as u8);
@@ -188,12 +223,39 @@ fn bad_frames_are_errors() {
     let mut dp = planes_mut(&mut out, &o).unwrap();
     assert!(matches!(
         c.convert(&sp[..2], &mut dp),
-        Err(ConvertError::PlaneCount { expected: 3, got: 2, .. })
+        Err(ConvertError::PlaneCount {
+            expected: 3,
+            got: 2,
+            ..
+        })
     ));
-    let short = [Plane { data: &data[..10], stride: 4 }, sp[1], sp[2]];
-    assert!(matches!(c.convert(&short, &mut dp), Err(ConvertError::PlaneTooSmall { plane: 0, .. })));
-    let narrow = [Plane { data: &data, stride: 2 }, sp[1], sp[2]];
-    assert!(matches!(c.convert(&narrow, &mut dp), Err(ConvertError::StrideTooSmall { plane: 0, .. })));
+    let short = [
+        Plane {
+            data: &data[..10],
+            stride: 4,
+        },
+        sp[1],
+        sp[2],
+    ];
+    assert!(matches!(
+        c.convert(&short, &mut dp),
+        Err(ConvertError::PlaneTooSmall { plane: 0, .. })
+    ));
+    let narrow = [
+        Plane {
+            data: &data,
+            stride: 2,
+        },
+        sp[1],
+        sp[2],
+    ];
+    assert!(matches!(
+        c.convert(&narrow, &mut dp),
+        Err(ConvertError::StrideTooSmall { plane: 0, .. })
+    ));
     let small = VideoInfo::new(Rgbx, 2, 4).unwrap();
-    assert!(matches!(Converter::new(&i, &small), Err(ConvertError::SizeMismatch { .. })));
+    assert!(matches!(
+        Converter::new(&i, &small),
+        Err(ConvertError::SizeMismatch { .. })
+    ));
 }
