@@ -368,8 +368,8 @@ fn reads_input_in_the_layout_of_its_video_meta() {
     let mut file = Vec::new();
     for r in 0..h as usize {
         let mut row = vec![0xEEu8; stride];
-        for x in 0..w as usize {
-            row[x] = (r * 40 + x * 7) as u8;
+        for (x, v) in row.iter_mut().take(w as usize).enumerate() {
+            *v = (r * 40 + x * 7) as u8;
         }
         file.extend_from_slice(&row);
     }

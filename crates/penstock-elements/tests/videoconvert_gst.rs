@@ -18,6 +18,9 @@ use std::time::Instant;
 use penstock::video::convert::{Converter, planes, planes_mut};
 use penstock::video::{VideoFormat, VideoInfo};
 
+/// Largest difference per (input index, output index, size).
+type MaxDiffs = BTreeMap<(usize, usize, (u32, u32)), u8>;
+
 const SIZES: [(u32, u32); 2] = [(64, 48), (33, 17)];
 const PATTERNS: [&str; 3] = ["smpte", "colors", "checkers-1"];
 const TOLERANCE: u8 = 1;
@@ -143,7 +146,7 @@ fn videoconvert_matches_gstreamer_for_every_pair() {
     // Several gst-launch processes at once: each mostly waits on its own start-up.
     let queue = Mutex::new(jobs);
     // (from, to, size) -> largest difference; failures as messages.
-    let results: Mutex<BTreeMap<(usize, usize, (u32, u32)), u8>> = Mutex::new(BTreeMap::new());
+    let results: Mutex<MaxDiffs> = Mutex::new(BTreeMap::new());
     let failures = Mutex::new(Vec::<String>::new());
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -222,7 +225,7 @@ fn index(f: VideoFormat) -> usize {
 }
 
 /// A Markdown table: rows = input, columns = output, cells = max diff at each size.
-fn table(results: &BTreeMap<(usize, usize, (u32, u32)), u8>) -> String {
+fn table(results: &MaxDiffs) -> String {
     let mut s = String::from("| in \\ out |");
     for f in VideoFormat::ALL {
         s += &format!(" {} |", f.name());

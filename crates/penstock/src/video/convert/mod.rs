@@ -558,19 +558,17 @@ fn comp_desc(f: VideoFormat, comp: usize) -> (usize, usize, usize, u32, u32) {
     )
 }
 
-/// Copies component `ci` of `fi` into component `co` of `fo` (same subsampling).
+/// Copies component `c` of `fi` into component `c` of `fo` (same subsampling).
 fn move_comp(
     fi: VideoFormat,
-    ci: usize,
     fo: VideoFormat,
-    co: usize,
-    w: usize,
-    h: usize,
+    c: usize,
+    (w, h): (usize, usize),
     src: &[Plane<'_>],
     dst: &mut [PlaneMut<'_>],
 ) {
-    let (pi, oi, si, hs, vs) = comp_desc(fi, ci);
-    let (po, oo, so, _, _) = comp_desc(fo, co);
+    let (pi, oi, si, hs, vs) = comp_desc(fi, c);
+    let (po, oo, so, _, _) = comp_desc(fo, c);
     let cols = sub_scale(w as u32, hs);
     let rows = sub_scale(h as u32, vs);
     for r in 0..rows {
@@ -644,7 +642,7 @@ fn repack_420(
         return;
     }
     for c in 1..3 {
-        move_comp(fi, c, fo, c, w, h, src, dst);
+        move_comp(fi, fo, c, (w, h), src, dst);
     }
 }
 
@@ -848,13 +846,13 @@ fn luma(
     src: &[Plane<'_>],
     dst: &mut [PlaneMut<'_>],
 ) {
-    move_comp(fi, 0, fo, 0, w, h, src, dst);
+    move_comp(fi, fo, 0, (w, h), src, dst);
     if fo.is_yuv() {
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
-        for p in 1..fo.n_planes() {
-            let bytes = if fo.n_planes() == 2 { cw * 2 } else { cw };
+        let bytes = if fo.n_planes() == 2 { cw * 2 } else { cw };
+        for plane in dst.iter_mut().skip(1) {
             for r in 0..ch {
-                row_mut(&mut dst[p], r, bytes).fill(128);
+                row_mut(plane, r, bytes).fill(128);
             }
         }
     }
