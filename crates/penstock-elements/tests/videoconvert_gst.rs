@@ -21,8 +21,17 @@ use penstock::video::{VideoFormat, VideoInfo};
 /// Largest difference per (input index, output index, size).
 type MaxDiffs = BTreeMap<(usize, usize, (u32, u32)), u8>;
 
-const SIZES: [(u32, u32); 2] = [(64, 48), (33, 17)];
-const PATTERNS: [&str; 3] = ["smpte", "colors", "checkers-1"];
+/// SD sizes (BT.601, centred chroma), odd ones included, and one above 576 rows
+/// (BT.709, horizontally co-sited chroma).
+const SIZES: [(u32, u32); 3] = [(64, 48), (33, 17), (18, 721)];
+/// Patterns and extra videotestsrc properties: colour bars, every colour, a luma-only
+/// checkerboard, and a half-transparent solid colour (alpha handling).
+const PATTERNS: [(&str, &str); 4] = [
+    ("smpte", ""),
+    ("colors", ""),
+    ("checkers-1", ""),
+    ("solid-color", "foreground-color=0x80c04020"),
+];
 const TOLERANCE: u8 = 1;
 
 fn gst_available() -> bool {
@@ -39,7 +48,13 @@ fn work_dir() -> PathBuf {
 }
 
 /// One gst-launch run: input format `from`, every other format out.
-fn run_gst(dir: &Path, pattern: &str, from: VideoFormat, w: u32, h: u32) -> PathBuf {
+fn run_gst(
+    dir: &Path,
+    (pattern, extra): (&str, &str),
+    from: VideoFormat,
+    w: u32,
+    h: u32,
+) -> PathBuf {
     let sub = dir.join(format!("{pattern}-{w}x{h}-{}", from.name()));
     std::fs::create_dir_all(&sub).expect("dir");
     let mut args: Vec<String> = vec![
@@ -47,7 +62,10 @@ fn run_gst(dir: &Path, pattern: &str, from: VideoFormat, w: u32, h: u32) -> Path
         "videotestsrc".into(),
         "num-buffers=1".into(),
         format!("pattern={pattern}"),
-        "!".into(),
+    ];
+    args.extend(extra.split_whitespace().map(str::to_owned));
+    args.extend([
+        "!".to_owned(),
         format!(
             "video/x-raw,format={},width={w},height={h},framerate=30/1",
             from.name()
@@ -61,7 +79,7 @@ fn run_gst(dir: &Path, pattern: &str, from: VideoFormat, w: u32, h: u32) -> Path
         "!".into(),
         "filesink".into(),
         format!("location={}", sub.join("in.raw").display()),
-    ];
+    ]);
     for to in VideoFormat::ALL.into_iter().filter(|&f| f != from) {
         for a in [
             "t.".to_owned(),
@@ -94,10 +112,11 @@ fn run_gst(dir: &Path, pattern: &str, from: VideoFormat, w: u32, h: u32) -> Path
     sub
 }
 
-/// Visible samples of each component of a default-layout frame.
+/// Visible samples of each component of a default-layout frame, and for RGBx-style
+/// formats the unused byte as a last component.
 fn components(info: &VideoInfo, data: &[u8]) -> Vec<Vec<u8>> {
     let f = info.format();
-    (0..f.n_components())
+    let mut comps: Vec<Vec<u8>> = (0..f.n_components())
         .map(|c| {
             let p = f.component_plane(c);
             let (off, ps) = (f.component_offset(c), f.pixel_stride(c));
@@ -109,7 +128,19 @@ fn components(info: &VideoInfo, data: &[u8]) -> Vec<Vec<u8>> {
             }
             v
         })
-        .collect()
+        .collect();
+    if f.is_rgb() && !f.has_alpha() && f.pixel_stride(0) == 4 {
+        let used: Vec<usize> = (0..3).map(|c| f.component_offset(c)).collect();
+        let pad = (0..4).find(|o| !used.contains(o)).unwrap_or(3);
+        let mut v = Vec::new();
+        for r in 0..info.height() as usize {
+            for x in 0..info.width() as usize {
+                v.push(data[r * info.stride(0) + pad + 4 * x]);
+            }
+        }
+        comps.push(v);
+    }
+    comps
 }
 
 fn penstock_convert(input: &VideoInfo, data: &[u8], to: VideoFormat) -> (VideoInfo, Vec<u8>) {
@@ -160,33 +191,41 @@ fn videoconvert_matches_gstreamer_for_every_pair() {
                         break;
                     };
                     let sub = run_gst(&dir, pattern, from, w, h);
+                    let pattern = pattern.0;
                     let input = VideoInfo::new(from, w, h).unwrap();
                     let data = std::fs::read(sub.join("in.raw")).expect("input frame");
                     assert_eq!(data.len(), input.size(), "{from} {w}x{h} input size");
                     for to in VideoFormat::ALL.into_iter().filter(|&f| f != from) {
-                        let gst = std::fs::read(sub.join(format!("{}.raw", to.name()))).expect("gst frame");
+                        let gst = std::fs::read(sub.join(format!("{}.raw", to.name())))
+                            .expect("gst frame");
                         let (info, ours) = penstock_convert(&input, &data, to);
                         assert_eq!(gst.len(), info.size(), "{from}->{to} {w}x{h} output size");
                         let (a, b) = (components(&info, &gst), components(&info, &ours));
                         let mut max = 0u8;
+                        let mut first = None;
                         for (c, (ga, pb)) in a.iter().zip(&b).enumerate() {
                             for (i, (x, y)) in ga.iter().zip(pb).enumerate() {
                                 let d = x.abs_diff(*y);
-                                if d > max {
-                                    max = d;
-                                }
-                                if d > TOLERANCE {
-                                    let mut f = failures.lock().unwrap();
-                                    if f.len() < 40 {
-                                        let cw = info.comp_width(c) as usize;
-                                        f.push(format!(
-                                            "{pattern} {w}x{h} {from}->{to} comp {c} at ({}, {}): gst {x}, penstock {y}",
-                                            i % cw,
-                                            i / cw
-                                        ));
-                                    }
+                                max = max.max(d);
+                                if d > TOLERANCE && first.is_none() {
+                                    // The unused byte of RGBx-style formats comes last.
+                                    let cw = if c < to.n_components() {
+                                        info.comp_width(c)
+                                    } else {
+                                        info.width()
+                                    } as usize;
+                                    first = Some(format!(
+                                        "comp {c} at ({}, {}): gst {x}, penstock {y}",
+                                        i % cw,
+                                        i / cw
+                                    ));
                                 }
                             }
+                        }
+                        if let Some(first) = first {
+                            failures.lock().unwrap().push(format!(
+                                "{pattern} {w}x{h} {from}->{to}: max diff {max}, first {first}"
+                            ));
                         }
                         let key = (index(from), index(to), (w, h));
                         let mut r = results.lock().unwrap();

@@ -247,8 +247,11 @@ impl RgbToYuv {
     }
 }
 
-/// YCbCr → YCbCr between two matrices (GStreamer's generic 8-bit matrix):
-/// `((c0·Y + c1·U + c2·V) >> 8) + (c3 >> 8)`, clamped.
+/// YCbCr → YCbCr between two matrices, the way GStreamer's Orc kernel
+/// (`video_orc_matrix8`) does it: like [`YuvToRgb`], every input component minus 128
+/// is splatted to a 16-bit word and multiplied keeping the high half, the products are
+/// summed and saturated, and 128 is added back. The matrix's offsets are not used
+/// (the kernel ignores them), which GStreamer's output shows as a shift of a few levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct YuvToYuv {
     m: [[i32; 4]; 3],
@@ -265,10 +268,12 @@ impl YuvToYuv {
     /// The converted pixel.
     #[inline(always)]
     pub fn apply(&self, y: u8, u: u8, v: u8) -> [u8; 3] {
-        let (y, u, v) = (i32::from(y), i32::from(u), i32::from(v));
-        let c = |row: &[i32; 4]| {
-            (((row[0] * y + row[1] * u + row[2] * v) >> 8) + (row[3] >> 8)).clamp(0, 255) as u8
-        };
-        [c(&self.m[0]), c(&self.m[1]), c(&self.m[2])]
+        let c = [
+            splat(i32::from(y) - 128),
+            splat(i32::from(u) - 128),
+            splat(i32::from(v) - 128),
+        ];
+        let row = |r: &[i32; 4]| sat(mulhs(c[0], r[0]) + mulhs(c[1], r[1]) + mulhs(c[2], r[2]));
+        [row(&self.m[0]), row(&self.m[1]), row(&self.m[2])]
     }
 }

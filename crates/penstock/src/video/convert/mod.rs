@@ -22,8 +22,10 @@
 //! instead (nearest-neighbour chroma, line averaging). Pure repacks (NV12↔I420, RGB
 //! byte orders, YUY2↔UYVY) are plain copies and shuffles.
 //!
-//! Alpha is copied when both formats have it and set to 255 otherwise; the unused byte
-//! of `RGBx`-style outputs is written as 255.
+//! Alpha is copied when both formats have it and set to 255 when the input has none.
+//! As in GStreamer, the unused byte of an `RGBx`-style input is read as alpha (so
+//! `RGBx` → `RGBA` copies it) and an `RGBx`-style output's unused byte gets the alpha
+//! (255 from YUV, gray and 3-byte RGB).
 
 pub mod matrix;
 #[cfg(test)]
@@ -443,7 +445,10 @@ fn plan(fi: VideoFormat, fo: VideoFormat, h: u32) -> Path {
     if fi.is_rgb() && fo.is_rgb() {
         return Path::RgbReorder;
     }
-    if same_matrix && ((fi.is_yuv() && fo == Gray8) || (fi == Gray8 && is_420(fo))) {
+    // GStreamer's UYVY → GRAY8 fast path copies luma whatever the matrices.
+    if (same_matrix && ((fi.is_yuv() && fo == Gray8) || (fi == Gray8 && is_420(fo))))
+        || (fi == Uyvy && fo == Gray8)
+    {
         return Path::Luma;
     }
     let matrix = match (si, so) {
@@ -868,9 +873,9 @@ fn rgb_reorder(
 ) {
     let (ri, ai, pi) = rgb_offsets(fi);
     let (ro, ao, po) = rgb_offsets(fo);
-    let alpha_in = if fi.has_alpha() { ai } else { None };
-    // The unused byte of RGBx-style outputs is written as 255, like a missing alpha.
-    let ao = if fo.has_alpha() { ao } else { None };
+    // As in GStreamer, the unused byte of an RGBx-style input is read as alpha and an
+    // RGBx-style output's unused byte is written with the alpha.
+    let alpha_in = ai;
     for r in 0..h {
         let s = row(src, r, w * pi);
         let d = row_mut(dst, r, w * po);
@@ -916,6 +921,13 @@ fn unpack(f: VideoFormat, w: usize, h: usize, src: &[Plane<'_>], tmp: &mut [u8])
         for px in trow.chunks_exact_mut(4) {
             px.copy_from_slice(&[255, 0, 128, 128]);
         }
+        if let (true, false, (_, Some(pad), 4)) = (f.is_rgb(), f.has_alpha(), rgb_offsets(f)) {
+            // GStreamer reads the unused byte of RGBx-style formats as alpha.
+            let s = &src[0].data[y * src[0].stride + pad..];
+            for (px, v) in trow.chunks_exact_mut(4).zip(s.iter().step_by(4)) {
+                px[0] = *v;
+            }
+        }
         for c in 0..f.n_components() {
             let (p, off, ps, hs, vs) = comp_desc(f, c);
             let ch = channel(f, c);
@@ -956,8 +968,9 @@ fn pack(f: VideoFormat, w: usize, h: usize, tmp: &[u8], dst: &mut [PlaneMut<'_>]
         };
         for r in 0..h {
             let d = row_mut(&mut dst[0], r, w * 4);
-            for px in d.chunks_exact_mut(4) {
-                px[pad] = 255;
+            let t = &tmp[r * w * 4..(r + 1) * w * 4];
+            for (px, a) in d.chunks_exact_mut(4).zip(t.chunks_exact(4)) {
+                px[pad] = a[0];
             }
         }
     }

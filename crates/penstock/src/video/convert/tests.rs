@@ -173,9 +173,17 @@ fn alpha_is_kept_or_set() {
     use VideoFormat::*;
     let rgba = frame(Rgba, 2, 1, |i| if i % 4 == 3 { 7 } else { 100 });
     assert_eq!(convert(&rgba, Argb).1, [7, 100, 100, 100, 7, 100, 100, 100]);
-    assert_eq!(
-        convert(&rgba, Xrgb).1,
-        [255, 100, 100, 100, 255, 100, 100, 100]
+    // GStreamer carries alpha into (and out of) the unused byte of RGBx-style formats.
+    assert_eq!(convert(&rgba, Xrgb).1, [7, 100, 100, 100, 7, 100, 100, 100]);
+    let rgbx = frame(Rgbx, 1, 1, |i| [1, 2, 3, 9][i]);
+    assert_eq!(convert(&rgbx, Abgr).1, [9, 3, 2, 1]);
+    let i420 = frame(I420, 2, 2, |_| 128);
+    assert!(convert(&i420, Bgrx).1.chunks(4).all(|p| p[3] == 255));
+    assert!(
+        convert(&convert(&i420, Nv12), Xbgr)
+            .1
+            .chunks(4)
+            .all(|p| p[0] == 255)
     );
     let rgb = frame(Rgb, 1, 1, |i| [1, 2, 3, 0][i]);
     assert_eq!(convert(&rgb, Bgra).1, [3, 2, 1, 255]);
