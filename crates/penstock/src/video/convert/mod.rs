@@ -312,7 +312,7 @@ pub struct Converter {
     width: u32,
     height: u32,
     path: Path,
-    /// 4:4:4 working frame of the generic path (4 bytes a pixel).
+    /// 4:4:4 working rows of the generic path (4 bytes a pixel).
     tmp: Vec<u8>,
 }
 
@@ -402,17 +402,17 @@ impl Converter {
             Path::Luma => luma(fi, fo, w, h, src, dst),
             Path::RgbReorder => rgb_reorder(fi, fo, w, h, &src[0], &mut dst[0]),
             Path::Generic { up, matrix, down } => {
-                self.tmp.resize(w * h * 4, 0);
-                let tmp = &mut self.tmp[..];
-                unpack(fi, w, h, src, tmp);
-                if let Some(r) = up {
-                    upsample(&r, w, h, tmp);
-                }
-                apply_matrix(&matrix, tmp);
-                if let Some(r) = down {
-                    downsample(&r, w, h, tmp);
-                }
-                pack(fo, w, h, tmp, dst);
+                self.tmp.resize(w * 4 * 3, 0);
+                let g = Generic {
+                    fi,
+                    fo,
+                    w,
+                    h,
+                    up,
+                    matrix,
+                    down,
+                };
+                g.run(src, dst, &mut self.tmp);
             }
         }
         Ok(())
@@ -914,64 +914,152 @@ fn reorder_px<const I: usize, const O: usize>(
     }
 }
 
-/// Unpacks a frame to 4:4:4 rows of A, Y, U, V (or A, R, G, B), subsampled chroma
-/// repeated, gray with U = V = 128, missing alpha 255.
-fn unpack(f: VideoFormat, w: usize, h: usize, src: &[Plane<'_>], tmp: &mut [u8]) {
-    for (y, trow) in tmp.chunks_exact_mut(w * 4).enumerate().take(h) {
-        for px in trow.chunks_exact_mut(4) {
-            px.copy_from_slice(&[255, 0, 128, 128]);
+/// GStreamer's generic conversion, one row (or, for 4:2:0 outputs, one pair of rows)
+/// at a time, so that the 4:4:4 working rows stay in cache.
+struct Generic {
+    fi: VideoFormat,
+    fo: VideoFormat,
+    w: usize,
+    h: usize,
+    up: Option<Resample>,
+    matrix: Matrix,
+    down: Option<Resample>,
+}
+
+impl Generic {
+    /// Row `y` unpacked to 4:4:4 and upsampled, in `row`; `scratch` is a second row.
+    fn input_row(&self, y: usize, src: &[Plane<'_>], row: &mut [u8], scratch: &mut [u8]) {
+        unpack_row(self.fi, y, self.w, src, row);
+        let Some(up) = &self.up else {
+            return;
+        };
+        if up.hsub == 1 {
+            upsample_h(up.site, self.w, row);
         }
-        if let (true, false, (_, Some(pad), 4)) = (f.is_rgb(), f.has_alpha(), rgb_offsets(f)) {
-            // GStreamer reads the unused byte of RGBx-style formats as alpha.
-            let s = &src[0].data[y * src[0].stride + pad..];
-            for (px, v) in trow.chunks_exact_mut(4).zip(s.iter().step_by(4)) {
-                px[0] = *v;
+        if up.vsub == 1 {
+            // GStreamer filters row pairs (2k-1, 2k): an odd row with the row below,
+            // an even row with the row above; the first row and an even height's last
+            // row have no partner.
+            let partner = if y % 2 == 1 {
+                (y + 1 < self.h).then_some(y + 1)
+            } else {
+                y.checked_sub(1)
+            };
+            if let Some(n) = partner {
+                unpack_row(self.fi, n, self.w, src, scratch);
+                if up.hsub == 1 {
+                    upsample_h(up.site, self.w, scratch);
+                }
+                for (p, q) in row.chunks_exact_mut(4).zip(scratch.chunks_exact(4)) {
+                    p[2] = f31(p[2], q[2]);
+                    p[3] = f31(p[3], q[3]);
+                }
             }
         }
-        for c in 0..f.n_components() {
-            let (p, off, ps, hs, vs) = comp_desc(f, c);
-            let ch = channel(f, c);
-            let start = (y >> vs) * src[p].stride + off;
-            let s = &src[p].data[start..];
-            if hs == 0 {
-                for (px, v) in trow.chunks_exact_mut(4).zip(s.iter().step_by(ps)) {
-                    px[ch] = *v;
+    }
+
+    fn run(&self, src: &[Plane<'_>], dst: &mut [PlaneMut<'_>], tmp: &mut [u8]) {
+        let w4 = self.w * 4;
+        let (a, rest) = tmp.split_at_mut(w4);
+        let (b, scratch) = rest.split_at_mut(w4);
+        let scratch = &mut scratch[..w4];
+        let pairs = self.down.is_some_and(|d| d.vsub == 1);
+        let mut y = 0;
+        while y < self.h {
+            self.input_row(y, src, a, scratch);
+            apply_matrix(&self.matrix, a);
+            if pairs {
+                if y + 1 < self.h {
+                    self.input_row(y + 1, src, b, scratch);
+                    apply_matrix(&self.matrix, b);
+                    pack_row(self.fo, y + 1, self.w, b, dst);
+                    // Vertical downsampling: the pair's chroma averaged into the even row.
+                    for (p, q) in a.chunks_exact_mut(4).zip(b.chunks_exact(4)) {
+                        p[2] = f11(p[2], q[2]);
+                        p[3] = f11(p[3], q[3]);
+                    }
                 }
+                if let Some(d) = &self.down {
+                    downsample_h(d, self.w, a);
+                }
+                pack_row(self.fo, y, self.w, a, dst);
+                y += 2;
             } else {
-                for (x, px) in trow.chunks_exact_mut(4).enumerate() {
-                    px[ch] = s[(x >> hs) * ps];
+                if let Some(d) = &self.down {
+                    downsample_h(d, self.w, a);
+                }
+                pack_row(self.fo, y, self.w, a, dst);
+                y += 1;
+            }
+        }
+    }
+}
+
+/// Unpacks row `y` to 4:4:4 A, Y, U, V (or A, R, G, B): subsampled chroma repeated,
+/// gray with U = V = 128, missing alpha 255.
+fn unpack_row(f: VideoFormat, y: usize, w: usize, src: &[Plane<'_>], trow: &mut [u8]) {
+    for px in trow.chunks_exact_mut(4) {
+        px.copy_from_slice(&[255, 0, 128, 128]);
+    }
+    if let (true, false, (_, Some(pad), 4)) = (f.is_rgb(), f.has_alpha(), rgb_offsets(f)) {
+        // GStreamer reads the unused byte of RGBx-style formats as alpha.
+        let s = &src[0].data[y * src[0].stride + pad..];
+        for (px, v) in trow.chunks_exact_mut(4).zip(s.iter().step_by(4)) {
+            px[0] = *v;
+        }
+    }
+    for c in 0..f.n_components() {
+        let (p, off, ps, hs, vs) = comp_desc(f, c);
+        let ch = channel(f, c);
+        let start = (y >> vs) * src[p].stride + off;
+        let s = &src[p].data[start..];
+        if hs == 0 {
+            for (px, v) in trow.chunks_exact_mut(4).zip(s.iter().step_by(ps)) {
+                px[ch] = *v;
+            }
+        } else {
+            // Each chroma sample serves two pixels.
+            for (pair, v) in trow.chunks_mut(8).zip(s.iter().step_by(ps)) {
+                pair[ch] = *v;
+                if let Some(x) = pair.get_mut(4 + ch) {
+                    *x = *v;
                 }
             }
         }
     }
 }
 
-/// Packs 4:4:4 rows into a frame: subsampled chroma from even pixels and rows.
-fn pack(f: VideoFormat, w: usize, h: usize, tmp: &[u8], dst: &mut [PlaneMut<'_>]) {
+/// Packs row `y`: every component of full-height planes, subsampled chroma from the
+/// even pixels of even rows, and alpha into the unused byte of RGBx-style formats.
+fn pack_row(f: VideoFormat, y: usize, w: usize, trow: &[u8], dst: &mut [PlaneMut<'_>]) {
     for c in 0..f.n_components() {
         let (p, off, ps, hs, vs) = comp_desc(f, c);
+        if vs == 1 && y % 2 == 1 {
+            continue;
+        }
         let ch = channel(f, c);
-        let rows = sub_scale(h as u32, vs);
+        let start = (y >> vs) * dst[p].stride + off;
+        let d = &mut dst[p].data[start..];
         let cols = sub_scale(w as u32, hs);
-        for r in 0..rows {
-            let trow = &tmp[(r << vs) * w * 4..][..w * 4];
-            let start = r * dst[p].stride + off;
-            let d = &mut dst[p].data[start..];
-            for x in 0..cols {
-                d[x * ps] = trow[(x << hs) * 4 + ch];
+        if hs == 0 {
+            for (o, px) in d
+                .iter_mut()
+                .step_by(ps)
+                .zip(trow.chunks_exact(4))
+                .take(cols)
+            {
+                *o = px[ch];
+            }
+        } else {
+            for (o, px) in d.iter_mut().step_by(ps).zip(trow.chunks(8)).take(cols) {
+                *o = px[ch];
             }
         }
     }
-    if f.is_rgb() && !f.has_alpha() && f.pixel_stride(0) == 4 {
-        let (_, Some(pad), _) = rgb_offsets(f) else {
-            return;
-        };
-        for r in 0..h {
-            let d = row_mut(&mut dst[0], r, w * 4);
-            let t = &tmp[r * w * 4..(r + 1) * w * 4];
-            for (px, a) in d.chunks_exact_mut(4).zip(t.chunks_exact(4)) {
-                px[pad] = a[0];
-            }
+    if let (true, false, (_, Some(pad), 4)) = (f.is_rgb(), f.has_alpha(), rgb_offsets(f)) {
+        let d = row_mut(&mut dst[0], y, w * 4);
+        for (px, a) in d.chunks_exact_mut(4).zip(trow.chunks_exact(4)) {
+            px[pad] = a[0];
         }
     }
 }
@@ -1016,98 +1104,62 @@ fn f11(a: u8, b: u8) -> u8 {
     ((u16::from(a) + u16::from(b) + 1) >> 1) as u8
 }
 
-/// GStreamer's chroma upsampling of repeated 4:2:x chroma: horizontally (linear,
-/// 3:1 taps for centred chroma, averaging for co-sited), then vertically for 4:2:0
-/// (3:1 taps between row pairs (2k−1, 2k)).
-fn upsample(r: &Resample, w: usize, h: usize, tmp: &mut [u8]) {
-    if r.hsub == 1 {
-        for trow in tmp.chunks_exact_mut(w * 4).take(h) {
-            for ch in 2..4 {
-                match r.site {
-                    ChromaSite::HCosited => {
-                        let mut i = 1;
-                        while i + 1 < w {
-                            trow[i * 4 + ch] = f11(trow[(i - 1) * 4 + ch], trow[(i + 1) * 4 + ch]);
-                            i += 2;
-                        }
-                    }
-                    _ => {
-                        let mut t1 = trow[ch];
-                        let mut i = 1;
-                        while i + 1 < w {
-                            let t0 = t1;
-                            t1 = trow[(i + 1) * 4 + ch];
-                            trow[i * 4 + ch] = f31(t0, t1);
-                            trow[(i + 1) * 4 + ch] = f31(t1, t0);
-                            i += 2;
-                        }
-                    }
+/// GStreamer's horizontal chroma upsampling of a row whose chroma is repeated:
+/// 3:1 linear taps for centred chroma, the average of both neighbours for co-sited.
+fn upsample_h(site: ChromaSite, w: usize, trow: &mut [u8]) {
+    for ch in 2..4 {
+        match site {
+            ChromaSite::HCosited => {
+                let mut i = 1;
+                while i + 1 < w {
+                    trow[i * 4 + ch] = f11(trow[(i - 1) * 4 + ch], trow[(i + 1) * 4 + ch]);
+                    i += 2;
                 }
             }
-        }
-    }
-    if r.vsub == 1 {
-        // Pairs (1, 2), (3, 4), ...: row 0 and an even height's last row stay.
-        let mut k = 1;
-        while k + 1 < h {
-            let (a, b) = tmp[k * w * 4..(k + 2) * w * 4].split_at_mut(w * 4);
-            for (p, q) in a.chunks_exact_mut(4).zip(b.chunks_exact_mut(4)) {
-                for ch in 2..4 {
-                    let (x, y) = (p[ch], q[ch]);
-                    p[ch] = f31(x, y);
-                    q[ch] = f31(y, x);
+            _ => {
+                let mut t1 = trow[ch];
+                let mut i = 1;
+                while i + 1 < w {
+                    let t0 = t1;
+                    t1 = trow[(i + 1) * 4 + ch];
+                    trow[i * 4 + ch] = f31(t0, t1);
+                    trow[(i + 1) * 4 + ch] = f31(t1, t0);
+                    i += 2;
                 }
             }
-            k += 2;
         }
     }
 }
 
-/// GStreamer's chroma downsampling: vertically for 4:2:0 (row pairs averaged into the
-/// even row), then horizontally (pairs averaged into the even pixel when centred, a
-/// 1:2:1 filter when co-sited).
-fn downsample(r: &Resample, w: usize, h: usize, tmp: &mut [u8]) {
-    let rows: Vec<usize> = if r.vsub == 1 {
-        (0..h).step_by(2).collect()
-    } else {
-        (0..h).collect()
-    };
-    for &k in &rows {
-        if r.vsub == 1 && k + 1 < h {
-            let (a, b) = tmp[k * w * 4..(k + 2) * w * 4].split_at_mut(w * 4);
-            for (p, q) in a.chunks_exact_mut(4).zip(b.chunks_exact(4)) {
-                p[2] = f11(p[2], q[2]);
-                p[3] = f11(p[3], q[3]);
+/// GStreamer's horizontal chroma downsampling into the even pixels: pairs averaged
+/// when centred, a 1:2:1 filter when co-sited.
+fn downsample_h(r: &Resample, w: usize, trow: &mut [u8]) {
+    if r.hsub != 1 {
+        return;
+    }
+    for ch in 2..4 {
+        let at = |i: usize| i * 4 + ch;
+        match r.site {
+            ChromaSite::HCosited => {
+                if w < 2 {
+                    continue;
+                }
+                trow[at(0)] = f31(trow[at(0)], trow[at(1)]);
+                let mut i = 2;
+                while i + 2 < w {
+                    let (a, b, c) = (trow[at(i - 1)], trow[at(i)], trow[at(i + 1)]);
+                    trow[at(i)] = ((u16::from(a) + 2 * u16::from(b) + u16::from(c) + 2) >> 2) as u8;
+                    i += 2;
+                }
+                if i < w {
+                    trow[at(i)] = f31(trow[at(i)], trow[at(i - 1)]);
+                }
             }
-        }
-        if r.hsub == 1 {
-            let trow = &mut tmp[k * w * 4..(k + 1) * w * 4];
-            for ch in 2..4 {
-                let at = |i: usize| i * 4 + ch;
-                match r.site {
-                    ChromaSite::HCosited => {
-                        if w < 2 {
-                            continue;
-                        }
-                        trow[at(0)] = f31(trow[at(0)], trow[at(1)]);
-                        let mut i = 2;
-                        while i + 2 < w {
-                            let (a, b, c) = (trow[at(i - 1)], trow[at(i)], trow[at(i + 1)]);
-                            trow[at(i)] =
-                                ((u16::from(a) + 2 * u16::from(b) + u16::from(c) + 2) >> 2) as u8;
-                            i += 2;
-                        }
-                        if i < w {
-                            trow[at(i)] = f31(trow[at(i)], trow[at(i - 1)]);
-                        }
-                    }
-                    _ => {
-                        let mut i = 0;
-                        while i + 1 < w {
-                            trow[at(i)] = f11(trow[at(i)], trow[at(i + 1)]);
-                            i += 2;
-                        }
-                    }
+            _ => {
+                let mut i = 0;
+                while i + 1 < w {
+                    trow[at(i)] = f11(trow[at(i)], trow[at(i + 1)]);
+                    i += 2;
                 }
             }
         }
