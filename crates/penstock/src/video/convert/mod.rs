@@ -929,7 +929,7 @@ struct Generic {
 impl Generic {
     /// Row `y` unpacked to 4:4:4 and upsampled, in `row`; `scratch` is a second row.
     fn input_row(&self, y: usize, src: &[Plane<'_>], row: &mut [u8], scratch: &mut [u8]) {
-        unpack_row(self.fi, y, self.w, src, row);
+        unpack_row(self.fi, y, src, row);
         let Some(up) = &self.up else {
             return;
         };
@@ -946,7 +946,7 @@ impl Generic {
                 y.checked_sub(1)
             };
             if let Some(n) = partner {
-                unpack_row(self.fi, n, self.w, src, scratch);
+                unpack_row(self.fi, n, src, scratch);
                 if up.hsub == 1 {
                     upsample_h(up.site, self.w, scratch);
                 }
@@ -997,7 +997,7 @@ impl Generic {
 
 /// Unpacks row `y` to 4:4:4 A, Y, U, V (or A, R, G, B): subsampled chroma repeated,
 /// gray with U = V = 128, missing alpha 255.
-fn unpack_row(f: VideoFormat, y: usize, w: usize, src: &[Plane<'_>], trow: &mut [u8]) {
+fn unpack_row(f: VideoFormat, y: usize, src: &[Plane<'_>], trow: &mut [u8]) {
     for px in trow.chunks_exact_mut(4) {
         px.copy_from_slice(&[255, 0, 128, 128]);
     }
