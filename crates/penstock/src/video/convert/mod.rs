@@ -880,10 +880,61 @@ fn rgb_reorder(
         let s = row(src, r, w * pi);
         let d = row_mut(dst, r, w * po);
         match (pi, po) {
-            (4, 4) => reorder_px::<4, 4>(s, d, ri, alpha_in, ro, ao),
+            (4, 4) => {
+                // Output byte j is input byte perm[j] (alpha and unused bytes included).
+                let mut perm = [0usize; 4];
+                for k in 0..3 {
+                    perm[ro[k]] = ri[k];
+                }
+                if let (Some(a), Some(b)) = (ao, ai) {
+                    perm[a] = b;
+                }
+                shuffle_rows(perm, s, d);
+            }
             (4, 3) => reorder_px::<4, 3>(s, d, ri, alpha_in, ro, ao),
             (3, 4) => reorder_px::<3, 4>(s, d, ri, alpha_in, ro, ao),
             _ => reorder_px::<3, 3>(s, d, ri, alpha_in, ro, ao),
+        }
+    }
+}
+
+/// `d` pixel = `s` pixel with its bytes permuted, for the permutations between
+/// RGBA, BGRA, ARGB and ABGR byte orders (the RGBx family shares them).
+fn shuffle_rows(perm: [usize; 4], s: &[u8], d: &mut [u8]) {
+    macro_rules! dispatch {
+        ($($p0:literal, $p1:literal, $p2:literal, $p3:literal);*) => {
+            match perm {
+                $([$p0, $p1, $p2, $p3] => shuffle4::<$p0, $p1, $p2, $p3>(s, d),)*
+                _ => shuffle_any(perm, s, d),
+            }
+        };
+    }
+    dispatch!(0, 1, 2, 3;
+        0, 3, 2, 1;
+        1, 2, 3, 0;
+        2, 1, 0, 3;
+        3, 0, 1, 2;
+        3, 2, 1, 0);
+}
+
+/// One fixed permutation: constant shifts and masks on 32-bit words vectorise.
+#[inline(always)]
+fn shuffle4<const P0: usize, const P1: usize, const P2: usize, const P3: usize>(
+    s: &[u8],
+    d: &mut [u8],
+) {
+    for (o, i) in d.chunks_exact_mut(4).zip(s.chunks_exact(4)) {
+        let v = u32::from_le_bytes(i.try_into().unwrap_or([0; 4]));
+        let b = |p: usize| (v >> (8 * p)) & 0xff;
+        let r = b(P0) | (b(P1) << 8) | (b(P2) << 16) | (b(P3) << 24);
+        o.copy_from_slice(&r.to_le_bytes());
+    }
+}
+
+fn shuffle_any(perm: [usize; 4], s: &[u8], d: &mut [u8]) {
+    for (o, i) in d.chunks_exact_mut(4).zip(s.chunks_exact(4)) {
+        for (x, &p) in o.iter_mut().zip(&perm) {
+            *x = i[p];
         }
     }
 }
