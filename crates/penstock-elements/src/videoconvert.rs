@@ -270,16 +270,6 @@ impl VideoConvert {
                 stream.in_info.height()
             )));
         }
-        if buffer.size() < in_layout.size().min(stream.in_info.size())
-            && buffer.meta::<VideoMeta>().is_none()
-        {
-            return Err(fail(format!(
-                "input buffer of {} bytes is smaller than a {} frame ({} bytes)",
-                buffer.size(),
-                stream.in_info.format(),
-                stream.in_info.size()
-            )));
-        }
         if let Some(chroma_pool) = &stream.share_luma {
             if let Some(out) =
                 self.convert_sharing_luma(stream, chroma_pool, buffer, &in_layout, &fail)?

@@ -10,7 +10,8 @@
 //! A buffer holds only a `Weak` reference to its pool: dropping the pool does not wait
 //! for buffers, and a buffer that outlives its pool is simply freed. Returning a buffer
 //! never blocks and never fails. A buffer whose memories were replaced or removed, or
-//! are still shared elsewhere, is freed instead of reused.
+//! are still shared elsewhere, is freed instead of reused; memories added beside the
+//! pool's own are let go and the buffer is reused.
 
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
