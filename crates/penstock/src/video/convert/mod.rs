@@ -353,14 +353,6 @@ impl Converter {
         self.output
     }
 
-    /// True if this conversion only moves bytes (no arithmetic on samples).
-    pub fn is_repack(&self) -> bool {
-        matches!(
-            self.path,
-            Path::Copy | Path::Repack420 | Path::Swap422 | Path::RgbReorder
-        )
-    }
-
     /// Converts one frame.
     ///
     /// # Errors
