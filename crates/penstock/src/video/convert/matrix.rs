@@ -168,13 +168,22 @@ pub fn integer_matrix(from: Space, to: Space) -> [[i32; 4]; 3] {
 /// is multiplied by a coefficient keeping the high 16 bits, and the sums saturate to
 /// −128..127 before 128 is added back. The coefficients are the integer matrix's
 /// `[0][0], [0][2], [2][1], [1][1], [1][2]`; its offsets are not used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Every product depends on one 8-bit sample, so they are tabulated: a pixel costs
+/// five lookups, four adds and three clamps.
+#[derive(Clone, PartialEq, Eq)]
 pub struct YuvToRgb {
-    y: i32,
-    rv: i32,
-    bu: i32,
-    gu: i32,
-    gv: i32,
+    y: [i16; 256],
+    rv: [i16; 256],
+    bu: [i16; 256],
+    gu: [i16; 256],
+    gv: [i16; 256],
+}
+
+impl std::fmt::Debug for YuvToRgb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("YuvToRgb").finish_non_exhaustive()
+    }
 }
 
 /// `(b << 8) | b` as a signed 16-bit word, for the signed byte `s`.
@@ -194,29 +203,38 @@ fn sat(v: i32) -> u8 {
     (v.clamp(-128, 127) + 128) as u8
 }
 
+/// `mulhs(splat(i - 128), coefficient)` for every sample value `i`.
+fn product_table(coefficient: i32) -> [i16; 256] {
+    let mut t = [0i16; 256];
+    for (i, v) in t.iter_mut().enumerate() {
+        // |splat| <= 32768 and |coefficient| < 1024: the high half fits in i16.
+        *v = mulhs(splat(i as i32 - 128), coefficient) as i16;
+    }
+    t
+}
+
 impl YuvToRgb {
     /// The kernel for samples in `from` (a YCbCr or gray space).
     pub fn new(from: Space) -> YuvToRgb {
         let m = integer_matrix(from, Space::Rgb);
         YuvToRgb {
-            y: m[0][0],
-            rv: m[0][2],
-            bu: m[2][1],
-            gu: m[1][1],
-            gv: m[1][2],
+            y: product_table(m[0][0]),
+            rv: product_table(m[0][2]),
+            bu: product_table(m[2][1]),
+            gu: product_table(m[1][1]),
+            gv: product_table(m[1][2]),
         }
     }
 
     /// R, G, B of one pixel.
     #[inline(always)]
     pub fn apply(&self, y: u8, u: u8, v: u8) -> [u8; 3] {
-        let wy = mulhs(splat(i32::from(y) - 128), self.y);
-        let wu = splat(i32::from(u) - 128);
-        let wv = splat(i32::from(v) - 128);
-        let r = wy + mulhs(wv, self.rv);
-        let b = wy + mulhs(wu, self.bu);
-        // 16-bit wrapping adds, as in the kernel (they cannot overflow for 8-bit input).
-        let g = wy + mulhs(wu, self.gu) + mulhs(wv, self.gv);
+        let wy = i32::from(self.y[usize::from(y)]);
+        let (u, v) = (usize::from(u), usize::from(v));
+        let r = wy + i32::from(self.rv[v]);
+        let b = wy + i32::from(self.bu[u]);
+        // 16-bit adds in the kernel; they cannot overflow for these coefficients.
+        let g = wy + i32::from(self.gu[u]) + i32::from(self.gv[v]);
         [sat(r), sat(g), sat(b)]
     }
 }

@@ -262,7 +262,7 @@ fn is_packed_422(f: VideoFormat) -> bool {
 }
 
 /// The colour step of the generic path.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Matrix {
     None,
     YuvToRgb(YuvToRgb),
@@ -278,7 +278,7 @@ struct Resample {
     site: ChromaSite,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Path {
     /// Same format: rows copied.
     Copy,
@@ -378,7 +378,7 @@ impl Converter {
         )?;
         let (w, h) = (self.width as usize, self.height as usize);
         let (fi, fo) = (self.input, self.output);
-        match self.path {
+        match &self.path {
             Path::Copy => {
                 for p in 0..fi.n_planes() {
                     let info_rows = plane_rows(fi, self.height, p);
@@ -390,7 +390,7 @@ impl Converter {
             Path::Swap422 => swap_422(w, h, &src[0], &mut dst[0]),
             Path::Planar420ToPacked422 => planar420_to_packed422(fi, fo, w, h, src, dst),
             Path::Packed422ToPlanar420 => packed422_to_planar420(fi, fo, w, h, src, dst),
-            Path::Planar420ToRgb(k) => planar420_to_rgb(fi, fo, w, h, &k, src, dst),
+            Path::Planar420ToRgb(k) => planar420_to_rgb(fi, fo, w, h, k, src, dst),
             Path::Luma => luma(fi, fo, w, h, src, dst),
             Path::RgbReorder => rgb_reorder(fi, fo, w, h, &src[0], &mut dst[0]),
             Path::Generic { up, matrix, down } => {
@@ -400,9 +400,9 @@ impl Converter {
                     fo,
                     w,
                     h,
-                    up,
+                    up: *up,
                     matrix,
-                    down,
+                    down: *down,
                 };
                 g.run(src, dst, &mut self.tmp);
             }
@@ -959,17 +959,17 @@ fn reorder_px<const I: usize, const O: usize>(
 
 /// GStreamer's generic conversion, one row (or, for 4:2:0 outputs, one pair of rows)
 /// at a time, so that the 4:4:4 working rows stay in cache.
-struct Generic {
+struct Generic<'a> {
     fi: VideoFormat,
     fo: VideoFormat,
     w: usize,
     h: usize,
     up: Option<Resample>,
-    matrix: Matrix,
+    matrix: &'a Matrix,
     down: Option<Resample>,
 }
 
-impl Generic {
+impl Generic<'_> {
     /// Row `y` unpacked to 4:4:4 and upsampled, in `row`; `scratch` is a second row.
     fn input_row(&self, y: usize, src: &[Plane<'_>], row: &mut [u8], scratch: &mut [u8]) {
         unpack_row(self.fi, y, src, row);
@@ -1010,11 +1010,11 @@ impl Generic {
         let mut y = 0;
         while y < self.h {
             self.input_row(y, src, a, scratch);
-            apply_matrix(&self.matrix, a);
+            apply_matrix(self.matrix, a);
             if pairs {
                 if y + 1 < self.h {
                     self.input_row(y + 1, src, b, scratch);
-                    apply_matrix(&self.matrix, b);
+                    apply_matrix(self.matrix, b);
                     pack_row(self.fo, y + 1, self.w, b, dst);
                     // Vertical downsampling: the pair's chroma averaged into the even row.
                     for (p, q) in a.chunks_exact_mut(4).zip(b.chunks_exact(4)) {
