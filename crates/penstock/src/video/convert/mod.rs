@@ -265,7 +265,7 @@ fn is_packed_422(f: VideoFormat) -> bool {
 #[derive(Debug, Clone)]
 enum Matrix {
     None,
-    YuvToRgb(YuvToRgb),
+    YuvToRgb(Box<YuvToRgb>),
     RgbToYuv(RgbToYuv),
     YuvToYuv(YuvToYuv),
 }
@@ -291,7 +291,7 @@ enum Path {
     /// YUY2/UYVY → I420/YV12 (GStreamer fast path: chroma of row pairs averaged).
     Packed422ToPlanar420,
     /// I420/YV12 → any RGB (GStreamer fast path: chroma repeated, Orc arithmetic).
-    Planar420ToRgb(YuvToRgb),
+    Planar420ToRgb(Box<YuvToRgb>),
     /// Luma copied, chroma (if any) set to 128.
     Luma,
     /// RGB byte orders: samples moved, alpha kept or set to 255.
@@ -432,7 +432,7 @@ fn plan(fi: VideoFormat, fo: VideoFormat, h: u32) -> Path {
         return Path::Packed422ToPlanar420;
     }
     if is_420_planar(fi) && fo.is_rgb() {
-        return Path::Planar420ToRgb(YuvToRgb::new(si));
+        return Path::Planar420ToRgb(Box::new(YuvToRgb::new(si)));
     }
     if fi.is_rgb() && fo.is_rgb() {
         return Path::RgbReorder;
@@ -446,7 +446,7 @@ fn plan(fi: VideoFormat, fo: VideoFormat, h: u32) -> Path {
     let matrix = match (si, so) {
         (Space::Rgb, Space::Rgb) => Matrix::None,
         (Space::Rgb, to) => Matrix::RgbToYuv(RgbToYuv::new(to)),
-        (from, Space::Rgb) => Matrix::YuvToRgb(YuvToRgb::new(from)),
+        (from, Space::Rgb) => Matrix::YuvToRgb(Box::new(YuvToRgb::new(from))),
         (from, to) if from.matrix() == to.matrix() => Matrix::None,
         (from, to) => Matrix::YuvToYuv(YuvToYuv::new(from, to)),
     };
