@@ -1,4 +1,5 @@
-//! A minimal JSON writer for the stats file (objects, numbers, strings).
+//! A minimal JSON writer for the stats file and `probe --json` (objects, arrays,
+//! numbers, strings, booleans, null).
 
 use std::fmt::Write;
 
@@ -10,6 +11,12 @@ pub enum Json {
     F(f64),
     /// A string.
     S(String),
+    /// A boolean.
+    B(bool),
+    /// `null`.
+    Null,
+    /// An array.
+    A(Vec<Json>),
     /// An object, keys in order.
     O(Vec<(String, Json)>),
 }
@@ -33,6 +40,27 @@ impl Json {
             }
             Json::F(_) => out.push_str("null"),
             Json::S(s) => write_str(out, s),
+            Json::B(b) => {
+                let _ = write!(out, "{b}");
+            }
+            Json::Null => out.push_str("null"),
+            Json::A(items) => {
+                if items.is_empty() {
+                    out.push_str("[]");
+                    return;
+                }
+                out.push_str("[\n");
+                for (i, v) in items.iter().enumerate() {
+                    out.push_str(&"  ".repeat(indent + 1));
+                    v.write(out, indent + 1);
+                    if i + 1 < items.len() {
+                        out.push(',');
+                    }
+                    out.push('\n');
+                }
+                out.push_str(&"  ".repeat(indent));
+                out.push(']');
+            }
             Json::O(fields) => {
                 if fields.is_empty() {
                     out.push_str("{}");
@@ -94,6 +122,19 @@ mod tests {
         assert_eq!(
             j.to_pretty(),
             "{\n  \"a\": 1,\n  \"b\\\"\": {\n    \"c\": 0.5,\n    \"d\": \"x\\ny\"\n  },\n  \"e\": {}\n}\n"
+        );
+    }
+
+    #[test]
+    fn writes_arrays_booleans_and_null() {
+        let j = Json::O(vec![
+            ("a".into(), Json::A(vec![Json::B(true), Json::Null])),
+            ("b".into(), Json::A(vec![])),
+            ("c".into(), Json::B(false)),
+        ]);
+        assert_eq!(
+            j.to_pretty(),
+            "{\n  \"a\": [\n    true,\n    null\n  ],\n  \"b\": [],\n  \"c\": false\n}\n"
         );
     }
 }

@@ -4,6 +4,7 @@
 mod inspect;
 mod json;
 mod launch;
+mod probe;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,8 @@ enum Command {
     Launch(launch::Args),
     /// List elements, or show one element's properties and pad templates.
     Inspect(inspect::Args),
+    /// Report what this kernel offers: memfd sealing, DMA-BUF heaps, udmabuf, V4L2 nodes.
+    Probe(probe::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Launch(a) => launch::run(a),
         Command::Inspect(a) => inspect::run(a),
+        Command::Probe(a) => probe::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,6 +13,7 @@ pub mod queue;
 pub mod rawvideoparse;
 pub mod tee;
 pub mod videoconvert;
+pub mod videocrop;
 pub mod videotestsrc;
 
 use penstock::element::Registry;
@@ -31,6 +32,7 @@ pub fn registry() -> Registry {
     r.register(rawvideoparse::factory());
     r.register(tee::factory());
     r.register(videoconvert::factory());
+    r.register(videocrop::factory());
     r.register(videotestsrc::factory());
     r
 }

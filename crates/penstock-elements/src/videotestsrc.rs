@@ -1,7 +1,7 @@
 //! `videotestsrc`: renders GStreamer's test patterns straight into buffers acquired from
 //! the negotiated pool (no intermediate frame, no copy).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use penstock::basesrc::{BaseSrc, PushSource};
@@ -16,6 +16,8 @@ use penstock::pad::{PadDirection, PadPresence, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool};
 use penstock::query::AllocationQuery;
 use penstock::testsrc::{Pattern, RenderOptions, Renderer};
+use penstock::video::dma_drm::{self, VideoInfoDmaDrm};
+use penstock::video::drm::DrmFormat;
 use penstock::video::{VideoFormat, VideoInfo};
 use penstock::{ClockTime, PoolConfig};
 
@@ -31,13 +33,15 @@ fn pattern_values() -> &'static [(i32, &'static str, &'static str)] {
     })
 }
 
-/// The source pad's caps: every supported format, any size and rate.
+/// The source pad's caps: every supported format, any size and rate, in system memory
+/// and, as LINEAR `DMA_DRM` caps, in DMA-BUF memory (rendered straight into a DMA-BUF
+/// from the kernel's system heap or udmabuf).
 pub fn template_caps() -> Caps {
     let formats: Vec<Value> = VideoFormat::ALL
         .iter()
         .map(|f| Value::from(f.name()))
         .collect();
-    Caps::builder("video/x-raw")
+    let mut caps = Caps::builder("video/x-raw")
         .field("format", Value::list(formats))
         .field("width", Value::int_range(1, i32::MAX))
         .field("height", Value::int_range(1, i32::MAX))
@@ -45,7 +49,12 @@ pub fn template_caps() -> Caps {
             "framerate",
             Value::fraction_range(Fraction::new(0, 1), Fraction::new(i32::MAX, 1)),
         )
-        .build()
+        .build();
+    // Every format has a DRM fourcc, so the conversion cannot fail.
+    if let Ok(dma) = dma_drm::raw_caps_to_dma_drm(&caps) {
+        caps.append(dma);
+    }
+    caps
 }
 
 /// The factory.
@@ -118,11 +127,19 @@ struct Stream {
     started: Instant,
 }
 
+/// What `set_caps` decided, for `decide_allocation`.
+struct Pending {
+    info: VideoInfo,
+    frame_duration: Option<ClockTime>,
+    /// The DRM format when the caps are `memory:DMABuf` (DMA_DRM).
+    dmabuf: Option<DrmFormat>,
+}
+
 /// The source.
 pub struct VideoTestSrc {
     settings: Mutex<Settings>,
     stream: Mutex<Option<Stream>>,
-    pending: Mutex<Option<(VideoInfo, Option<ClockTime>)>>,
+    pending: Mutex<Option<Pending>>,
 }
 
 impl Default for VideoTestSrc {
@@ -173,10 +190,20 @@ impl PushSource for VideoTestSrc {
 
     fn set_caps(&self, element: &Element, caps: &Caps) -> Result<(), ElementError> {
         let s = caps.structure(0).ok_or_else(|| err("empty caps"))?;
-        let format = s
-            .get_str("format")
-            .and_then(VideoFormat::from_name)
-            .ok_or_else(|| err(format!("{}: unsupported format in {caps}", element.path())))?;
+        let (format, dmabuf) = if dma_drm::is_dma_drm(s) {
+            let dma = VideoInfoDmaDrm::from_caps(caps)
+                .map_err(|e| err(format!("{}: {e}", element.path())))?;
+            let layout = dma
+                .cpu_layout()
+                .map_err(|e| err(format!("{}: {e}", element.path())))?;
+            (layout.format(), Some(dma.drm_format()))
+        } else {
+            let format = s
+                .get_str("format")
+                .and_then(VideoFormat::from_name)
+                .ok_or_else(|| err(format!("{}: unsupported format in {caps}", element.path())))?;
+            (format, None)
+        };
         let width = s
             .get_int("width")
             .ok_or_else(|| err("caps without width"))?;
@@ -194,7 +221,11 @@ impl PushSource for VideoTestSrc {
             .filter(|f| f.numer() > 0)
             .and_then(|f| ClockTime::scale(1_000_000_000, f.denom() as u64, f.numer() as u64))
             .map(ClockTime::from_nseconds);
-        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some((info, duration));
+        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(Pending {
+            info,
+            frame_duration: duration,
+            dmabuf,
+        });
         Ok(())
     }
 
@@ -203,16 +234,44 @@ impl PushSource for VideoTestSrc {
         element: &Element,
         query: &AllocationQuery,
     ) -> Result<(), ElementError> {
-        let (info, frame_duration) = self
+        let Pending {
+            info,
+            frame_duration,
+            dmabuf,
+        } = self
             .pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()
             .ok_or_else(|| err("allocation before caps"))?;
         let min = query.pools.first().map_or(0, |p| p.min).max(2);
-        let mut config = PoolConfig::video(info.clone())
-            .min_max(min, 0)
-            .params(query.params());
+        let mut config = PoolConfig::video(info.clone()).min_max(min, 0);
+        config = match dmabuf {
+            // DMA-BUF caps: render straight into DMA-BUFs, from downstream's DMA-BUF
+            // allocator when it proposed one that can lay out this format, else from the
+            // kernel's system heap or udmabuf.
+            Some(drm) => {
+                let proposed = query.allocators.iter().find_map(|a| {
+                    a.allocator
+                        .as_ref()
+                        .filter(|al| {
+                            al.memory_type() == penstock_linux::DMABUF_MEMORY_TYPE
+                                && al.drm_formats().is_some_and(|set| set.contains(&drm))
+                        })
+                        .map(|al| (Arc::clone(al), a.params))
+                });
+                let (allocator, params) = match proposed {
+                    Some(p) => p,
+                    None => (
+                        penstock_linux::dmabuf::software_allocator()
+                            .map_err(|e| err(format!("{}: {drm} caps: {e}", element.path())))?,
+                        query.params(),
+                    ),
+                };
+                config.allocator(allocator, params)
+            }
+            None => config.params(query.params()),
+        };
         if query.has_meta("VideoMeta") {
             config = match query.video_alignment() {
                 Some(a) => config.with_video_alignment(a),

@@ -349,26 +349,14 @@ fn negotiate_stream<S: PushSource>(
     };
     src.decide_allocation(element, &q)?;
     let mut adapt = Adapt::default();
-    // A consumer that does not understand VideoMeta reads frames in the default layout:
-    // if the source's frames carry another one, the framework copies them (the source
-    // may be unable to change its layout: a driver's fixed stride).
-    if !q.has_meta("VideoMeta") {
-        if let Some(Ok(info)) = frame::info_from_caps(&caps) {
-            let pool = BufferPool::new(format!("{}-relayout", element.name()));
-            let config = PoolConfig::video(info.clone());
-            pool.set_config(config)
-                .and_then(|_| pool.set_active(true))
-                .map_err(|e| ElementError::new(format!("{}: {e}", element.path())))?;
-            adapt.layout = Some(Relayout { info, pool });
-        }
-    }
     // Caps in `memory:X` need memories of type X: if downstream proposed an allocator
     // of X, buffers of another type are copied into it.
     let wanted = caps.features(0).and_then(|f| {
         f.iter()
             .find_map(|name| name.strip_prefix("memory:").map(str::to_owned))
     });
-    if let Some(memory_type) = wanted.filter(|t| t != "SystemMemory") {
+    let wanted = wanted.filter(|t| t != "SystemMemory");
+    if let Some(memory_type) = &wanted {
         let proposal = q.allocators.iter().find_map(|a| {
             a.allocator
                 .as_ref()
@@ -377,10 +365,36 @@ fn negotiate_stream<S: PushSource>(
         });
         if let Some((allocator, params)) = proposal {
             adapt.memory = Some(MemoryTypeCopy {
-                memory_type,
+                memory_type: memory_type.clone(),
                 allocator,
                 params,
             });
+        }
+    }
+    // A consumer that does not understand VideoMeta reads frames in the default layout:
+    // if the source's frames carry another one, the framework copies them (the source
+    // may be unable to change its layout: a driver's fixed stride). The copies are made
+    // in the memory type the caps name: system memory, or memory from downstream's
+    // allocator of that type. With no such allocator there is nowhere to copy to, and
+    // frames go out as the source made them.
+    if !q.has_meta("VideoMeta") {
+        if let Some(Ok(info)) = frame::info_from_caps(&caps) {
+            let mut config = PoolConfig::video(info.clone());
+            let target = match (&wanted, &adapt.memory) {
+                (None, _) => true,
+                (Some(_), Some(m)) => {
+                    config = config.allocator(Arc::clone(&m.allocator), m.params);
+                    true
+                }
+                (Some(_), None) => false,
+            };
+            if target {
+                let pool = BufferPool::new(format!("{}-relayout", element.name()));
+                pool.set_config(config)
+                    .and_then(|_| pool.set_active(true))
+                    .map_err(|e| ElementError::new(format!("{}: {e}", element.path())))?;
+                adapt.layout = Some(Relayout { info, pool });
+            }
         }
     }
     Ok(adapt)

@@ -40,13 +40,19 @@ pub enum CopyReason {
     MemoryType,
     /// The caller asked for a copy.
     Explicit,
+    /// A crop was applied by copying the visible rectangle into a new frame (the
+    /// consumer could not take a crop meta).
+    Crop,
     /// Pixels were converted into a new frame (another format or layout).
     Convert,
 }
 
+/// How many [`CopyReason`]s there are.
+pub const N_REASONS: usize = CopyReason::ALL.len();
+
 impl CopyReason {
     /// All reasons, in report order.
-    pub const ALL: [CopyReason; 8] = [
+    pub const ALL: [CopyReason; 9] = [
         CopyReason::Cow,
         CopyReason::PaddedChunk,
         CopyReason::Merge,
@@ -54,6 +60,7 @@ impl CopyReason {
         CopyReason::Alignment,
         CopyReason::MemoryType,
         CopyReason::Explicit,
+        CopyReason::Crop,
         CopyReason::Convert,
     ];
 
@@ -67,6 +74,7 @@ impl CopyReason {
             CopyReason::Alignment => "alignment",
             CopyReason::MemoryType => "memory-type",
             CopyReason::Explicit => "explicit",
+            CopyReason::Crop => "crop",
             CopyReason::Convert => "convert",
         }
     }
@@ -111,7 +119,7 @@ pub struct SiteTotals {
     /// Copies made at this site.
     pub copies: Totals,
     /// Copies per reason, indexed like [`CopyReason::ALL`].
-    pub copies_by_reason: [Totals; 8],
+    pub copies_by_reason: [Totals; N_REASONS],
     /// Memories allocated at this site.
     pub allocations: Totals,
 }
@@ -129,7 +137,7 @@ pub struct LedgerSnapshot {
     /// All copies.
     pub copies: Totals,
     /// Copies per reason, indexed like [`CopyReason::ALL`].
-    pub copies_by_reason: [Totals; 8],
+    pub copies_by_reason: [Totals; N_REASONS],
     /// All allocations of memory.
     pub allocations: Totals,
     /// Everything per site name.
@@ -157,7 +165,7 @@ impl LedgerSnapshot {
                 allocations: now.allocations.saturating_sub(before.allocations),
                 ..SiteTotals::default()
             };
-            for i in 0..CopyReason::ALL.len() {
+            for i in 0..N_REASONS {
                 d.copies_by_reason[i] =
                     now.copies_by_reason[i].saturating_sub(before.copies_by_reason[i]);
             }
@@ -165,7 +173,7 @@ impl LedgerSnapshot {
                 sites.insert(name.clone(), d);
             }
         }
-        let mut copies_by_reason = [Totals::default(); 8];
+        let mut copies_by_reason = [Totals::default(); N_REASONS];
         for (i, slot) in copies_by_reason.iter_mut().enumerate() {
             *slot = self.copies_by_reason[i].saturating_sub(earlier.copies_by_reason[i]);
         }
@@ -234,16 +242,7 @@ impl Counter {
     }
 }
 
-static COPIES: [Counter; 8] = [
-    Counter::new(),
-    Counter::new(),
-    Counter::new(),
-    Counter::new(),
-    Counter::new(),
-    Counter::new(),
-    Counter::new(),
-    Counter::new(),
-];
+static COPIES: [Counter; N_REASONS] = [const { Counter::new() }; N_REASONS];
 static ALLOCATIONS: Counter = Counter::new();
 static SITES: Mutex<BTreeMap<String, SiteTotals>> = Mutex::new(BTreeMap::new());
 
@@ -319,7 +318,7 @@ impl Drop for SiteGuard {
 
 /// Reads the ledger.
 pub fn snapshot() -> LedgerSnapshot {
-    let mut copies_by_reason = [Totals::default(); 8];
+    let mut copies_by_reason = [Totals::default(); N_REASONS];
     let mut copies = Totals::default();
     for (slot, counter) in copies_by_reason.iter_mut().zip(COPIES.iter()) {
         *slot = counter.load();

@@ -22,6 +22,7 @@ pub mod launch;
 pub mod ledger;
 pub mod memory;
 pub mod meta;
+pub mod negotiate;
 pub mod pad;
 pub mod pipeline;
 pub mod pool;

@@ -262,6 +262,7 @@ fn reasons_have_stable_names() {
             "alignment",
             "memory-type",
             "explicit",
+            "crop",
             "convert"
         ]
     );

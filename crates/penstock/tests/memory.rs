@@ -908,6 +908,76 @@ fn fd_of_a_share_adds_its_offset() {
     assert_eq!(t.memory_type(), "FdMemory");
 }
 
+#[test]
+fn with_backend_window_keeps_the_zero_flags() {
+    let flags = MemoryFlags::ZERO_PREFIXED | MemoryFlags::ZERO_PADDED;
+    let m = Memory::with_backend_window(vec![0u8; 64], CountingBackend::default(), 8, 40, flags)
+        .unwrap();
+    assert_eq!((m.offset(), m.size(), m.maxsize()), (8, 40, 64));
+    assert!(m.has_flags(flags));
+    assert_eq!(m.memory_type(), "TestMemory");
+    assert_eq!(m.map_read().unwrap().len(), 40);
+    let e = Memory::with_backend_window(vec![0u8; 64], CountingBackend::default(), 8, 57, flags)
+        .unwrap_err();
+    assert!(
+        matches!(e, MemoryError::OutOfRange { limit: 64, .. }),
+        "{e:?}"
+    );
+    let ro = Memory::with_backend_window(
+        vec![0u8; 4],
+        CountingBackend::default(),
+        0,
+        4,
+        MemoryFlags::READONLY,
+    )
+    .unwrap();
+    assert!(matches!(ro.map_write(), Err(MemoryError::ReadOnly)));
+}
+
+#[test]
+fn memory_without_mapping_has_a_size_and_never_maps() {
+    let begins = Arc::new(AtomicUsize::new(0));
+    let backend = CountingBackend {
+        begins: Arc::clone(&begins),
+        ..CountingBackend::default()
+    };
+    let m = Memory::without_mapping(1 << 20, backend, MemoryFlags::PHYSICALLY_CONTIGUOUS);
+    assert_eq!((m.size(), m.maxsize(), m.offset()), (1 << 20, 1 << 20, 0));
+    assert!(m.has_flags(MemoryFlags::NOT_MAPPABLE | MemoryFlags::PHYSICALLY_CONTIGUOUS));
+    assert_eq!(m.memory_type(), "TestMemory");
+    assert!(matches!(
+        m.map_read(),
+        Err(MemoryError::NotMappable {
+            memory_type: "TestMemory",
+            ..
+        })
+    ));
+    assert!(matches!(
+        m.map_write(),
+        Err(MemoryError::NotMappable { .. })
+    ));
+    // Windows and spans keep the flag, and still do not map.
+    let a = m.share(0, 4096).unwrap();
+    let b = m.share(4096, 4096).unwrap();
+    let ab = a.merge_span(&b).unwrap();
+    assert!(ab.has_flags(MemoryFlags::NOT_MAPPABLE));
+    assert!(matches!(
+        ab.map_read(),
+        Err(MemoryError::NotMappable { .. })
+    ));
+    assert!(matches!(
+        ab.copy(0, 16),
+        Err(MemoryError::NotMappable { .. })
+    ));
+    drop((a, b, ab));
+    assert!(matches!(
+        m.into_mapped(),
+        Err(MemoryError::NotMappable { .. })
+    ));
+    // The backend was never asked to open an access window.
+    assert_eq!(begins.load(Ordering::SeqCst), 0);
+}
+
 // ---------------------------------------------------------------------------------------
 // Property tests: random share / resize / merge sequences on one region.
 

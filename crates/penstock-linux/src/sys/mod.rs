@@ -1,3 +1,5 @@
-//! System calls that need `unsafe` (mappings), each with its safety argument.
+//! System calls that need `unsafe` (mappings, DMA-BUF ioctls), each with its safety
+//! argument.
 
+pub mod dmabuf;
 pub mod mmap;

@@ -8,6 +8,11 @@
 //! only handed out while the region's map lock is held: any number of readers, or one
 //! writer. The lock is released by the guards' `Drop`, which also ends backend access
 //! (for DMA-BUF: the end of the CPU access window).
+//!
+//! A region made by [`Region::unmapped`] has a length but no bytes at all (a DMA-BUF
+//! in a tiled layout, a secure buffer): its `ptr` is dangling and never dereferenced,
+//! because [`Region::begin`], which every map path goes through before it builds a
+//! slice, refuses to lock it.
 #![allow(unsafe_code)]
 
 use std::alloc::{self, Layout};
@@ -64,6 +69,8 @@ enum Storage {
     Foreign {
         release: Option<Box<dyn FnOnce() + Send>>,
     },
+    /// No bytes: the region only has a length (see [`Region::unmapped`]).
+    Unmapped,
 }
 
 const WRITER: usize = 1 << (usize::BITS - 1);
@@ -73,6 +80,8 @@ pub(crate) struct Region {
     len: usize,
     align: usize,
     readonly: bool,
+    /// False for [`Region::unmapped`]: `ptr` is dangling and must never be read.
+    mappable: bool,
     lock: AtomicUsize,
     storage: Storage,
     backend: Option<Box<dyn MemoryBackend>>,
@@ -120,6 +129,7 @@ impl Region {
             len,
             align,
             readonly: false,
+            mappable: true,
             lock: AtomicUsize::new(0),
             storage: Storage::System { layout },
             backend: None,
@@ -152,6 +162,7 @@ impl Region {
             len,
             align: alignment_of(ptr, len),
             readonly,
+            mappable: true,
             lock: AtomicUsize::new(0),
             storage: Storage::Owned {
                 data,
@@ -178,11 +189,28 @@ impl Region {
             len,
             align: alignment_of(ptr, len),
             readonly,
+            mappable: true,
             lock: AtomicUsize::new(0),
             storage: Storage::Foreign {
                 release: Some(release),
             },
             backend,
+        }
+    }
+
+    /// A region of `len` bytes that the CPU cannot reach: only its length, flags and
+    /// backend (which holds the real storage, for example a DMA-BUF fd) exist. Every
+    /// map of it fails with [`MemoryError::NotMappable`].
+    pub(crate) fn unmapped(len: usize, backend: Box<dyn MemoryBackend>) -> Region {
+        Region {
+            ptr: NonNull::dangling(),
+            len,
+            align: 1,
+            readonly: false,
+            mappable: false,
+            lock: AtomicUsize::new(0),
+            storage: Storage::Unmapped,
+            backend: Some(backend),
         }
     }
 
@@ -261,7 +289,15 @@ impl Region {
         self.lock.load(Ordering::Relaxed) != 0
     }
 
+    /// Locks the region for `mode` and opens the backend's access window. The only way
+    /// to a slice of the bytes: it refuses regions without bytes.
     fn begin(&self, mode: MapMode) -> Result<(), MemoryError> {
+        if !self.mappable {
+            return Err(MemoryError::NotMappable {
+                memory_type: self.memory_type(),
+                why: "it has no CPU mapping",
+            });
+        }
         match mode {
             MapMode::Read => self.lock_read()?,
             MapMode::Write => self.lock_write()?,
@@ -348,6 +384,7 @@ impl Drop for Region {
                     release();
                 }
             }
+            Storage::Unmapped => {}
         }
     }
 }

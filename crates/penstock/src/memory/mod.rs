@@ -246,6 +246,45 @@ impl Memory {
         Memory::from_region(region, 0, size, flags)
     }
 
+    /// Like [`with_backend`](Self::with_backend), with the visible window
+    /// `offset..offset+size` of the owner's bytes (an allocator's prefix and padding):
+    /// `flags` apply as given, ZERO_PREFIXED and ZERO_PADDED included.
+    ///
+    /// # Errors
+    /// [`MemoryError::OutOfRange`] if the window does not fit in the owner's bytes.
+    pub fn with_backend_window<T, B>(
+        owner: T,
+        backend: B,
+        offset: usize,
+        size: usize,
+        flags: MemoryFlags,
+    ) -> Result<Memory, MemoryError>
+    where
+        T: AsMut<[u8]> + Send + 'static,
+        B: MemoryBackend,
+    {
+        let mut memory = Memory::with_backend(owner, backend, flags & MemoryFlags::READONLY);
+        memory.check_range("Memory::with_backend_window", offset, size)?;
+        memory.offset = offset;
+        memory.size = size;
+        memory.flags |= flags;
+        Ok(memory)
+    }
+
+    /// A memory of `size` bytes that has no CPU mapping at all, only a backend that
+    /// holds the storage (a DMA-BUF in a tiled or compressed layout, a secure buffer).
+    /// It always has the NOT_MAPPABLE flag (added to `flags`): every map fails with
+    /// [`MemoryError::NotMappable`], while sharing, windows and
+    /// [`fd`](Self::fd) work as for any memory.
+    pub fn without_mapping<B: MemoryBackend>(
+        size: usize,
+        backend: B,
+        flags: MemoryFlags,
+    ) -> Memory {
+        let region = Region::unmapped(size, Box::new(backend));
+        Memory::from_region(region, 0, size, flags | MemoryFlags::NOT_MAPPABLE)
+    }
+
     /// Wraps foreign bytes; `release` runs exactly once when the last handle is gone.
     ///
     /// # Safety

@@ -6,13 +6,37 @@ use crate::caps::Caps;
 use crate::ledger::{self, CopyReason};
 use crate::meta::VideoMeta;
 
+use super::dma_drm::{DMA_DRM_FORMAT, VideoInfoDmaDrm};
 use super::{VideoError, VideoFormat, VideoInfo};
 
-/// The frame layout `video/x-raw` caps describe (GStreamer's default layout), or `None`
-/// for caps that are not fixed raw video in system memory.
+/// The frame layout fixed `video/x-raw` caps describe (GStreamer's default layout), or
+/// `None` for caps that are not fixed raw video.
+///
+/// Two kinds of caps describe a layout:
+///
+/// * system memory with a format name: `video/x-raw, format=NV12, width=…, height=…`;
+/// * DMA_DRM caps with a LINEAR modifier: `video/x-raw(memory:DMABuf), format=DMA_DRM,
+///   drm-format=NV12, width=…, height=…` is laid out exactly like the equivalent plain
+///   format (see [`dma_drm`](super::dma_drm)).
+///
+/// Other DMA_DRM caps give `Some(Err(VideoError::DmaDrm(…)))` saying why there is no CPU
+/// layout (a tiled or compressed modifier, a fourcc penstock does not know, a bad
+/// `drm-format`). Caps in other memory (such as `video/x-raw(memory:DMABuf),
+/// format=NV12`, the pre-1.24 spelling) give `None`.
 pub fn info_from_caps(caps: &Caps) -> Option<Result<VideoInfo, VideoError>> {
     let s = caps.structure(0)?;
-    if s.name() != "video/x-raw" || !caps.features(0).is_some_and(|f| f.is_system_memory()) {
+    if s.name() != "video/x-raw" {
+        return None;
+    }
+    let features = caps.features(0)?;
+    if s.get_str("format") == Some(DMA_DRM_FORMAT) {
+        if !caps.is_fixed() {
+            return None;
+        }
+        let info = VideoInfoDmaDrm::from_caps(caps).and_then(|i| i.cpu_layout().cloned());
+        return Some(info.map_err(|e| VideoError::DmaDrm(Box::new(e))));
+    }
+    if !features.is_system_memory() {
         return None;
     }
     let name = s.get_str("format")?;

@@ -8,6 +8,10 @@
 //! stride alignment the way `gst_video_info_align` does; and [`VideoInfo::with_layout`]
 //! validates an explicit layout such as a video meta carries.
 //!
+//! [`drm`] names DMA-BUF formats (fourcc + modifier), and [`dma_drm`] reads and writes
+//! GStreamer 1.24's `format=DMA_DRM` caps ([`VideoInfoDmaDrm`]); LINEAR ones have the
+//! CPU layout of the equivalent [`VideoFormat`].
+//!
 //! ```
 //! use penstock::video::{VideoAlignment, VideoFormat, VideoInfo};
 //!
@@ -22,6 +26,7 @@
 //! ```
 
 pub mod convert;
+pub mod dma_drm;
 pub mod drm;
 mod format;
 pub mod frame;
@@ -29,6 +34,7 @@ mod info;
 #[cfg(test)]
 mod tests;
 
+pub use dma_drm::{DmaDrmError, VideoInfoDmaDrm};
 pub use format::VideoFormat;
 pub use info::{VideoAlignment, VideoInfo};
 
@@ -99,4 +105,8 @@ pub enum VideoError {
         /// What is wrong, with the numbers involved.
         reason: String,
     },
+    /// DMA_DRM caps that are invalid or describe buffers without a CPU layout (a
+    /// modifier other than LINEAR).
+    #[error(transparent)]
+    DmaDrm(Box<DmaDrmError>),
 }

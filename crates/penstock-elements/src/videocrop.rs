@@ -1,0 +1,906 @@
+//! `videocrop`: removes `top`, `bottom`, `left` and `right` pixels from raw video frames.
+//!
+//! The output caps are the input caps with `width - left - right` and
+//! `height - top - bottom`, as in GStreamer's `videocrop` (its caps transform, including
+//! the clamp of transformed sizes to at least 1 while negotiating).
+//!
+//! # Two ways to crop
+//!
+//! After the caps are set, the element asks downstream (allocation query) which metas it
+//! understands, as GStreamer 1.22's `gst_video_crop_decide_allocation` does:
+//!
+//! * **Crop meta, no copy.** Downstream understands both `VideoMeta` and
+//!   `VideoCropMeta`: each buffer goes on unchanged except for its metas. A buffer
+//!   without a `VideoMeta` gets one describing the full input frame (the caps now give
+//!   the cropped size, so the full layout must travel with the buffer), and its
+//!   `VideoCropMeta` is added or moved: `x += left`, `y += top`, `width`/`height` = the
+//!   output size. Nothing is copied.
+//! * **Copy.** Otherwise the visible rectangle is copied into a new frame in the default
+//!   layout of the output caps (recorded in the ledger with reason `crop`). The bytes are
+//!   GStreamer's, including its rounding for subsampled formats: chroma planes of
+//!   I420/YV12/NV12/NV21 start at chroma sample `left / 2`, row `top / 2` (rounded down),
+//!   and for YUY2/UYVY an odd `left` moves the luma samples one pixel left but keeps the
+//!   chroma of the macro-pixel at `left - 1`, except for the last luma sample of each
+//!   row, which GStreamer does not move (it would read past its source window).
+//!
+//! With all four properties 0 buffers pass through untouched, and allocation queries
+//! from upstream are forwarded downstream (GStreamer's passthrough).
+//!
+//! To upstream the element says it understands `VideoMeta` and `VideoCropMeta` (as
+//! GStreamer's `propose_allocation`): in the copy path frames are read through their
+//! `VideoMeta` layout and their crop meta's `x`/`y` offset is added to the crop (a
+//! rectangle that then leaves the frame is an error). In the meta path the answer also
+//! carries downstream's buffer count (its pool proposal's `min`), since upstream's
+//! buffers are the ones downstream holds.
+//!
+//! A consumer that takes `VideoMeta` but not `VideoCropMeta` gets the copy, as in
+//! GStreamer. (A `VideoMeta` with offsets moved to the crop's corner would avoid it for
+//! crops aligned to the chroma subsampling, but a pool's buffers carry a `VideoMeta` the
+//! pool keeps across uses, so it cannot be changed in place; not done.)
+//!
+//! GStreamer's `-1` ("crop automatically to the downstream caps") is not supported: it is
+//! rejected when the property is set, with a message saying so.
+
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use penstock::buffer::{Buffer, BufferRef};
+use penstock::caps::{Caps, Value};
+use penstock::element::{
+    Element, ElementFactory, ElementImpl, PropType, PropValue, PropertyError, PropertySpec,
+    StateChange,
+};
+use penstock::event::Event;
+use penstock::flow::{FlowError, FlowResult};
+use penstock::ledger::{self, CopyReason};
+use penstock::meta::{VideoCropMeta, VideoMeta};
+use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pool::{AcquireParams, BufferPool, PoolConfig};
+use penstock::query::{AllocationQuery, Query};
+use penstock::video::frame::info_from_caps;
+use penstock::video::{VideoFormat, VideoInfo};
+
+/// The four sides, in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Crop {
+    /// Pixels removed at the left.
+    pub left: u32,
+    /// Pixels removed at the right.
+    pub right: u32,
+    /// Rows removed at the top.
+    pub top: u32,
+    /// Rows removed at the bottom.
+    pub bottom: u32,
+}
+
+impl Crop {
+    /// True if nothing is cropped.
+    pub fn is_empty(&self) -> bool {
+        *self == Crop::default()
+    }
+
+    /// The output frame for an input frame `input`.
+    ///
+    /// # Errors
+    /// [`CropError::TooLarge`] when the crop leaves no pixel, naming the sizes.
+    pub fn apply(&self, input: &VideoInfo) -> Result<VideoInfo, CropError> {
+        let too_large = || CropError::TooLarge {
+            crop: *self,
+            width: input.width(),
+            height: input.height(),
+        };
+        let width = input
+            .width()
+            .checked_sub(self.left)
+            .and_then(|w| w.checked_sub(self.right))
+            .filter(|&w| w > 0)
+            .ok_or_else(too_large)?;
+        let height = input
+            .height()
+            .checked_sub(self.top)
+            .and_then(|h| h.checked_sub(self.bottom))
+            .filter(|&h| h > 0)
+            .ok_or_else(too_large)?;
+        VideoInfo::new(input.format(), width, height).map_err(|e| CropError::Layout(e.to_string()))
+    }
+}
+
+/// Why a frame could not be cropped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CropError {
+    /// The crop is at least as large as the frame.
+    #[error(
+        "cannot crop left={} right={} top={} bottom={} from a {width}x{height} frame: \
+         at least one pixel must remain (left + right < {width}, top + bottom < {height})",
+        crop.left, crop.right, crop.top, crop.bottom
+    )]
+    TooLarge {
+        /// The crop asked for.
+        crop: Crop,
+        /// Input width.
+        width: u32,
+        /// Input height.
+        height: u32,
+    },
+    /// The input buffer is smaller than its layout says.
+    #[error(
+        "input frame too small: plane {plane} needs bytes up to {needed}, the buffer has {size}"
+    )]
+    ShortInput {
+        /// The plane.
+        plane: usize,
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes there.
+        size: usize,
+    },
+    /// The output frame is smaller than its layout says.
+    #[error("output frame too small: plane {plane} needs bytes up to {needed}, it has {size}")]
+    ShortOutput {
+        /// The plane.
+        plane: usize,
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes there.
+        size: usize,
+    },
+    /// The crop rectangle (after an upstream crop meta's offset) leaves the frame.
+    #[error(
+        "crop rectangle {width}x{height} at ({x}, {y}) lies outside the \
+         {frame_width}x{frame_height} frame of the buffer"
+    )]
+    OutsideFrame {
+        /// Left edge in the buffer's frame.
+        x: u64,
+        /// Top edge in the buffer's frame.
+        y: u64,
+        /// Output width.
+        width: u32,
+        /// Output height.
+        height: u32,
+        /// The buffer's frame width.
+        frame_width: u32,
+        /// The buffer's frame height.
+        frame_height: u32,
+    },
+    /// The output layout could not be computed.
+    #[error("{0}")]
+    Layout(String),
+}
+
+/// Copies the rectangle at (`left`, `top`) of the output's size out of `src` (a frame
+/// of `out.format()` laid out with `offsets`/`strides`) into `dst` in `out`'s layout,
+/// byte for byte as GStreamer 1.22's `videocrop` does (see the module docs). Returns the
+/// bytes written.
+///
+/// # Errors
+/// [`CropError::ShortInput`]/[`CropError::ShortOutput`] when a buffer is too small.
+pub fn crop_copy(
+    src: &[u8],
+    offsets: &[usize],
+    strides: &[usize],
+    left: u32,
+    top: u32,
+    out: &VideoInfo,
+    dst: &mut [u8],
+) -> Result<usize, CropError> {
+    let format = out.format();
+    let mut written = 0;
+    for plane in 0..out.n_planes() {
+        let comp = format.plane_components(plane).next().unwrap_or(0);
+        let (wsub, hsub) = format.subsampling(comp);
+        let packed_422 = matches!(format, VideoFormat::Yuy2 | VideoFormat::Uyvy);
+        // Packed 4:2:2 starts at a whole macro-pixel; other formats at the chroma
+        // sample covering (left, top), rounded down.
+        let (x_bytes, y_rows) = if packed_422 {
+            ((left & !1) as usize * 2, top as usize)
+        } else {
+            (
+                (left >> wsub) as usize * format.pixel_stride(comp),
+                (top >> hsub) as usize,
+            )
+        };
+        let row_bytes = out.plane_row_bytes(plane);
+        let out_stride = out.stride(plane);
+        for row in 0..out.plane_height(plane) as usize {
+            // Checked: offsets and strides may come from a buffer's meta.
+            let s = (y_rows + row)
+                .checked_mul(strides[plane])
+                .and_then(|b| b.checked_add(offsets[plane]))
+                .and_then(|b| b.checked_add(x_bytes));
+            let from = s
+                .and_then(|s| src.get(s..s.checked_add(row_bytes)?))
+                .ok_or(CropError::ShortInput {
+                    plane,
+                    needed: s.map_or(usize::MAX, |s| s.saturating_add(row_bytes)),
+                    size: src.len(),
+                })?;
+            let d = out.offset(plane) + row * out_stride;
+            let dst_len = dst.len();
+            let to = dst
+                .get_mut(d..d + row_bytes)
+                .ok_or(CropError::ShortOutput {
+                    plane,
+                    needed: d + row_bytes,
+                    size: dst_len,
+                })?;
+            to.copy_from_slice(from);
+            if packed_422 && left % 2 == 1 {
+                // GStreamer: luma samples move one pixel left; the loop stops two bytes
+                // before the row's stride, so the last luma sample stays.
+                let y_off = usize::from(format == VideoFormat::Uyvy);
+                let end = out_stride
+                    .saturating_sub(2)
+                    .min(row_bytes.saturating_sub(2));
+                for j in (y_off..end).step_by(2) {
+                    to[j] = from[j + 2];
+                }
+            }
+            written += row_bytes;
+        }
+    }
+    Ok(written)
+}
+
+/// The factory.
+pub fn factory() -> ElementFactory {
+    let side = |name: &'static str, blurb: &'static str| {
+        PropertySpec::new(
+            name,
+            blurb,
+            PropType::Int {
+                min: -1,
+                max: i64::from(i32::MAX),
+            },
+            PropValue::Int(0),
+        )
+    };
+    ElementFactory {
+        name: "videocrop",
+        long_name: "Crop",
+        klass: "Filter/Effect/Video",
+        description: "Crops video into a user-defined region",
+        properties: vec![
+            side(
+                "left",
+                "Pixels to crop at left (-1 to auto-crop: not supported)",
+            ),
+            side(
+                "right",
+                "Pixels to crop at right (-1 to auto-crop: not supported)",
+            ),
+            side(
+                "top",
+                "Pixels to crop at top (-1 to auto-crop: not supported)",
+            ),
+            side(
+                "bottom",
+                "Pixels to crop at bottom (-1 to auto-crop: not supported)",
+            ),
+        ],
+        pad_templates: vec![
+            PadTemplate::new(
+                "sink",
+                PadDirection::Sink,
+                PadPresence::Always,
+                crate::videotestsrc::template_caps(),
+            ),
+            PadTemplate::new(
+                "src",
+                PadDirection::Src,
+                PadPresence::Always,
+                crate::videotestsrc::template_caps(),
+            ),
+        ],
+        create: || Box::new(VideoCrop::default()),
+    }
+}
+
+/// How buffers are cropped, decided from downstream's allocation answer.
+#[derive(Debug)]
+enum Mode {
+    /// Nothing to crop.
+    Passthrough,
+    /// Add or update a crop meta. Upstream's buffers reach downstream, so upstream is
+    /// told how many downstream holds (`min` of its pool proposal).
+    Meta {
+        /// Buffers downstream may hold at once.
+        min: u32,
+    },
+    /// Copy into frames from this pool.
+    Copy(BufferPool),
+}
+
+/// The negotiated stream.
+#[derive(Debug)]
+struct Stream {
+    crop: Crop,
+    input: VideoInfo,
+    output: VideoInfo,
+    out_caps: Caps,
+    /// `None` until the allocation is decided (again, after a reconfigure).
+    mode: Option<Mode>,
+}
+
+/// The element.
+#[derive(Default)]
+pub struct VideoCrop {
+    crop: Mutex<Crop>,
+    stream: Mutex<Option<Stream>>,
+    src: OnceLock<Pad>,
+    sink: OnceLock<Pad>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Adds `delta` to a width or height value, clamped to `1..=i32::MAX` as GStreamer's
+/// `gst_video_crop_transform_dimension`; `None` for a value that is not an integer,
+/// range or list of them.
+fn shift_dimension(v: &Value, delta: i64) -> Option<Value> {
+    let shift = |x: i32| (i64::from(x) + delta).clamp(1, i64::from(i32::MAX)) as i32;
+    match v {
+        Value::Int(x) => Some(Value::Int(shift(*x))),
+        Value::IntRange { min, max, .. } => Some(Value::int_range(shift(*min), shift(*max))),
+        Value::List(items) => {
+            let out: Vec<Value> = items
+                .iter()
+                .filter_map(|i| shift_dimension(i, delta))
+                .collect();
+            (!out.is_empty()).then(|| Value::list(out))
+        }
+        _ => None,
+    }
+}
+
+/// `caps` with widths changed by `dx` and heights by `dy`; structures without a usable
+/// width and height are dropped (as GStreamer does).
+fn shift_caps(caps: &Caps, dx: i64, dy: i64) -> Caps {
+    if caps.is_any() {
+        return caps.clone();
+    }
+    let mut out = Caps::new_empty();
+    for (s, f) in caps.iter() {
+        let (Some(w), Some(h)) = (s.value("width"), s.value("height")) else {
+            continue;
+        };
+        let (Some(w), Some(h)) = (shift_dimension(w, dx), shift_dimension(h, dy)) else {
+            continue;
+        };
+        let mut s = s.clone();
+        s.set("width", w);
+        s.set("height", h);
+        out.append_structure_full(s, f.clone());
+    }
+    out
+}
+
+impl VideoCrop {
+    fn current_crop(&self) -> Crop {
+        *lock(&self.crop)
+    }
+
+    /// Caps on the other side of the element for `caps` on `pad`'s side.
+    fn transform(&self, pad: &Pad, caps: &Caps) -> Caps {
+        let c = self.current_crop();
+        let dx = i64::from(c.left) + i64::from(c.right);
+        let dy = i64::from(c.top) + i64::from(c.bottom);
+        match pad.direction() {
+            PadDirection::Sink => shift_caps(caps, -dx, -dy),
+            PadDirection::Src => shift_caps(caps, dx, dy),
+        }
+    }
+
+    /// New input caps: compute the output, send it downstream, decide the allocation.
+    fn set_caps(&self, element: &Element, caps: &Caps) -> bool {
+        let fail = |message: String| {
+            element.post_error(&message, None);
+            false
+        };
+        let input = match info_from_caps(caps) {
+            Some(Ok(info)) => info,
+            Some(Err(e)) => return fail(e.to_string()),
+            None => {
+                return fail(format!(
+                    "cannot crop {caps}: not raw video in system memory"
+                ));
+            }
+        };
+        let crop = self.current_crop();
+        let output = match crop.apply(&input) {
+            Ok(o) => o,
+            Err(e) => return fail(e.to_string()),
+        };
+        let mut out_caps = caps.clone();
+        if let Some(s) = out_caps.structure_mut(0) {
+            s.set("width", Value::Int(output.width() as i32));
+            s.set("height", Value::Int(output.height() as i32));
+        }
+        let old = lock(&self.stream).replace(Stream {
+            crop,
+            input,
+            output,
+            out_caps: out_caps.clone(),
+            mode: None,
+        });
+        stop_mode(old.and_then(|s| s.mode));
+        let Some(src) = self.src.get() else {
+            return false;
+        };
+        if !src.push_event(Event::Caps(out_caps)) {
+            return false;
+        }
+        match self.decide(element) {
+            Ok(()) => true,
+            Err(e) => fail(e),
+        }
+    }
+
+    /// Asks downstream how to crop (see the module docs).
+    fn decide(&self, element: &Element) -> Result<(), String> {
+        let (crop, output, out_caps) = {
+            let guard = lock(&self.stream);
+            let s = guard.as_ref().ok_or("no caps yet")?;
+            (s.crop, s.output.clone(), s.out_caps.clone())
+        };
+        let mode = if crop.is_empty() {
+            Mode::Passthrough
+        } else {
+            let mut q = Query::Allocation(AllocationQuery::new(out_caps, true));
+            let answered = self.src.get().is_some_and(|p| p.peer_query(&mut q));
+            let metas = match &q {
+                Query::Allocation(a) if answered => {
+                    a.has_meta("VideoMeta") && a.has_meta("VideoCropMeta")
+                }
+                _ => false,
+            };
+            let min = match &q {
+                Query::Allocation(a) => a.pools.first().map_or(0, |p| p.min),
+                _ => 0,
+            };
+            if metas {
+                Mode::Meta { min }
+            } else {
+                let pool = BufferPool::new(format!("{}-pool", element.name()));
+                pool.set_config(PoolConfig::video(output).min_max(min.max(2), 0))
+                    .and_then(|_| pool.set_active(true))
+                    .map_err(|e| e.to_string())?;
+                Mode::Copy(pool)
+            }
+        };
+        let mut guard = lock(&self.stream);
+        let s = guard.as_mut().ok_or("no caps yet")?;
+        stop_mode(s.mode.replace(mode));
+        Ok(())
+    }
+
+    fn copy(
+        &self,
+        element: &Element,
+        buffer: &BufferRef,
+        s: &Stream,
+        pool: &BufferPool,
+    ) -> Result<Buffer, FlowError> {
+        let meta = buffer.meta::<VideoMeta>();
+        let (offsets, strides) = match meta {
+            Some(m) => (m.offset, m.stride),
+            None => (s.input.offsets(), s.input.strides()),
+        };
+        let (x, y) = buffer
+            .meta::<VideoCropMeta>()
+            .map_or((0, 0), |c| (c.x, c.y));
+        // The rectangle must lie within the frame the buffer holds.
+        let (fw, fh) = meta.map_or((s.input.width(), s.input.height()), |m| (m.width, m.height));
+        let left = u64::from(s.crop.left) + u64::from(x);
+        let top = u64::from(s.crop.top) + u64::from(y);
+        if left + u64::from(s.output.width()) > u64::from(fw)
+            || top + u64::from(s.output.height()) > u64::from(fh)
+        {
+            let e = CropError::OutsideFrame {
+                x: left,
+                y: top,
+                width: s.output.width(),
+                height: s.output.height(),
+                frame_width: fw,
+                frame_height: fh,
+            };
+            element.post_error(&e.to_string(), None);
+            return Err(FlowError::Error);
+        }
+        let (left, top) = (left as u32, top as u32);
+        let mut out = pool
+            .acquire(AcquireParams::default())
+            .map_err(|_| FlowError::Flushing)?;
+        let result = {
+            let map = buffer.map_read().map_err(|e| {
+                element.post_error(&e.to_string(), None);
+                FlowError::Error
+            })?;
+            let mut w = out.map_memory_write(0).map_err(|e| {
+                element.post_error(&e.to_string(), None);
+                FlowError::Error
+            })?;
+            crop_copy(&map, &offsets, &strides, left, top, &s.output, &mut w)
+        };
+        let bytes = result.map_err(|e| {
+            element.post_error(&e.to_string(), None);
+            FlowError::Error
+        })?;
+        ledger::record_copy(CopyReason::Crop, bytes, "videocrop");
+        out.set_pts(buffer.pts());
+        out.set_dts(buffer.dts());
+        out.set_duration(buffer.duration());
+        out.set_offset(buffer.offset());
+        out.set_offset_end(buffer.offset_end());
+        out.set_flags(buffer.flags());
+        Ok(out.freeze())
+    }
+}
+
+fn stop_mode(mode: Option<Mode>) {
+    if let Some(Mode::Copy(pool)) = mode {
+        let _ = pool.set_active(false);
+    }
+}
+
+impl ElementImpl for VideoCrop {
+    fn init(&self, element: &Element) {
+        if let Some(p) = element.src_pad() {
+            let _ = self.src.set(p);
+        }
+        if let Some(p) = element.sink_pad() {
+            let _ = self.sink.set(p);
+        }
+    }
+
+    fn set_property(
+        &self,
+        element: &Element,
+        name: &str,
+        value: PropValue,
+    ) -> Result<(), PropertyError> {
+        let PropValue::Int(v) = value else {
+            return Ok(());
+        };
+        let v = u32::try_from(v).map_err(|_| PropertyError::BadValue {
+            element: element.path(),
+            name: name.to_owned(),
+            value: v.to_string(),
+            expected: "a number of pixels from 0 to 2147483647".to_owned(),
+            why: "-1 (GStreamer's automatic crop to the downstream caps) is not supported; \
+                  give the number of pixels to crop"
+                .to_owned(),
+        })?;
+        {
+            let mut c = lock(&self.crop);
+            match name {
+                "left" => c.left = v,
+                "right" => c.right = v,
+                "top" => c.top = v,
+                "bottom" => c.bottom = v,
+                _ => return Ok(()),
+            }
+        }
+        // While streaming, new sizes need new caps: ask upstream to renegotiate.
+        if let Some(sink) = self.sink.get() {
+            if sink.is_linked() && sink.current_caps().is_some() {
+                sink.push_event(Event::Reconfigure);
+            }
+        }
+        Ok(())
+    }
+
+    fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
+        let c = self.current_crop();
+        let v = match name {
+            "left" => c.left,
+            "right" => c.right,
+            "top" => c.top,
+            "bottom" => c.bottom,
+            _ => return None,
+        };
+        Some(PropValue::Int(i64::from(v)))
+    }
+
+    fn change_state(
+        &self,
+        _element: &Element,
+        change: StateChange,
+    ) -> Result<(), penstock::element::ElementError> {
+        if change == StateChange::PausedToReady {
+            stop_mode(lock(&self.stream).take().and_then(|s| s.mode));
+        }
+        Ok(())
+    }
+
+    fn chain(&self, element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
+        let src = self.src.get().ok_or(FlowError::NotLinked)?;
+        let undecided = lock(&self.stream)
+            .as_ref()
+            .ok_or(FlowError::NotNegotiated)?
+            .mode
+            .is_none();
+        if undecided {
+            if let Err(e) = self.decide(element) {
+                element.post_error(&e.to_string(), None);
+                return Err(FlowError::NotNegotiated);
+            }
+        }
+        let out = {
+            let guard = lock(&self.stream);
+            let s = guard.as_ref().ok_or(FlowError::NotNegotiated)?;
+            match s.mode.as_ref().ok_or(FlowError::NotNegotiated)? {
+                Mode::Passthrough => buffer,
+                Mode::Meta { .. } => {
+                    let mut b = buffer.make_mut();
+                    if b.meta::<VideoMeta>().is_none() {
+                        b.add_meta(VideoMeta::from_info(&s.input));
+                    }
+                    let crop = match b.meta_mut::<VideoCropMeta>() {
+                        Some(c) => c,
+                        None => b.add_meta(VideoCropMeta::default()),
+                    };
+                    crop.x = crop.x.saturating_add(s.crop.left);
+                    crop.y = crop.y.saturating_add(s.crop.top);
+                    crop.width = s.output.width();
+                    crop.height = s.output.height();
+                    b.freeze()
+                }
+                Mode::Copy(pool) => self.copy(element, &buffer, s, pool)?,
+            }
+        };
+        src.push(out)
+    }
+
+    fn sink_event(&self, element: &Element, _pad: &Pad, event: Event) -> bool {
+        match event {
+            Event::Caps(caps) => self.set_caps(element, &caps),
+            other => element.forward_event_downstream(other),
+        }
+    }
+
+    fn src_event(&self, element: &Element, _pad: &Pad, event: Event) -> bool {
+        if event == Event::Reconfigure {
+            // Downstream changed what it accepts: decide again before the next buffer.
+            if let Some(s) = lock(&self.stream).as_mut() {
+                stop_mode(s.mode.take());
+            }
+        }
+        element.forward_event_upstream(event)
+    }
+
+    fn query(&self, element: &Element, pad: &Pad, query: &mut Query) -> bool {
+        match query {
+            Query::Caps(q) => {
+                let template = &pad.template().caps;
+                let other_pad = match pad.direction() {
+                    PadDirection::Sink => self.src.get(),
+                    PadDirection::Src => self.sink.get(),
+                };
+                // What the other side can do for the sizes the filter allows.
+                let other_filter = q.filter.as_ref().map(|f| self.transform(pad, f));
+                let other_template = other_pad.map(|p| p.template().caps.clone());
+                let other_filter = match (other_filter, other_template) {
+                    (Some(f), Some(t)) => Some(f.intersect(&t)),
+                    (None, t) => t,
+                    (f, None) => f,
+                };
+                let other = match other_pad {
+                    Some(p) if p.is_linked() => p.peer_caps(other_filter.as_ref()),
+                    _ => other_filter.unwrap_or_else(Caps::new_any),
+                };
+                // Back to this side: the transform the other way round.
+                let back = match pad.direction() {
+                    PadDirection::Sink => self.transform_from_src(&other),
+                    PadDirection::Src => self.transform_from_sink(&other),
+                };
+                let mut result = back.intersect(template);
+                if let Some(f) = &q.filter {
+                    result = f.intersect(&result);
+                    if pad.direction() == PadDirection::Sink {
+                        // Sizes the crop does not fit would only make negotiation fail
+                        // with "no caps in common": let them through so that the caps
+                        // event reports the crop and the frame size.
+                        for (st, feat) in f.intersect(template).iter() {
+                            if !self.fits(st) {
+                                result.append_structure_full(st.clone(), feat.clone());
+                            }
+                        }
+                    }
+                }
+                q.result = Some(result);
+                true
+            }
+            Query::AcceptCaps { caps, result } if pad.direction() == PadDirection::Sink => {
+                *result = caps.can_intersect(&pad.template().caps)
+                    && self.src.get().is_some_and(|src| {
+                        let out = self.transform(pad, caps);
+                        !src.is_linked() || out.can_intersect(&src.peer_caps(None))
+                    });
+                true
+            }
+            Query::Allocation(q) if pad.direction() == PadDirection::Sink => {
+                if self.current_crop().is_empty() {
+                    return element.default_query(pad, query);
+                }
+                q.add_meta("VideoMeta", None);
+                q.add_meta("VideoCropMeta", None);
+                if let Some(Stream {
+                    input,
+                    mode: Some(Mode::Meta { min }),
+                    ..
+                }) = lock(&self.stream).as_ref()
+                {
+                    q.add_pool(None, input.size(), *min, 0);
+                }
+                true
+            }
+            _ => element.default_query(pad, query),
+        }
+    }
+}
+
+/// The largest value of a width or height field.
+fn max_dimension(v: &Value) -> Option<i32> {
+    match v {
+        Value::Int(x) => Some(*x),
+        Value::IntRange { max, .. } => Some(*max),
+        Value::List(items) => items.iter().filter_map(max_dimension).max(),
+        _ => None,
+    }
+}
+
+impl VideoCrop {
+    /// False if even the largest width or height of `s` leaves no pixel after the crop.
+    fn fits(&self, s: &penstock::caps::Structure) -> bool {
+        let c = self.current_crop();
+        let fits = |field: &str, crop: u64| {
+            s.value(field)
+                .and_then(max_dimension)
+                .is_none_or(|m| i64::from(m) > crop as i64)
+        };
+        fits("width", u64::from(c.left) + u64::from(c.right))
+            && fits("height", u64::from(c.top) + u64::from(c.bottom))
+    }
+
+    fn transform_from_src(&self, caps: &Caps) -> Caps {
+        match self.src.get() {
+            Some(p) => self.transform(p, caps),
+            None => caps.clone(),
+        }
+    }
+
+    fn transform_from_sink(&self, caps: &Caps) -> Caps {
+        match self.sink.get() {
+            Some(p) => self.transform(p, caps),
+            None => caps.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dimensions_shift_and_clamp_like_gstreamer() {
+        assert_eq!(shift_dimension(&Value::Int(10), -4), Some(Value::Int(6)));
+        assert_eq!(shift_dimension(&Value::Int(3), -4), Some(Value::Int(1)));
+        assert_eq!(
+            shift_dimension(&Value::int_range(1, i32::MAX), 4),
+            Some(Value::int_range(5, i32::MAX))
+        );
+        assert_eq!(
+            shift_dimension(&Value::list([Value::Int(8), Value::Int(16)]), -2),
+            Some(Value::list([Value::Int(6), Value::Int(14)]))
+        );
+        assert_eq!(shift_dimension(&Value::from("x"), 1), None);
+    }
+
+    #[test]
+    fn crop_larger_than_the_frame_names_the_sizes() {
+        let info = VideoInfo::new(VideoFormat::I420, 16, 8).unwrap();
+        let c = Crop {
+            left: 10,
+            right: 6,
+            ..Crop::default()
+        };
+        let e = c.apply(&info).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("16x8") && text.contains("left=10") && text.contains("right=6"),
+            "{text}"
+        );
+        let ok = Crop {
+            left: 10,
+            right: 5,
+            top: 7,
+            bottom: 0,
+        }
+        .apply(&info)
+        .unwrap();
+        assert_eq!((ok.width(), ok.height()), (1, 1));
+    }
+
+    #[test]
+    fn planar_chroma_rounds_left_and_top_down() {
+        // I420 8x4: Y = 10*row + col, U = 100 + 10*row + col, V = 200 + ...
+        let input = VideoInfo::new(VideoFormat::I420, 8, 4).unwrap();
+        let mut src = vec![0u8; input.size()];
+        for p in 0..3 {
+            let base = [0u8, 100, 200][p];
+            for r in 0..input.plane_height(p) as usize {
+                for c in 0..input.plane_row_bytes(p) {
+                    src[input.offset(p) + r * input.stride(p) + c] = base + (10 * r + c) as u8;
+                }
+            }
+        }
+        let out = VideoInfo::new(VideoFormat::I420, 5, 1).unwrap();
+        let mut dst = vec![0u8; out.size()];
+        let n = crop_copy(
+            &src,
+            &input.offsets(),
+            &input.strides(),
+            3,
+            3,
+            &out,
+            &mut dst,
+        )
+        .unwrap();
+        assert_eq!(n, 5 + 3 + 3);
+        assert_eq!(&dst[..5], &[33, 34, 35, 36, 37]);
+        // Chroma row 3/2 = 1, column 3/2 = 1.
+        assert_eq!(&dst[out.offset(1)..out.offset(1) + 3], &[111, 112, 113]);
+        assert_eq!(&dst[out.offset(2)..out.offset(2) + 3], &[211, 212, 213]);
+    }
+
+    #[test]
+    fn yuy2_odd_left_moves_luma_but_not_the_last_sample() {
+        // One row of YUY2, 8 pixels: Y = 0..8 at even bytes, chroma 100+ at odd bytes.
+        let input = VideoInfo::new(VideoFormat::Yuy2, 8, 1).unwrap();
+        let src: Vec<u8> = (0..16u8)
+            .map(|i| if i % 2 == 0 { i / 2 } else { 100 + i })
+            .collect();
+        let out = VideoInfo::new(VideoFormat::Yuy2, 4, 1).unwrap();
+        let mut dst = vec![0u8; out.size()];
+        crop_copy(
+            &src,
+            &input.offsets(),
+            &input.strides(),
+            3,
+            0,
+            &out,
+            &mut dst,
+        )
+        .unwrap();
+        // Starts at macro-pixel 2 (pixel 2); luma shifted one pixel: 3, 4, 5, then the
+        // last one unshifted (5 again, GStreamer's loop bound).
+        assert_eq!(dst, [3, 105, 4, 107, 5, 109, 5, 111]);
+    }
+
+    #[test]
+    fn huge_offsets_are_an_error_not_a_panic() {
+        let out = VideoInfo::new(VideoFormat::Gray8, 4, 4).unwrap();
+        let mut dst = vec![0u8; out.size()];
+        let e = crop_copy(
+            &[0u8; 64],
+            &[usize::MAX - 2],
+            &[usize::MAX / 2],
+            1,
+            1,
+            &out,
+            &mut dst,
+        )
+        .unwrap_err();
+        assert!(matches!(e, CropError::ShortInput { plane: 0, .. }), "{e}");
+    }
+
+    #[test]
+    fn short_input_is_an_error_not_a_panic() {
+        let out = VideoInfo::new(VideoFormat::Rgb, 4, 4).unwrap();
+        let mut dst = vec![0u8; out.size()];
+        let e = crop_copy(&[0u8; 10], &[0], &[12], 0, 0, &out, &mut dst).unwrap_err();
+        assert!(matches!(e, CropError::ShortInput { plane: 0, .. }), "{e}");
+    }
+}
