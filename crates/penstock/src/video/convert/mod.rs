@@ -292,6 +292,9 @@ enum Path {
     Packed422ToPlanar420,
     /// I420/YV12 → any RGB (GStreamer fast path: chroma repeated, Orc arithmetic).
     Planar420ToRgb(Box<YuvToRgb>),
+    /// NV12/NV21 → any RGB: the generic path's arithmetic (linear chroma upsampling,
+    /// Orc matrix) fused per row without the 4:4:4 working rows.
+    SemiPlanarToRgb(Box<YuvToRgb>, ChromaSite),
     /// Luma copied, chroma (if any) set to 128.
     Luma,
     /// RGB byte orders: samples moved, alpha kept or set to 255.
@@ -391,6 +394,10 @@ impl Converter {
             Path::Planar420ToPacked422 => planar420_to_packed422(fi, fo, w, h, src, dst),
             Path::Packed422ToPlanar420 => packed422_to_planar420(fi, fo, w, h, src, dst),
             Path::Planar420ToRgb(k) => planar420_to_rgb(fi, fo, w, h, k, src, dst),
+            Path::SemiPlanarToRgb(k, site) => {
+                self.tmp.resize(w * 4, 0);
+                semi_planar_to_rgb(fi, fo, (w, h), k, *site, src, dst, &mut self.tmp);
+            }
             Path::Luma => luma(fi, fo, w, h, src, dst),
             Path::RgbReorder => rgb_reorder(fi, fo, w, h, &src[0], &mut dst[0]),
             Path::Generic { up, matrix, down } => {
@@ -436,6 +443,9 @@ fn plan(fi: VideoFormat, fo: VideoFormat, h: u32) -> Path {
     }
     if fi.is_rgb() && fo.is_rgb() {
         return Path::RgbReorder;
+    }
+    if matches!(fi, Nv12 | Nv21) && fo.is_rgb() {
+        return Path::SemiPlanarToRgb(Box::new(YuvToRgb::new(si)), default_site(fi, h));
     }
     // GStreamer's UYVY → GRAY8 fast path copies luma whatever the matrices.
     if (same_matrix && ((fi.is_yuv() && fo == Gray8) || (fi == Gray8 && is_420(fo))))
@@ -830,6 +840,114 @@ fn planar420_to_rgb(
             o[ob] = cb;
             if let Some(a) = oa {
                 o[a] = 255;
+            }
+        }
+    }
+}
+
+/// One chroma row of NV12/NV21 upsampled horizontally to `w` samples the way
+/// GStreamer's resampler does (3:1 taps when centred, neighbour average when
+/// co-sited; the first sample and an even width's last keep their value).
+fn upsample_chroma_row(
+    s: &[u8],
+    w: usize,
+    site: ChromaSite,
+    (ui, vi): (usize, usize),
+    u: &mut [u8],
+    v: &mut [u8],
+) {
+    let c = |k: usize, o: usize| s[2 * k + o];
+    for (x, (uo, vo)) in u[..w].iter_mut().zip(v[..w].iter_mut()).enumerate() {
+        let k = x >> 1;
+        let (a, b) = if x % 2 == 1 {
+            if x + 1 < w {
+                match site {
+                    ChromaSite::HCosited => {
+                        (f11(c(k, ui), c(k + 1, ui)), f11(c(k, vi), c(k + 1, vi)))
+                    }
+                    _ => (f31(c(k, ui), c(k + 1, ui)), f31(c(k, vi), c(k + 1, vi))),
+                }
+            } else {
+                (c(k, ui), c(k, vi))
+            }
+        } else if x == 0 || site == ChromaSite::HCosited {
+            (c(k, ui), c(k, vi))
+        } else {
+            (f31(c(k, ui), c(k - 1, ui)), f31(c(k, vi), c(k - 1, vi)))
+        };
+        *uo = a;
+        *vo = b;
+    }
+}
+
+/// NV12/NV21 → RGB with the generic path's arithmetic, row by row: each chroma row
+/// is upsampled horizontally once (a two-row cache), rows are mixed vertically 3:1
+/// with their partner row as GStreamer pairs them, then the tabulated Orc matrix.
+#[allow(clippy::too_many_arguments)]
+fn semi_planar_to_rgb(
+    fi: VideoFormat,
+    fo: VideoFormat,
+    (w, h): (usize, usize),
+    k: &YuvToRgb,
+    site: ChromaSite,
+    src: &[Plane<'_>],
+    dst: &mut [PlaneMut<'_>],
+    tmp: &mut [u8],
+) {
+    let offs = (fi.component_offset(1), fi.component_offset(2));
+    let ([or, og, ob], oa, ps) = rgb_offsets(fo);
+    let cw = w.div_ceil(2);
+    // Two cached upsampled chroma rows: (chroma row index, U, V).
+    let (c0, c1) = tmp.split_at_mut(2 * w);
+    let (u0, v0) = c0.split_at_mut(w);
+    let (u1, v1) = c1[..2 * w].split_at_mut(w);
+    let mut slots: [(Option<usize>, &mut [u8], &mut [u8]); 2] = [(None, u0, v0), (None, u1, v1)];
+    for y in 0..h {
+        let own = y >> 1;
+        let partner = if y % 2 == 1 {
+            (y + 1 < h).then_some((y + 1) >> 1)
+        } else {
+            y.checked_sub(1).map(|p| p >> 1)
+        };
+        let needed = [Some(own), partner];
+        for need in needed.into_iter().flatten() {
+            if slots.iter().all(|(i, _, _)| *i != Some(need)) {
+                // Reuse a slot holding no row this output row needs.
+                let free = usize::from(needed.contains(&slots[0].0) && slots[0].0.is_some());
+                let slot = &mut slots[free];
+                upsample_chroma_row(row(&src[1], need, cw * 2), w, site, offs, slot.1, slot.2);
+                slot.0 = Some(need);
+            }
+        }
+        let find = |want: usize| usize::from(slots[0].0 != Some(want));
+        let so = find(own);
+        let yrow = row(&src[0], y, w);
+        let d = row_mut(&mut dst[0], y, w * ps);
+        let (uo, vo) = (&slots[so].1[..w], &slots[so].2[..w]);
+        match partner.filter(|&p| p != own) {
+            Some(p) => {
+                let sp = find(p);
+                let (up, vp) = (&slots[sp].1[..w], &slots[sp].2[..w]);
+                for (x, o) in d.chunks_exact_mut(ps).enumerate() {
+                    let [r, g, b] = k.apply(yrow[x], f31(uo[x], up[x]), f31(vo[x], vp[x]));
+                    o[or] = r;
+                    o[og] = g;
+                    o[ob] = b;
+                    if let Some(a) = oa {
+                        o[a] = 255;
+                    }
+                }
+            }
+            None => {
+                for (x, o) in d.chunks_exact_mut(ps).enumerate() {
+                    let [r, g, b] = k.apply(yrow[x], uo[x], vo[x]);
+                    o[or] = r;
+                    o[og] = g;
+                    o[ob] = b;
+                    if let Some(a) = oa {
+                        o[a] = 255;
+                    }
+                }
             }
         }
     }
