@@ -12,6 +12,7 @@ pub mod identity;
 pub mod queue;
 pub mod rawvideoparse;
 pub mod tee;
+pub mod videoconvert;
 pub mod videocrop;
 pub mod videotestsrc;
 
@@ -30,6 +31,7 @@ pub fn registry() -> Registry {
     r.register(queue::factory());
     r.register(rawvideoparse::factory());
     r.register(tee::factory());
+    r.register(videoconvert::factory());
     r.register(videocrop::factory());
     r.register(videotestsrc::factory());
     r

@@ -47,6 +47,8 @@ pub enum CopyReason {
     /// A crop was applied by copying the visible rectangle into a new frame (the
     /// consumer could not take a crop meta).
     Crop,
+    /// Pixels were converted into a new frame (another format or layout).
+    Convert,
 }
 
 /// How many [`CopyReason`]s there are.
@@ -54,7 +56,7 @@ pub const N_REASONS: usize = CopyReason::ALL.len();
 
 impl CopyReason {
     /// All reasons, in report order.
-    pub const ALL: [CopyReason; 8] = [
+    pub const ALL: [CopyReason; 9] = [
         CopyReason::Cow,
         CopyReason::PaddedChunk,
         CopyReason::Merge,
@@ -63,6 +65,7 @@ impl CopyReason {
         CopyReason::MemoryType,
         CopyReason::Explicit,
         CopyReason::Crop,
+        CopyReason::Convert,
     ];
 
     /// The reason's name as it appears in reports (`cow`, `padded-chunk`, ...).
@@ -76,6 +79,7 @@ impl CopyReason {
             CopyReason::MemoryType => "memory-type",
             CopyReason::Explicit => "explicit",
             CopyReason::Crop => "crop",
+            CopyReason::Convert => "convert",
         }
     }
 

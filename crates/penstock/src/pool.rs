@@ -10,7 +10,8 @@
 //! A buffer holds only a `Weak` reference to its pool: dropping the pool does not wait
 //! for buffers, and a buffer that outlives its pool is simply freed. Returning a buffer
 //! never blocks and never fails. A buffer whose memories were replaced or removed, or
-//! are still shared elsewhere, is freed instead of reused.
+//! are still shared elsewhere, is freed instead of reused; memories added beside the
+//! pool's own are let go and the buffer is reused.
 
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -632,6 +633,12 @@ fn discard(mut buffers: Vec<Arc<BufferRef>>) {
 
 /// Puts a buffer's windows back as the pool made them; false if it cannot be reused.
 fn reset(r: &mut BufferRef, link: &PoolLink) -> bool {
+    // Memories added beside the pool's own (a converter putting a plane it shares from
+    // its input in front of the planes it writes) are let go; the pool's are reused.
+    if r.memories.len() > link.layout.len() {
+        r.memories
+            .retain(|m| link.layout.iter().any(|&(id, _, _)| m.region_id() == id));
+    }
     if r.memories.len() != link.layout.len() {
         return false;
     }

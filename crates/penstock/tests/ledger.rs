@@ -262,7 +262,8 @@ fn reasons_have_stable_names() {
             "alignment",
             "memory-type",
             "explicit",
-            "crop"
+            "crop",
+            "convert"
         ]
     );
     for r in CopyReason::ALL {

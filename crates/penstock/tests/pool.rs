@@ -295,10 +295,18 @@ fn buffers_with_replaced_or_removed_memory_are_freed() {
     drop(b);
     assert_eq!(pool.stats().freed, 2);
 
+    // A memory added beside the pool's own (a converter putting a plane it shares from
+    // its input in front of the planes it wrote) is let go when the buffer returns,
+    // and the buffer is reused with its own memory.
     let mut b = pool.acquire(WAIT).unwrap();
+    b.insert_memory(0, Memory::new_system(4).unwrap());
     b.append_memory(Memory::new_system(4).unwrap());
     drop(b);
-    assert_eq!(pool.stats().freed, 3);
+    assert_eq!(pool.stats().freed, 2);
+    let b = pool.acquire(WAIT).unwrap();
+    assert_eq!((b.n_memory(), b.size()), (1, 64));
+    drop(b);
+    assert_eq!(pool.stats().freed, 2);
 
     // A write through a shared pool memory copies it (cow): the buffer then holds
     // another memory and is freed too.
@@ -308,11 +316,11 @@ fn buffers_with_replaced_or_removed_memory_are_freed() {
     b.map_memory_write(0).unwrap()[0] = 1;
     assert!(!b.memory(0).unwrap().same_region(&keep));
     drop(b);
-    assert_eq!(pool.stats().freed, 4);
+    assert_eq!(pool.stats().freed, 3);
     drop(keep);
     let s = pool.stats();
     assert_eq!((s.free, s.outstanding), (0, 0));
-    assert_eq!(s.allocated, 4);
+    assert_eq!(s.allocated, 3);
 }
 
 #[test]

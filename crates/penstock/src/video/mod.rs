@@ -25,6 +25,7 @@
 //! # Ok::<(), penstock::video::VideoError>(())
 //! ```
 
+pub mod convert;
 pub mod dma_drm;
 pub mod drm;
 mod format;
