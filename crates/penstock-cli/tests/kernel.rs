@@ -3,21 +3,11 @@
 //! each test prints `kernel-test NAME: not run on this kernel (...)` and passes, unless
 //! `PENSTOCK_REQUIRE_KERNEL=1` is set: then it fails.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
 fn kernel_has(name: &str, device: &str) -> bool {
-    if Path::new(device).exists() {
-        return true;
-    }
-    let line = format!("kernel-test {name}: not run on this kernel (no {device})");
-    assert!(
-        std::env::var_os("PENSTOCK_REQUIRE_KERNEL").is_none_or(|v| v != "1"),
-        "{line}, and PENSTOCK_REQUIRE_KERNEL=1 requires it"
-    );
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
-    false
+    penstock_linux::kernel_test::kernel_has(name, &[device])
 }
 
 fn penstock(args: &[&str]) -> (bool, String, String) {

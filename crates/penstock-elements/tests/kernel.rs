@@ -6,8 +6,6 @@
 //! `kernel-test NAME: not run on this kernel (no DMA-BUF exporter)` and passes, unless
 //! `PENSTOCK_REQUIRE_KERNEL=1` is set: then the absence fails the test.
 
-use std::io::Write;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,21 +19,10 @@ use penstock::ledger;
 use penstock::memory::Memory;
 use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 
-/// Whether this kernel exports DMA-BUFs for software frames. When it does not: a
-/// failure under `PENSTOCK_REQUIRE_KERNEL=1`, else a line on stderr and `false`.
+/// Whether this kernel exports DMA-BUFs for software frames (else: not run, or a
+/// failure under `PENSTOCK_REQUIRE_KERNEL=1`).
 fn kernel_has_exporter(name: &str) -> bool {
-    if Path::new("/dev/dma_heap/system").exists() || Path::new("/dev/udmabuf").exists() {
-        return true;
-    }
-    let line = format!(
-        "kernel-test {name}: not run on this kernel (no DMA-BUF exporter: neither /dev/dma_heap/system nor /dev/udmabuf)"
-    );
-    assert!(
-        std::env::var_os("PENSTOCK_REQUIRE_KERNEL").is_none_or(|v| v != "1"),
-        "{line}, and PENSTOCK_REQUIRE_KERNEL=1 requires it"
-    );
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
-    false
+    penstock_linux::kernel_test::kernel_has(name, &["/dev/dma_heap/system", "/dev/udmabuf"])
 }
 
 /// One received buffer: memory types, whether each memory has an fd, and the bytes.

@@ -20,6 +20,7 @@ pub mod dma_heap;
 pub mod dmabuf;
 pub mod error;
 pub mod fd;
+pub mod kernel_test;
 pub mod mapped_file;
 pub mod memfd;
 pub mod probe;

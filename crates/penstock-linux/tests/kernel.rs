@@ -7,9 +7,7 @@
 //! `PENSTOCK_REQUIRE_KERNEL=1` is set: then the absence fails the test (set it wherever
 //! the kernel is meant to have them, as in the guest runner).
 
-use std::io::Write;
 use std::os::fd::AsFd;
-use std::path::Path;
 use std::sync::Arc;
 
 use penstock::allocator::{AllocationParams, Allocator};
@@ -25,20 +23,8 @@ use penstock_linux::{
 const HEAP: &str = "/dev/dma_heap/system";
 const UDMABUF: &str = "/dev/udmabuf";
 
-/// Whether the kernel has `device` for test `name`. When it does not: a failure under
-/// `PENSTOCK_REQUIRE_KERNEL=1`, else a line on stderr (written past the test harness's
-/// capture, so it shows in every run) and `false`.
 fn kernel_has(name: &str, device: &str) -> bool {
-    if Path::new(device).exists() {
-        return true;
-    }
-    let line = format!("kernel-test {name}: not run on this kernel (no {device})");
-    assert!(
-        std::env::var_os("PENSTOCK_REQUIRE_KERNEL").is_none_or(|v| v != "1"),
-        "{line}, and PENSTOCK_REQUIRE_KERNEL=1 requires it"
-    );
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
-    false
+    penstock_linux::kernel_test::kernel_has(name, &[device])
 }
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
