@@ -300,14 +300,17 @@ struct Streaming {
 }
 
 impl Streaming {
-    /// Gives the accounting of the items handed on back to the queue (under the lock),
-    /// and wakes upstream or a drain if they wait for what that freed.
-    fn give_back(&mut self, st: &mut State) {
+    /// Gives the accounting of the items handed on back to the queue (under the lock).
+    /// True if upstream or a drain wait for what that freed: notify `not_full` then,
+    /// after unlocking (a woken thread that preempts the notifier would find the lock
+    /// taken and sleep again).
+    #[must_use]
+    fn give_back(&mut self, st: &mut State) -> bool {
         st.level.sub(self.handed);
         self.taken.sub(self.handed);
         self.handed = Level::default();
         self.handed_to.store(Level::default());
-        Queue::wake_waiters(&self.shared, st);
+        Queue::wake_waiters(&self.shared, st)
     }
 
     /// Records `item` as handed downstream (before pushing it: GStreamer's level does
@@ -327,8 +330,10 @@ impl Streaming {
         {
             let shared = Arc::clone(&self.shared);
             let mut st = lock(&shared.state);
-            if st.epoch == self.epoch {
-                self.give_back(&mut st);
+            let wake = st.epoch == self.epoch && self.give_back(&mut st);
+            drop(st);
+            if wake {
+                shared.not_full.notify_all();
             }
         }
     }
@@ -344,12 +349,14 @@ impl Streaming {
         }
         let shared = Arc::clone(&self.shared);
         let mut st = lock(&shared.state);
-        let (mut spun, mut slept) = (false, false);
+        let (mut spun, mut slept, mut wake) = (false, false, false);
         loop {
             if st.flushing || st.epoch != self.epoch {
                 return None;
             }
-            self.give_back(&mut st);
+            if self.give_back(&mut st) {
+                wake = true;
+            }
             let n = st.items.len();
             // Take what is there at once if it makes a batch, or if waiting longer would
             // only add latency: after a spin, after a sleep (an item reached an idle
@@ -369,9 +376,15 @@ impl Streaming {
                 // whatever is there, and sleep only if that is nothing.
                 spun = true;
                 drop(st);
+                if std::mem::take(&mut wake) {
+                    shared.not_full.notify_all();
+                }
                 Self::spin(&shared, n);
                 st = lock(&shared.state);
                 continue;
+            }
+            if std::mem::take(&mut wake) {
+                shared.not_full.notify_all();
             }
             st.waiting_item += 1;
             st.item_notified = false;
@@ -397,6 +410,9 @@ impl Streaming {
         }
         shared.queued.store(st.items.len(), Ordering::Relaxed);
         drop(st);
+        if wake {
+            shared.not_full.notify_all();
+        }
         self.batch.pop_front()
     }
 
@@ -469,15 +485,16 @@ impl Queue {
         !Queue::is_full(&doubled, l)
     }
 
-    /// Wakes upstream if it waits for room and the queue is empty or at most half full,
-    /// and drain queries if nothing is queued any more (nor held un-handed in the
-    /// streaming thread's batch).
-    fn wake_waiters(shared: &Shared, st: &mut State) {
+    /// Whether to wake (notify `not_full`, once the lock is released) upstream, if it
+    /// waits for room and the queue is empty or at most half full, and drain queries,
+    /// if nothing is queued any more (nor held un-handed in the streaming thread's
+    /// batch). Marks the notification as done.
+    fn wake_waiters(shared: &Shared, st: &mut State) -> bool {
         if st.waiting_room == 0 && st.waiting_empty == 0 {
             if shared.wanted.load(Ordering::Relaxed) {
                 shared.wanted.store(false, Ordering::Relaxed);
             }
-            return;
+            return false;
         }
         let level = st.current();
         let empty = level.items == 0;
@@ -486,8 +503,9 @@ impl Queue {
                 || (st.waiting_empty > 0 && empty))
         {
             st.room_notified = true;
-            shared.not_full.notify_all();
+            return true;
         }
+        false
     }
 
     /// Drops every queued item (their buffers go back to their pools).
@@ -602,9 +620,13 @@ impl Queue {
         st.queued_level.add(l);
         st.items.push_back(item);
         shared.queued.store(st.items.len(), Ordering::Relaxed);
-        if st.waiting_item > 0 && !st.item_notified {
-            // All: one of them may be a thread of an older epoch, about to exit.
-            st.item_notified = true;
+        let wake = st.waiting_item > 0 && !st.item_notified;
+        st.item_notified |= wake;
+        drop(st);
+        if wake {
+            // All: one of them may be a thread of an older epoch, about to exit. After
+            // unlocking: a woken thread that preempts this one must not find the lock
+            // taken.
             shared.not_empty.notify_all();
         }
         Ok(())
