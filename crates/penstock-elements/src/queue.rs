@@ -322,8 +322,8 @@ impl Streaming {
         // read `Handed::items` (SeqCst), so either they see this item handed on, or we
         // see `wanted` and take the lock to wake them. Taking it for every item while
         // upstream waits would make a woken upstream contend for it (on a busy core:
-        // preempt its holder and sleep again); upstream is woken from half full, so
-        // every `WAKE_EVERY` items is soon enough. The last item of a batch always
+        // preempt its holder and sleep again); upstream is woken from a quarter full,
+        // so every `WAKE_EVERY` items is soon enough. The last item of a batch always
         // takes it (before the push, which may block): a drain waits for that one.
         if self.shared.wanted.load(Ordering::SeqCst)
             && (self.batch.is_empty() || self.handed.items.is_multiple_of(WAKE_EVERY))
@@ -472,21 +472,24 @@ impl Queue {
             || (l.time > 0 && level.time >= l.time)
     }
 
-    /// At most half full: where a blocked upstream is woken. Waking it at the first free
-    /// slot would cost a wake-up (a system call and a context switch) per buffer when
-    /// upstream is the faster side; from half full it refills many in one go.
+    /// At most a quarter full: where a blocked upstream is woken. Waking it at the first
+    /// free slot would cost a wake-up (a system call and, when both threads share a
+    /// core, two context switches) per buffer when upstream is the faster side; from a
+    /// quarter full it refills three quarters in one go, while the streaming thread
+    /// still has a quarter to hand on before upstream's wake-up latency could leave it
+    /// idle.
     fn low(level: &Level, l: &Limits) -> bool {
-        let doubled = Level {
+        let scaled = Level {
             items: level.items,
-            buffers: level.buffers.saturating_mul(2),
-            bytes: level.bytes.saturating_mul(2),
-            time: level.time.saturating_mul(2),
+            buffers: level.buffers.saturating_mul(4),
+            bytes: level.bytes.saturating_mul(4),
+            time: level.time.saturating_mul(4),
         };
-        !Queue::is_full(&doubled, l)
+        !Queue::is_full(&scaled, l)
     }
 
     /// Whether to wake (notify `not_full`, once the lock is released) upstream, if it
-    /// waits for room and the queue is empty or at most half full, and drain queries,
+    /// waits for room and the queue is empty or at most a quarter full, and drain queries,
     /// if nothing is queued any more (nor held un-handed in the streaming thread's
     /// batch). Marks the notification as done.
     fn wake_waiters(shared: &Shared, st: &mut State) -> bool {
