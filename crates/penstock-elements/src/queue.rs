@@ -326,7 +326,7 @@ impl Streaming {
         // so every `WAKE_EVERY` items is soon enough. The last item of a batch always
         // takes it (before the push, which may block): a drain waits for that one.
         if self.shared.wanted.load(Ordering::SeqCst)
-            && (self.batch.is_empty() || self.handed.items.is_multiple_of(WAKE_EVERY))
+            && (self.batch.is_empty() || self.handed.items % WAKE_EVERY == 0)
         {
             let shared = Arc::clone(&self.shared);
             let mut st = lock(&shared.state);
