@@ -236,6 +236,9 @@ struct Shared {
     wanted: AtomicBool,
     /// `State::epoch`, readable per item without the lock.
     epoch: AtomicU64,
+    /// Set with every notification of `not_full` (and at flushing or a downstream
+    /// error): what upstream, spinning on a full queue before it sleeps, watches.
+    room: AtomicBool,
 }
 
 /// The element.
@@ -273,6 +276,7 @@ impl Default for Queue {
                 queued: AtomicUsize::new(0),
                 wanted: AtomicBool::new(false),
                 epoch: AtomicU64::new(0),
+                room: AtomicBool::new(false),
             }),
             src: OnceLock::new(),
         }
@@ -458,6 +462,7 @@ impl Streaming {
         self.handed = Level::default();
         self.handed_to.store(Level::default());
         st.downstream = Err(e);
+        self.shared.room.store(true, Ordering::Release);
         self.shared.not_full.notify_all();
         drop(st);
         self.batch.clear();
@@ -506,9 +511,29 @@ impl Queue {
                 || (st.waiting_empty > 0 && empty))
         {
             st.room_notified = true;
+            shared.room.store(true, Ordering::Release);
             return true;
         }
         false
+    }
+
+    /// Upstream, finding the queue full: watches `room` (or a flush) for `SPINS` looks,
+    /// 8 pause instructions apart, yielding the core every `SPIN_YIELD` looks (both
+    /// threads may share one core).
+    fn spin_for_room(shared: &Shared) {
+        let epoch = shared.epoch.load(Ordering::Relaxed);
+        for i in 0..SPINS {
+            if i % SPIN_YIELD == SPIN_YIELD - 1 {
+                std::thread::yield_now();
+            }
+            for _ in 0..8 {
+                std::hint::spin_loop();
+            }
+            if shared.room.load(Ordering::Acquire) || shared.epoch.load(Ordering::Relaxed) != epoch
+            {
+                return;
+            }
+        }
     }
 
     /// Drops every queued item (their buffers go back to their pools).
@@ -582,6 +607,7 @@ impl Queue {
         }
         st.downstream?;
         if let Item::Buffer(_) = &item {
+            let mut spun = false;
             // `level` counts what the streaming thread has handed on since it last took
             // the lock: when that is not full, neither is the real level, and the
             // streaming thread's counters (a cache line it writes per item) are not read.
@@ -607,7 +633,21 @@ impl Queue {
                         shared.wanted.store(true, Ordering::SeqCst);
                         if Queue::is_full(&st.current(), &st.limits) {
                             st.room_notified = false;
-                            st = shared.not_full.wait(st).unwrap_or_else(|p| p.into_inner());
+                            if spun {
+                                st = shared.not_full.wait(st).unwrap_or_else(|p| p.into_inner());
+                            } else {
+                                // The streaming thread is likely draining on another core:
+                                // watch for its wake-up without sleeping first, as a sleep
+                                // and a wake-up cost far more than the few microseconds
+                                // a batch takes. Registered as waiting, so it signals
+                                // `room` where it would notify; the level is looked at
+                                // again under the lock afterwards, so nothing is missed.
+                                spun = true;
+                                shared.room.store(false, Ordering::Relaxed);
+                                drop(st);
+                                Queue::spin_for_room(shared);
+                                st = lock(&shared.state);
+                            }
                         }
                         st.waiting_room -= 1;
                         if st.flushing {
