@@ -83,12 +83,18 @@ pub fn factory() -> ElementFactory {
 }
 
 /// How many times (8 pause instructions apart) the streaming thread looks for
-/// `SPIN_BATCH` items in an empty queue before it takes what is there, or sleeps.
-/// It also goes back early when upstream waits for room, or when items are there and
-/// their count has not changed for `SPIN_STILL` looks.
+/// `SPIN_BATCH` items in a queue that holds fewer before it takes what is there, or
+/// sleeps. It also goes back early when upstream waits for room, or when items are
+/// there and their count has not changed for `SPIN_STILL` looks.
 const SPINS: u32 = 256;
 const SPIN_BATCH: usize = 32;
 const SPIN_STILL: u32 = 16;
+/// While upstream waits, the streaming thread gives back what it handed on (and wakes
+/// upstream if that made room) every `WAKE_EVERY` items.
+const WAKE_EVERY: u64 = 8;
+/// How many times upstream, finding the queue full, yields and looks for room before
+/// it sleeps.
+const ROOM_LOOKS: u32 = 16;
 /// Every `SPIN_YIELD` looks, the spinning thread yields its core.
 const SPIN_YIELD: u32 = 16;
 
@@ -179,6 +185,9 @@ impl Handed {
 struct State {
     /// Items not yet taken by the streaming thread.
     items: VecDeque<Item>,
+    /// The level of `items` alone: the streaming thread takes them all at once, with
+    /// their level, without looking at each under the lock.
+    queued_level: Level,
     /// Everything queued: `items`, and the streaming thread's batch less what it has
     /// handed on (`handed`) since it last took the lock.
     level: Level,
@@ -197,6 +206,11 @@ struct State {
     waiting_room: usize,
     /// (A count: a thread of an older epoch may still be waking up.)
     waiting_item: usize,
+    /// `not_empty` (`not_full`) was notified since the last thread began to wait on
+    /// it: every thread waiting then is woken already, so the next items (hand-offs)
+    /// make no system call while the woken thread waits for a core.
+    item_notified: bool,
+    room_notified: bool,
     /// The limits, under the same lock as the level (one lock per buffer upstream).
     limits: Limits,
     /// Bumped whenever flushing starts or stops: a streaming thread of an older epoch
@@ -225,6 +239,9 @@ struct Shared {
     wanted: AtomicBool,
     /// `State::epoch`, readable per item without the lock.
     epoch: AtomicU64,
+    /// Set with every notification of `not_full` (and at flushing or a downstream
+    /// error): what upstream, spinning on a full queue before it sleeps, watches.
+    room: AtomicBool,
 }
 
 /// The element.
@@ -239,6 +256,7 @@ impl Default for Queue {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
                     items: VecDeque::with_capacity(256),
+                    queued_level: Level::default(),
                     level: Level::default(),
                     handed: Arc::new(Handed::default()),
                     flushing: true,
@@ -246,6 +264,8 @@ impl Default for Queue {
                     waiting_empty: 0,
                     waiting_room: 0,
                     waiting_item: 0,
+                    item_notified: false,
+                    room_notified: false,
                     limits: Limits {
                         buffers: 200,
                         bytes: 10_485_760,
@@ -259,6 +279,7 @@ impl Default for Queue {
                 queued: AtomicUsize::new(0),
                 wanted: AtomicBool::new(false),
                 epoch: AtomicU64::new(0),
+                room: AtomicBool::new(false),
             }),
             src: OnceLock::new(),
         }
@@ -269,7 +290,8 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The most items the streaming thread takes from the queue under one lock.
+/// The capacity of the rings the streaming thread and upstream swap (they grow if
+/// needed and are kept).
 const BATCH: usize = 256;
 
 /// The streaming thread's side: its batch and what it handed on since the last lock.
@@ -285,14 +307,17 @@ struct Streaming {
 }
 
 impl Streaming {
-    /// Gives the accounting of the items handed on back to the queue (under the lock),
-    /// and wakes upstream or a drain if they wait for what that freed.
-    fn give_back(&mut self, st: &mut State) {
+    /// Gives the accounting of the items handed on back to the queue (under the lock).
+    /// True if upstream or a drain wait for what that freed: notify `not_full` then,
+    /// after unlocking (a woken thread that preempts the notifier would find the lock
+    /// taken and sleep again).
+    #[must_use]
+    fn give_back(&mut self, st: &mut State) -> bool {
         st.level.sub(self.handed);
         self.taken.sub(self.handed);
         self.handed = Level::default();
         self.handed_to.store(Level::default());
-        Queue::wake_waiters(&self.shared, st);
+        Queue::wake_waiters(&self.shared, st)
     }
 
     /// Records `item` as handed downstream (before pushing it: GStreamer's level does
@@ -302,12 +327,20 @@ impl Streaming {
         self.handed_to.store(self.handed);
         // Pairs with `enqueue` and the drain query: they set `wanted` (SeqCst) and then
         // read `Handed::items` (SeqCst), so either they see this item handed on, or we
-        // see `wanted` and take the lock to wake them.
-        if self.shared.wanted.load(Ordering::SeqCst) {
+        // see `wanted` and take the lock to wake them. Taking it for every item while
+        // upstream waits would make a woken upstream contend for it (on a busy core:
+        // preempt its holder and sleep again); upstream is woken from a quarter full,
+        // so every `WAKE_EVERY` items is soon enough. The last item of a batch always
+        // takes it (before the push, which may block): a drain waits for that one.
+        if self.shared.wanted.load(Ordering::SeqCst)
+            && (self.batch.is_empty() || self.handed.items % WAKE_EVERY == 0)
+        {
             let shared = Arc::clone(&self.shared);
             let mut st = lock(&shared.state);
-            if st.epoch == self.epoch {
-                self.give_back(&mut st);
+            let wake = st.epoch == self.epoch && self.give_back(&mut st);
+            drop(st);
+            if wake {
+                shared.not_full.notify_all();
             }
         }
     }
@@ -323,70 +356,100 @@ impl Streaming {
         }
         let shared = Arc::clone(&self.shared);
         let mut st = lock(&shared.state);
-        let mut spins = 0;
+        let (mut spun, mut slept, mut wake) = (false, false, false);
         loop {
             if st.flushing || st.epoch != self.epoch {
                 return None;
             }
-            self.give_back(&mut st);
-            if !st.items.is_empty() {
+            if self.give_back(&mut st) {
+                wake = true;
+            }
+            let n = st.items.len();
+            // Take what is there at once if it makes a batch, or if waiting longer would
+            // only add latency: after a spin, after a sleep (an item reached an idle
+            // queue: a live or slow upstream gets it forwarded at once), when upstream
+            // waits for room, or in a leaky queue (one item at a time).
+            if n > 0
+                && (n >= SPIN_BATCH || spun || slept || st.waiting_room > 0 || st.limits.leaky != 0)
+            {
                 break;
             }
-            if spins == 0 {
-                // Empty: upstream is likely about to queue more. Wait a little without
-                // the lock, as taking it for each item makes upstream's lock contended
-                // and waking this thread costs upstream a system call: go back for
-                // a batch once several items are there (or upstream waits, or items
-                // stopped coming), or whatever is there after the spin, and sleep
-                // only if that is nothing.
-                spins += 1;
+            if !spun {
+                // Few items or none: upstream is likely pushing more. Each batch taken
+                // costs a handoff of the lock's, the ring's and the items' cache lines
+                // between the cores, and a lock taken per item would make upstream's
+                // lock contended: wait a little without the lock for a batch to
+                // accumulate (or upstream to wait, or items to stop coming), then take
+                // whatever is there, and sleep only if that is nothing.
+                spun = true;
                 drop(st);
-                let (mut last, mut still) = (0, 0);
-                for i in 0..SPINS {
-                    if i % SPIN_YIELD == SPIN_YIELD - 1 {
-                        // Upstream may be waiting for this core (a busy or
-                        // one-core machine): let it run.
-                        std::thread::yield_now();
-                    }
-                    let queued = shared.queued.load(Ordering::Relaxed);
-                    // Enough for a batch, or upstream waits for room: go.
-                    if queued >= SPIN_BATCH || shared.wanted.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    // Items there, and no more coming for a while (a slow upstream).
-                    if queued > 0 && queued == last {
-                        still += 1;
-                        if still >= SPIN_STILL {
-                            break;
-                        }
-                    } else {
-                        (last, still) = (queued, 0);
-                    }
-                    for _ in 0..8 {
-                        std::hint::spin_loop();
-                    }
+                if std::mem::take(&mut wake) {
+                    shared.not_full.notify_all();
                 }
+                Self::spin(&shared, n);
                 st = lock(&shared.state);
                 continue;
             }
+            if std::mem::take(&mut wake) {
+                shared.not_full.notify_all();
+            }
             st.waiting_item += 1;
+            st.item_notified = false;
             st = shared.not_empty.wait(st).unwrap_or_else(|p| p.into_inner());
             st.waiting_item -= 1;
+            slept = true;
         }
-        // A leaky queue drops queued items itself: it hands one item at a time, as
-        // items in a batch could not be leaked.
-        let n = if st.limits.leaky != 0 {
-            1
+        if st.limits.leaky != 0 {
+            // A leaky queue drops queued items itself: it hands one item at a time, as
+            // items in a batch could not be leaked.
+            if let Some(item) = st.items.pop_front() {
+                let l = Level::of(&item);
+                st.queued_level.sub(l);
+                self.taken.add(l);
+                self.batch.push_back(item);
+            }
         } else {
-            st.items.len().min(BATCH)
-        };
-        for item in st.items.drain(..n) {
-            self.taken.add(Level::of(&item));
-            self.batch.push_back(item);
+            // Everything, in O(1) under the lock: the emptied batch (with its capacity)
+            // becomes the queue's ring.
+            std::mem::swap(&mut st.items, &mut self.batch);
+            self.taken.add(st.queued_level);
+            st.queued_level = Level::default();
         }
         shared.queued.store(st.items.len(), Ordering::Relaxed);
         drop(st);
+        if wake {
+            shared.not_full.notify_all();
+        }
         self.batch.pop_front()
+    }
+
+    /// Waits, without the lock, for `SPIN_BATCH` items, for upstream to wait for room,
+    /// for items to stop coming (`SPIN_STILL` looks without a change) or for `SPINS`
+    /// looks, whichever comes first. `found`: the items there when it started.
+    fn spin(shared: &Shared, found: usize) {
+        let (mut last, mut still) = (found, 0);
+        for i in 0..SPINS {
+            if i % SPIN_YIELD == SPIN_YIELD - 1 {
+                // Upstream may be waiting for this core (a busy or one-core machine):
+                // let it run.
+                std::thread::yield_now();
+            }
+            for _ in 0..8 {
+                std::hint::spin_loop();
+            }
+            let queued = shared.queued.load(Ordering::Relaxed);
+            if queued >= SPIN_BATCH || shared.wanted.load(Ordering::Relaxed) {
+                return;
+            }
+            if queued > 0 && queued == last {
+                still += 1;
+                if still >= SPIN_STILL {
+                    return;
+                }
+            } else {
+                (last, still) = (queued, 0);
+            }
+        }
     }
 
     /// Downstream refused an item: everything still taken is dropped from the level,
@@ -402,6 +465,7 @@ impl Streaming {
         self.handed = Level::default();
         self.handed_to.store(Level::default());
         st.downstream = Err(e);
+        self.shared.room.store(true, Ordering::Release);
         self.shared.not_full.notify_all();
         drop(st);
         self.batch.clear();
@@ -416,41 +480,66 @@ impl Queue {
             || (l.time > 0 && level.time >= l.time)
     }
 
-    /// At most half full: where a blocked upstream is woken. Waking it at the first free
-    /// slot would cost a wake-up (a system call and a context switch) per buffer when
-    /// upstream is the faster side; from half full it refills many in one go.
+    /// At most a quarter full: where a blocked upstream is woken. Waking it at the first
+    /// free slot would cost a wake-up (a system call and, when both threads share a
+    /// core, two context switches) per buffer when upstream is the faster side; from a
+    /// quarter full it refills three quarters in one go, while the streaming thread
+    /// still has a quarter to hand on before upstream's wake-up latency could leave it
+    /// idle.
     fn low(level: &Level, l: &Limits) -> bool {
-        let doubled = Level {
+        let scaled = Level {
             items: level.items,
-            buffers: level.buffers.saturating_mul(2),
-            bytes: level.bytes.saturating_mul(2),
-            time: level.time.saturating_mul(2),
+            buffers: level.buffers.saturating_mul(4),
+            bytes: level.bytes.saturating_mul(4),
+            time: level.time.saturating_mul(4),
         };
-        !Queue::is_full(&doubled, l)
+        !Queue::is_full(&scaled, l)
     }
 
-    /// Wakes upstream if it waits for room and the queue is empty or at most half full,
-    /// and drain queries if nothing is queued any more (nor held un-handed in the
-    /// streaming thread's batch).
-    fn wake_waiters(shared: &Shared, st: &mut State) {
+    /// Whether to wake (notify `not_full`, once the lock is released) upstream, if it
+    /// waits for room and the queue is empty or at most a quarter full, and drain queries,
+    /// if nothing is queued any more (nor held un-handed in the streaming thread's
+    /// batch). Marks the notification as done.
+    fn wake_waiters(shared: &Shared, st: &mut State) -> bool {
         if st.waiting_room == 0 && st.waiting_empty == 0 {
             if shared.wanted.load(Ordering::Relaxed) {
                 shared.wanted.store(false, Ordering::Relaxed);
             }
-            return;
+            return false;
         }
         let level = st.current();
         let empty = level.items == 0;
-        if (st.waiting_room > 0 && (empty || Queue::low(&level, &st.limits)))
-            || (st.waiting_empty > 0 && empty)
+        if !st.room_notified
+            && ((st.waiting_room > 0 && (empty || Queue::low(&level, &st.limits)))
+                || (st.waiting_empty > 0 && empty))
         {
-            shared.not_full.notify_all();
+            st.room_notified = true;
+            shared.room.store(true, Ordering::Release);
+            return true;
+        }
+        false
+    }
+
+    /// Upstream, finding the queue full: watches `room` (or a flush) for `ROOM_LOOKS`
+    /// looks, yielding its core before each: on a busy machine both threads often share
+    /// one core, and the yield lets the streaming thread drain at once; with a core
+    /// each, it returns at once and upstream sees the room within a few hundred
+    /// nanoseconds of the streaming thread making it, instead of a wake-up later.
+    fn spin_for_room(shared: &Shared) {
+        let epoch = shared.epoch.load(Ordering::Relaxed);
+        for _ in 0..ROOM_LOOKS {
+            std::thread::yield_now();
+            if shared.room.load(Ordering::Acquire) || shared.epoch.load(Ordering::Relaxed) != epoch
+            {
+                return;
+            }
         }
     }
 
     /// Drops every queued item (their buffers go back to their pools).
     fn clear(shared: &Shared, st: &mut State) -> Vec<Item> {
         st.level = Level::default();
+        st.queued_level = Level::default();
         // The streaming thread's batch is dropped by that thread, which stops: a new
         // thread starts with a fresh count.
         st.handed = Arc::new(Handed::default());
@@ -472,6 +561,7 @@ impl Queue {
                 level.add(Level::of(item));
             }
             st.level = level;
+            st.queued_level = level;
             st.handed = Arc::new(Handed::default());
             Streaming {
                 shared: Arc::clone(&self.shared),
@@ -517,7 +607,12 @@ impl Queue {
         }
         st.downstream?;
         if let Item::Buffer(_) = &item {
-            while Queue::is_full(&st.current(), &st.limits) {
+            let mut spun = false;
+            // `level` counts what the streaming thread has handed on since it last took
+            // the lock: when that is not full, neither is the real level, and the
+            // streaming thread's counters (a cache line it writes per item) are not read.
+            while Queue::is_full(&st.level, &st.limits) && Queue::is_full(&st.current(), &st.limits)
+            {
                 match st.limits.leaky {
                     1 => return Ok(()), // leak the new buffer
                     2 => {
@@ -526,6 +621,7 @@ impl Queue {
                         match pos.and_then(|p| st.items.remove(p)) {
                             Some(old) => {
                                 st.level.sub(Level::of(&old));
+                                st.queued_level.sub(Level::of(&old));
                                 shared.queued.store(st.items.len(), Ordering::Relaxed);
                             }
                             None => break,
@@ -536,7 +632,22 @@ impl Queue {
                         // Announce, then look again (see `Streaming::hand_on`).
                         shared.wanted.store(true, Ordering::SeqCst);
                         if Queue::is_full(&st.current(), &st.limits) {
-                            st = shared.not_full.wait(st).unwrap_or_else(|p| p.into_inner());
+                            st.room_notified = false;
+                            if spun {
+                                st = shared.not_full.wait(st).unwrap_or_else(|p| p.into_inner());
+                            } else {
+                                // The streaming thread is likely draining on another core:
+                                // watch for its wake-up without sleeping first, as a sleep
+                                // and a wake-up cost far more than the few microseconds
+                                // a batch takes. Registered as waiting, so it signals
+                                // `room` where it would notify; the level is looked at
+                                // again under the lock afterwards, so nothing is missed.
+                                spun = true;
+                                shared.room.store(false, Ordering::Relaxed);
+                                drop(st);
+                                Queue::spin_for_room(shared);
+                                st = lock(&shared.state);
+                            }
                         }
                         st.waiting_room -= 1;
                         if st.flushing {
@@ -547,11 +658,18 @@ impl Queue {
                 }
             }
         }
-        st.level.add(Level::of(&item));
+        let l = Level::of(&item);
+        st.level.add(l);
+        st.queued_level.add(l);
         st.items.push_back(item);
         shared.queued.store(st.items.len(), Ordering::Relaxed);
-        if st.waiting_item > 0 {
-            // All: one of them may be a thread of an older epoch, about to exit.
+        let wake = st.waiting_item > 0 && !st.item_notified;
+        st.item_notified |= wake;
+        drop(st);
+        if wake {
+            // All: one of them may be a thread of an older epoch, about to exit. After
+            // unlocking: a woken thread that preempts this one must not find the lock
+            // taken.
             shared.not_empty.notify_all();
         }
         Ok(())
@@ -683,6 +801,7 @@ impl ElementImpl for Queue {
                         if st.current().items == 0 || st.flushing || st.downstream.is_err() {
                             break;
                         }
+                        st.room_notified = false;
                         st = shared.not_full.wait(st).unwrap_or_else(|p| p.into_inner());
                     }
                     st.waiting_empty -= 1;

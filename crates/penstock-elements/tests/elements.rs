@@ -738,6 +738,56 @@ fn queue_resumes_after_a_flush_and_after_eos_then_flush() {
     drop(p);
 }
 
+/// A slow or live upstream: a buffer pushed into an idle queue reaches the sink on its
+/// own, without waiting for a batch to fill or for EOS. (The bound is generous, one
+/// second: a missing wake-up, not a slow one, is what fails.)
+#[test]
+fn queue_forwards_a_lone_buffer_at_once() {
+    let r = registry();
+    let mut p = Pipeline::new("qlone");
+    let up = add(&mut p, &r, "identity", "qlup", &[]);
+    let q = add(&mut p, &r, "queue", "qlq", &[]);
+    let k = add(&mut p, &r, "testsink", "qlk", &[]);
+    Pipeline::link_many(&[&up, &q, &k]).unwrap();
+    let link = Arc::new(Link::default());
+    link.set_open(true);
+    *TestSink::of(&k).link.lock().unwrap() = Some(Arc::clone(&link));
+    let pad = up.src_pad().unwrap();
+    p.set_state(State::Playing).unwrap();
+
+    for n in 0..5u64 {
+        let mut b = penstock::buffer::BufferMut::with_size(4).unwrap();
+        b.set_offset(Some(n));
+        assert_eq!(pad.push(b.freeze()), Ok(()));
+        // Arrival is signalled through the sink's condition variable, waited on with a
+        // timeout.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let mut entered = link.entered.lock().unwrap();
+        while *entered <= n {
+            let now = Instant::now();
+            assert!(now < deadline, "buffer {n} did not reach the sink");
+            entered = link
+                .entered_cond
+                .wait_timeout(entered, deadline - now)
+                .unwrap()
+                .0;
+        }
+        drop(entered);
+        if n % 2 == 1 {
+            // Let the queue's thread go to sleep before the next one.
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    assert_eq!(TestSink::of(&k).offsets(), [0, 1, 2, 3, 4]);
+
+    let p = bounded("stopping", move || {
+        p.set_state(State::Null).unwrap();
+        p
+    });
+    assert_threads_gone(&["qlq:"]);
+    drop(p);
+}
+
 // ---------------------------------------------------------------------------------------
 // Tee.
 
