@@ -35,7 +35,7 @@ use penstock::pool::{AcquireParams, BufferPool, PoolError};
 use penstock::query::{AllocationQuery, Query};
 use penstock::video::convert::{Converter, deinterleave, planes, planes_mut};
 use penstock::video::{VideoFormat, VideoInfo, frame};
-use penstock::{PoolConfig, video};
+use penstock::PoolConfig;
 
 /// Both pads' caps: every format, any size and rate.
 pub fn template_caps() -> Caps {
@@ -242,18 +242,9 @@ impl VideoConvert {
             FlowError::Error
         };
         let in_layout = match buffer.meta::<VideoMeta>() {
-            Some(m) => {
-                let n = m.n_planes.min(video::MAX_PLANES);
-                VideoInfo::with_layout(
-                    m.format,
-                    m.width,
-                    m.height,
-                    &m.offset[..n],
-                    &m.stride[..n],
-                    buffer.size(),
-                )
-                .map_err(|e| fail(format!("input video meta: {e}")))?
-            }
+            Some(m) => m
+                .layout(buffer.size())
+                .map_err(|e| fail(format!("input video meta: {e}")))?,
             None => stream.in_info.clone(),
         };
         if in_layout.format() != stream.in_info.format()
@@ -282,18 +273,9 @@ impl VideoConvert {
             .acquire(AcquireParams::default())
             .map_err(|_| FlowError::Flushing)?;
         let out_layout = match out.meta::<VideoMeta>() {
-            Some(m) => {
-                let n = m.n_planes.min(video::MAX_PLANES);
-                VideoInfo::with_layout(
-                    m.format,
-                    m.width,
-                    m.height,
-                    &m.offset[..n],
-                    &m.stride[..n],
-                    out.size(),
-                )
-                .map_err(|e| fail(format!("output video meta: {e}")))?
-            }
+            Some(m) => m
+                .layout(out.size())
+                .map_err(|e| fail(format!("output video meta: {e}")))?,
             None => stream.out_info.clone(),
         };
         {

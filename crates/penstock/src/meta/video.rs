@@ -37,6 +37,23 @@ impl VideoMeta {
             modifier: 0,
         }
     }
+
+    /// The layout this meta describes, validated against a buffer of `buffer_size`
+    /// bytes (every plane's rows must fit).
+    ///
+    /// # Errors
+    /// [`VideoError`](crate::video::VideoError) naming what does not fit.
+    pub fn layout(&self, buffer_size: usize) -> Result<VideoInfo, crate::video::VideoError> {
+        let n = self.n_planes.min(MAX_PLANES);
+        VideoInfo::with_layout(
+            self.format,
+            self.width,
+            self.height,
+            &self.offset[..n],
+            &self.stride[..n],
+            buffer_size,
+        )
+    }
 }
 
 impl Meta for VideoMeta {
