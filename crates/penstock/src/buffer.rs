@@ -14,7 +14,7 @@
 //! to [`BufferRef`], which holds the read methods; [`BufferMut`] derefs mutably for the
 //! write methods. There is no cap on the number of memories and no hidden merge: a
 //! buffer made of 100 chunks keeps 100 memories, and a copy only happens where a method
-//! says so, recorded in the [`ledger`](crate::ledger).
+//! says so, recorded in the [`ledger`].
 
 use std::cmp::Ordering;
 use std::fmt;
