@@ -21,6 +21,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use penstock::PoolConfig;
 use penstock::buffer::{Buffer, BufferMut};
 use penstock::caps::{Caps, Fraction, Value};
 use penstock::element::{
@@ -35,7 +36,6 @@ use penstock::pool::{AcquireParams, BufferPool, PoolError};
 use penstock::query::{AllocationQuery, Query};
 use penstock::video::convert::{Converter, deinterleave, planes, planes_mut};
 use penstock::video::{VideoFormat, VideoInfo, frame};
-use penstock::PoolConfig;
 
 /// Both pads' caps: every format, any size and rate.
 pub fn template_caps() -> Caps {
