@@ -1,7 +1,7 @@
 //! `videotestsrc`: renders GStreamer's test patterns straight into buffers acquired from
 //! the negotiated pool (no intermediate frame, no copy).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use penstock::basesrc::{BaseSrc, PushSource};
@@ -251,14 +251,8 @@ impl PushSource for VideoTestSrc {
             // allocator when it proposed one that can lay out this format, else from the
             // kernel's system heap or udmabuf.
             Some(drm) => {
-                let proposed = query.allocators.iter().find_map(|a| {
-                    a.allocator
-                        .as_ref()
-                        .filter(|al| {
-                            al.memory_type() == penstock_linux::DMABUF_MEMORY_TYPE
-                                && al.drm_formats().is_some_and(|set| set.contains(&drm))
-                        })
-                        .map(|al| (Arc::clone(al), a.params))
+                let proposed = query.allocator_of(penstock_linux::DMABUF_MEMORY_TYPE, |al| {
+                    al.drm_formats().is_some_and(|set| set.contains(&drm))
                 });
                 let (allocator, params) = match proposed {
                     Some(p) => p,

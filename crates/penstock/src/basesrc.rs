@@ -357,13 +357,7 @@ fn negotiate_stream<S: PushSource>(
     });
     let wanted = wanted.filter(|t| t != "SystemMemory");
     if let Some(memory_type) = &wanted {
-        let proposal = q.allocators.iter().find_map(|a| {
-            a.allocator
-                .as_ref()
-                .filter(|al| al.memory_type() == memory_type)
-                .map(|al| (Arc::clone(al), a.params))
-        });
-        if let Some((allocator, params)) = proposal {
+        if let Some((allocator, params)) = q.allocator_of(memory_type, |_| true) {
             adapt.memory = Some(MemoryTypeCopy {
                 memory_type: memory_type.clone(),
                 allocator,

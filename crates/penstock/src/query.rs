@@ -121,6 +121,20 @@ impl AllocationQuery {
             .unwrap_or_default()
     }
 
+    /// The first proposed allocator of `memory_type` that `accept` takes, with its params.
+    pub fn allocator_of(
+        &self,
+        memory_type: &str,
+        accept: impl Fn(&dyn Allocator) -> bool,
+    ) -> Option<(Arc<dyn Allocator>, AllocationParams)> {
+        self.allocators.iter().find_map(|a| {
+            a.allocator
+                .as_ref()
+                .filter(|al| al.memory_type() == memory_type && accept(al.as_ref()))
+                .map(|al| (Arc::clone(al), a.params))
+        })
+    }
+
     /// Merges the answers of a tee's branches into `self` (which carries the caps):
     /// no shared pool (one pool cannot serve several downstream pools), size and min
     /// the largest of the branches, max the smallest non-zero one; allocator params
