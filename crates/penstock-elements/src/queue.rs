@@ -1,8 +1,15 @@
 //! `queue`: a thread boundary. Upstream's thread stores buffers and serialized events;
 //! the queue's own thread pushes them downstream. Buffers move as handles: no copy.
+//!
+//! Per buffer, upstream takes one [`spin::Spin`] (one atomic swap, released by a store)
+//! and appends to a ring; the streaming thread takes the whole ring at once when it has
+//! handed on its previous batch, and publishes what it handed on through counters only
+//! it writes. Upstream reads those only when its own count says the queue may be full.
+//! Each side's per-item writes sit on cache lines of their own: with them next to each
+//! other, the two cores traded a line per buffer and the handoff cost five times more.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use penstock::buffer::Buffer;
@@ -15,6 +22,7 @@ use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 use penstock::query::Query;
+use penstock::spin;
 
 const LEAKY: &[(i32, &str, &str)] = &[
     (0, "no", "Not Leaky"),
@@ -84,19 +92,22 @@ pub fn factory() -> ElementFactory {
 
 /// How many times (8 pause instructions apart) the streaming thread looks for
 /// `SPIN_BATCH` items in a queue that holds fewer before it takes what is there, or
-/// sleeps. It also goes back early when upstream waits for room, or when items are
+/// parks. It also goes back early when upstream waits for room, or when items are
 /// there and their count has not changed for `SPIN_STILL` looks.
 const SPINS: u32 = 256;
 const SPIN_BATCH: usize = 32;
 const SPIN_STILL: u32 = 16;
-/// While upstream waits, the streaming thread gives back what it handed on (and wakes
-/// upstream if that made room) every `WAKE_EVERY` items.
-const WAKE_EVERY: u64 = 8;
-/// How many times upstream, finding the queue full, yields and looks for room before
-/// it sleeps.
-const ROOM_LOOKS: u32 = 16;
+const SPIN_PAUSES: u32 = 8;
 /// Every `SPIN_YIELD` looks, the spinning thread yields its core.
 const SPIN_YIELD: u32 = 16;
+/// The capacity the two item rings start with (they grow if needed and are kept).
+const BATCH: usize = 256;
+/// The streaming thread looks whether upstream or a drain waits (a full fence) every
+/// `WAKE_EVERY` items it hands on, and before the last item of each batch.
+const WAKE_EVERY: u32 = 8;
+/// How many times upstream, finding the queue full, looks for room (16 pause
+/// instructions apart) before it sleeps.
+const ROOM_LOOKS: u32 = 4096;
 
 #[derive(Debug, Clone, Copy)]
 struct Limits {
@@ -108,11 +119,12 @@ struct Limits {
 
 enum Item {
     Buffer(Buffer),
-    Event(Event),
+    /// Boxed: a queued item stays two words.
+    Event(Box<Event>),
 }
 
-/// Amounts of queued data: items (buffers and events), buffers, bytes, nanoseconds.
-#[derive(Default, Clone, Copy)]
+/// Amounts of data: items (buffers and events), buffers, bytes, nanoseconds.
+#[derive(Default, Clone, Copy, Debug, PartialEq)]
 struct Level {
     items: u64,
     buffers: u64,
@@ -143,31 +155,34 @@ impl Level {
         self.time += o.time;
     }
 
-    fn sub(&mut self, o: Level) {
-        self.items = self.items.saturating_sub(o.items);
-        self.buffers = self.buffers.saturating_sub(o.buffers);
-        self.bytes = self.bytes.saturating_sub(o.bytes);
-        self.time = self.time.saturating_sub(o.time);
+    /// `self - o`, where `o` counts part of what `self` counts.
+    fn minus(self, o: Level) -> Level {
+        Level {
+            items: self.items.saturating_sub(o.items),
+            buffers: self.buffers.saturating_sub(o.buffers),
+            bytes: self.bytes.saturating_sub(o.bytes),
+            time: self.time.saturating_sub(o.time),
+        }
     }
 }
 
-/// What the streaming thread has handed downstream from its current batch since it
-/// last took the lock. The thread writes it (plain stores, one writer); upstream reads
-/// it under the lock to know the queue's real level. `items` is written last, with
-/// `SeqCst`, and pairs with `Shared::wanted` (see `Queue::hand_on`).
+/// Everything the streaming thread of one epoch has handed downstream (or dropped after
+/// a downstream error): cumulative, written by that thread alone with plain stores,
+/// read by upstream. The queue's level is what upstream pushed in the epoch less this.
+/// A flush gives the next epoch a fresh one, so an older thread cannot disturb it.
 #[derive(Default)]
-struct Handed {
+#[repr(align(128))]
+struct Out {
     items: AtomicU64,
     buffers: AtomicU64,
     bytes: AtomicU64,
     time: AtomicU64,
 }
 
-impl Handed {
+impl Out {
     fn load(&self) -> Level {
-        let items = self.items.load(Ordering::SeqCst);
         Level {
-            items,
+            items: self.items.load(Ordering::Acquire),
             buffers: self.buffers.load(Ordering::Relaxed),
             bytes: self.bytes.load(Ordering::Relaxed),
             time: self.time.load(Ordering::Relaxed),
@@ -178,302 +193,47 @@ impl Handed {
         self.buffers.store(l.buffers, Ordering::Relaxed);
         self.bytes.store(l.bytes, Ordering::Relaxed);
         self.time.store(l.time, Ordering::Relaxed);
-        self.items.store(l.items, Ordering::SeqCst);
+        self.items.store(l.items, Ordering::Release);
     }
 }
 
-struct State {
+/// Upstream's side, under a [`spin::Spin`] that upstream takes once per item: the
+/// streaming thread takes it only to park, to wake upstream, or to report a downstream
+/// error; a flush, a drain and the properties take it too. Nothing that blocks (or drops
+/// a buffer) happens under it.
+struct Tx {
     /// Items not yet taken by the streaming thread.
     items: VecDeque<Item>,
-    /// The level of `items` alone: the streaming thread takes them all at once, with
-    /// their level, without looking at each under the lock.
-    queued_level: Level,
-    /// Everything queued: `items`, and the streaming thread's batch less what it has
-    /// handed on (`handed`) since it last took the lock.
-    level: Level,
-    /// The current streaming thread's `Handed` (a fresh one per thread, so a thread of
-    /// an older epoch cannot disturb the count).
-    handed: Arc<Handed>,
     flushing: bool,
-    /// Last flow result of the streaming thread, returned to upstream.
+    /// Last flow error of the streaming thread, returned to upstream.
     downstream: FlowResult,
-    /// Drain queries waiting for the queue to empty.
-    waiting_empty: usize,
-    /// Upstream threads waiting for room (`not_full`), and whether the streaming thread
-    /// waits for an item (`not_empty`): condition variables are notified only when
-    /// someone waits, so a buffer passing a queue that blocks no one makes no system
-    /// call.
-    waiting_room: usize,
-    /// (A count: a thread of an older epoch may still be waking up.)
-    waiting_item: usize,
-    /// `not_empty` (`not_full`) was notified since the last thread began to wait on
-    /// it: every thread waiting then is woken already, so the next items (hand-offs)
-    /// make no system call while the woken thread waits for a core.
-    item_notified: bool,
-    room_notified: bool,
-    /// The limits, under the same lock as the level (one lock per buffer upstream).
     limits: Limits,
-    /// Bumped whenever flushing starts or stops: a streaming thread of an older epoch
-    /// (still finishing a push) exits instead of taking items of the new one.
-    epoch: u64,
+    /// Pushed in this epoch (less what leaked out of the queue).
+    pushed: Level,
+    /// This epoch's `Out`, and its value when last read: while `pushed - out_seen` is
+    /// not full, neither is the queue, and the streaming thread's counters (a cache line
+    /// it writes per item) are not read.
+    out: Arc<Out>,
+    out_seen: Level,
+    /// Upstream threads waiting for room, and drain queries waiting for the queue to
+    /// empty; they sleep on `not_full`.
+    waiting_room: usize,
+    waiting_empty: usize,
+    /// `not_full` was notified since the last waiter began to wait: every waiter then is
+    /// woken already.
+    room_notified: bool,
+    /// The streaming thread found no items and sleeps (or is about to) on `not_empty`:
+    /// the next push wakes it.
+    parked: bool,
 }
 
-impl State {
+impl Tx {
     /// The level as GStreamer counts it: what has not been handed downstream yet.
-    fn current(&self) -> Level {
-        let mut l = self.level;
-        l.sub(self.handed.load());
-        l
-    }
-}
-
-struct Shared {
-    state: Mutex<State>,
-    not_empty: Condvar,
-    not_full: Condvar,
-    /// `items.len()`, written under the lock, read without it by a streaming thread
-    /// that found the queue empty and looks again before sleeping.
-    queued: AtomicUsize,
-    /// Someone waits for room or for a drain: the streaming thread then takes the lock
-    /// after handing an item on, to account and wake them.
-    wanted: AtomicBool,
-    /// `State::epoch`, readable per item without the lock.
-    epoch: AtomicU64,
-    /// Set with every notification of `not_full` (and at flushing or a downstream
-    /// error): what upstream, spinning on a full queue before it sleeps, watches.
-    room: AtomicBool,
-}
-
-/// The element.
-pub struct Queue {
-    shared: Arc<Shared>,
-    src: OnceLock<Pad>,
-}
-
-impl Default for Queue {
-    fn default() -> Self {
-        Queue {
-            shared: Arc::new(Shared {
-                state: Mutex::new(State {
-                    items: VecDeque::with_capacity(256),
-                    queued_level: Level::default(),
-                    level: Level::default(),
-                    handed: Arc::new(Handed::default()),
-                    flushing: true,
-                    downstream: Ok(()),
-                    waiting_empty: 0,
-                    waiting_room: 0,
-                    waiting_item: 0,
-                    item_notified: false,
-                    room_notified: false,
-                    limits: Limits {
-                        buffers: 200,
-                        bytes: 10_485_760,
-                        time: 1_000_000_000,
-                        leaky: 0,
-                    },
-                    epoch: 0,
-                }),
-                not_empty: Condvar::new(),
-                not_full: Condvar::new(),
-                queued: AtomicUsize::new(0),
-                wanted: AtomicBool::new(false),
-                epoch: AtomicU64::new(0),
-                room: AtomicBool::new(false),
-            }),
-            src: OnceLock::new(),
-        }
-    }
-}
-
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// The capacity of the rings the streaming thread and upstream swap (they grow if
-/// needed and are kept).
-const BATCH: usize = 256;
-
-/// The streaming thread's side: its batch and what it handed on since the last lock.
-struct Streaming {
-    shared: Arc<Shared>,
-    handed_to: Arc<Handed>,
-    epoch: u64,
-    batch: VecDeque<Item>,
-    /// Level of the items taken and not yet given back (handed on or not).
-    taken: Level,
-    /// Level of the items handed on since the last lock.
-    handed: Level,
-}
-
-impl Streaming {
-    /// Gives the accounting of the items handed on back to the queue (under the lock).
-    /// True if upstream or a drain wait for what that freed: notify `not_full` then,
-    /// after unlocking (a woken thread that preempts the notifier would find the lock
-    /// taken and sleep again).
-    #[must_use]
-    fn give_back(&mut self, st: &mut State) -> bool {
-        st.level.sub(self.handed);
-        self.taken.sub(self.handed);
-        self.handed = Level::default();
-        self.handed_to.store(Level::default());
-        Queue::wake_waiters(&self.shared, st)
+    fn current(&mut self) -> Level {
+        self.out_seen = self.out.load();
+        self.pushed.minus(self.out_seen)
     }
 
-    /// Records `item` as handed downstream (before pushing it: GStreamer's level does
-    /// not count the item being pushed either).
-    fn hand_on(&mut self, item: &Item) {
-        self.handed.add(Level::of(item));
-        self.handed_to.store(self.handed);
-        // Pairs with `enqueue` and the drain query: they set `wanted` (SeqCst) and then
-        // read `Handed::items` (SeqCst), so either they see this item handed on, or we
-        // see `wanted` and take the lock to wake them. Taking it for every item while
-        // upstream waits would make a woken upstream contend for it (on a busy core:
-        // preempt its holder and sleep again); upstream is woken from a quarter full,
-        // so every `WAKE_EVERY` items is soon enough. The last item of a batch always
-        // takes it (before the push, which may block): a drain waits for that one.
-        if self.shared.wanted.load(Ordering::SeqCst)
-            && (self.batch.is_empty() || self.handed.items % WAKE_EVERY == 0)
-        {
-            let shared = Arc::clone(&self.shared);
-            let mut st = lock(&shared.state);
-            let wake = st.epoch == self.epoch && self.give_back(&mut st);
-            drop(st);
-            if wake {
-                shared.not_full.notify_all();
-            }
-        }
-    }
-
-    /// The next item: from the batch, or a new batch taken under the lock (waiting for
-    /// one). `None`: flushing or a newer epoch; stop.
-    fn next(&mut self) -> Option<Item> {
-        if self.shared.epoch.load(Ordering::Acquire) != self.epoch {
-            return None;
-        }
-        if let Some(item) = self.batch.pop_front() {
-            return Some(item);
-        }
-        let shared = Arc::clone(&self.shared);
-        let mut st = lock(&shared.state);
-        let (mut spun, mut slept, mut wake) = (false, false, false);
-        loop {
-            if st.flushing || st.epoch != self.epoch {
-                return None;
-            }
-            if self.give_back(&mut st) {
-                wake = true;
-            }
-            let n = st.items.len();
-            // Take what is there at once if it makes a batch, or if waiting longer would
-            // only add latency: after a spin, after a sleep (an item reached an idle
-            // queue: a live or slow upstream gets it forwarded at once), when upstream
-            // waits for room, or in a leaky queue (one item at a time).
-            if n > 0
-                && (n >= SPIN_BATCH || spun || slept || st.waiting_room > 0 || st.limits.leaky != 0)
-            {
-                break;
-            }
-            if !spun {
-                // Few items or none: upstream is likely pushing more. Each batch taken
-                // costs a handoff of the lock's, the ring's and the items' cache lines
-                // between the cores, and a lock taken per item would make upstream's
-                // lock contended: wait a little without the lock for a batch to
-                // accumulate (or upstream to wait, or items to stop coming), then take
-                // whatever is there, and sleep only if that is nothing.
-                spun = true;
-                drop(st);
-                if std::mem::take(&mut wake) {
-                    shared.not_full.notify_all();
-                }
-                Self::spin(&shared, n);
-                st = lock(&shared.state);
-                continue;
-            }
-            if std::mem::take(&mut wake) {
-                shared.not_full.notify_all();
-            }
-            st.waiting_item += 1;
-            st.item_notified = false;
-            st = shared.not_empty.wait(st).unwrap_or_else(|p| p.into_inner());
-            st.waiting_item -= 1;
-            slept = true;
-        }
-        if st.limits.leaky != 0 {
-            // A leaky queue drops queued items itself: it hands one item at a time, as
-            // items in a batch could not be leaked.
-            if let Some(item) = st.items.pop_front() {
-                let l = Level::of(&item);
-                st.queued_level.sub(l);
-                self.taken.add(l);
-                self.batch.push_back(item);
-            }
-        } else {
-            // Everything, in O(1) under the lock: the emptied batch (with its capacity)
-            // becomes the queue's ring.
-            std::mem::swap(&mut st.items, &mut self.batch);
-            self.taken.add(st.queued_level);
-            st.queued_level = Level::default();
-        }
-        shared.queued.store(st.items.len(), Ordering::Relaxed);
-        drop(st);
-        if wake {
-            shared.not_full.notify_all();
-        }
-        self.batch.pop_front()
-    }
-
-    /// Waits, without the lock, for `SPIN_BATCH` items, for upstream to wait for room,
-    /// for items to stop coming (`SPIN_STILL` looks without a change) or for `SPINS`
-    /// looks, whichever comes first. `found`: the items there when it started.
-    fn spin(shared: &Shared, found: usize) {
-        let (mut last, mut still) = (found, 0);
-        for i in 0..SPINS {
-            if i % SPIN_YIELD == SPIN_YIELD - 1 {
-                // Upstream may be waiting for this core (a busy or one-core machine):
-                // let it run.
-                std::thread::yield_now();
-            }
-            for _ in 0..8 {
-                std::hint::spin_loop();
-            }
-            let queued = shared.queued.load(Ordering::Relaxed);
-            if queued >= SPIN_BATCH || shared.wanted.load(Ordering::Relaxed) {
-                return;
-            }
-            if queued > 0 && queued == last {
-                still += 1;
-                if still >= SPIN_STILL {
-                    return;
-                }
-            } else {
-                (last, still) = (queued, 0);
-            }
-        }
-    }
-
-    /// Downstream refused an item: everything still taken is dropped from the level,
-    /// `result` is kept for upstream. False if the queue flushed meanwhile.
-    fn fail(&mut self, e: FlowError) -> bool {
-        let mut st = lock(&self.shared.state);
-        if st.epoch != self.epoch {
-            // Flushed meanwhile: this result belongs to the old stream.
-            return false;
-        }
-        st.level.sub(self.taken);
-        self.taken = Level::default();
-        self.handed = Level::default();
-        self.handed_to.store(Level::default());
-        st.downstream = Err(e);
-        self.shared.room.store(true, Ordering::Release);
-        self.shared.not_full.notify_all();
-        drop(st);
-        self.batch.clear();
-        true
-    }
-}
-
-impl Queue {
     fn is_full(level: &Level, l: &Limits) -> bool {
         (l.buffers > 0 && level.buffers >= l.buffers)
             || (l.bytes > 0 && level.bytes >= l.bytes)
@@ -493,60 +253,303 @@ impl Queue {
             bytes: level.bytes.saturating_mul(4),
             time: level.time.saturating_mul(4),
         };
-        !Queue::is_full(&scaled, l)
+        !Tx::is_full(&scaled, l)
     }
 
-    /// Whether to wake (notify `not_full`, once the lock is released) upstream, if it
-    /// waits for room and the queue is empty or at most a quarter full, and drain queries,
-    /// if nothing is queued any more (nor held un-handed in the streaming thread's
-    /// batch). Marks the notification as done.
-    fn wake_waiters(shared: &Shared, st: &mut State) -> bool {
-        if st.waiting_room == 0 && st.waiting_empty == 0 {
-            if shared.wanted.load(Ordering::Relaxed) {
-                shared.wanted.store(false, Ordering::Relaxed);
-            }
+    /// Whether to wake (notify `not_full`) upstream, if it waits for room and the queue
+    /// is at most a quarter full, and drain queries, if nothing is queued any more (nor
+    /// held un-handed in the streaming thread's batch). Marks the notification as done.
+    fn wake_waiters(&mut self, shared: &Shared) -> bool {
+        if self.waiting_room == 0 && self.waiting_empty == 0 {
+            shared.wanted.store(false, Ordering::Relaxed);
             return false;
         }
-        let level = st.current();
+        let level = self.current();
         let empty = level.items == 0;
-        if !st.room_notified
-            && ((st.waiting_room > 0 && (empty || Queue::low(&level, &st.limits)))
-                || (st.waiting_empty > 0 && empty))
+        if !self.room_notified
+            && ((self.waiting_room > 0 && (empty || Tx::low(&level, &self.limits)))
+                || (self.waiting_empty > 0 && empty))
         {
-            st.room_notified = true;
-            shared.room.store(true, Ordering::Release);
+            self.room_notified = true;
+            shared.wakes.fetch_add(1, Ordering::Release);
             return true;
         }
         false
     }
 
-    /// Upstream, finding the queue full: watches `room` (or a flush) for `ROOM_LOOKS`
-    /// looks, yielding its core before each: on a busy machine both threads often share
-    /// one core, and the yield lets the streaming thread drain at once; with a core
-    /// each, it returns at once and upstream sees the room within a few hundred
-    /// nanoseconds of the streaming thread making it, instead of a wake-up later.
-    fn spin_for_room(shared: &Shared) {
-        let epoch = shared.epoch.load(Ordering::Relaxed);
-        for _ in 0..ROOM_LOOKS {
-            std::thread::yield_now();
-            if shared.room.load(Ordering::Acquire) || shared.epoch.load(Ordering::Relaxed) != epoch
-            {
-                return;
+    /// A new epoch: nothing pushed, nothing handed.
+    fn reset(&mut self) {
+        self.pushed = Level::default();
+        self.out = Arc::new(Out::default());
+        self.out_seen = Level::default();
+    }
+}
+
+/// Keeps a field on cache lines of its own (two: adjacent-line prefetch pairs them), so
+/// that one core writing it does not take the line another core reads its neighbours
+/// from.
+#[repr(align(128))]
+#[derive(Default)]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Upstream writes `tx` and `queued` per item, the streaming thread writes `Out` per
+/// item (each on lines of their own); the rest is read per item and written rarely.
+struct Shared {
+    tx: Padded<spin::Spin<Tx>>,
+    /// Upstream waits for room, drain queries for the queue to empty, until `wakes`
+    /// changes (with `sleep`).
+    sleep: Mutex<()>,
+    not_full: Condvar,
+    /// A parked streaming thread waits for an item (with `park`).
+    park: Mutex<()>,
+    not_empty: Condvar,
+    /// `Tx::items.len()`, stored by upstream after each push: what the streaming thread,
+    /// waiting for a batch, watches without taking the lock.
+    queued: Padded<AtomicUsize>,
+    /// Bumped whenever flushing starts or stops: a streaming thread of an older epoch
+    /// (still finishing a push) exits instead of taking items of the new one.
+    epoch: AtomicU64,
+    /// `Limits::leaky`, for the streaming thread.
+    leaky: AtomicI32,
+    /// Someone waits for room or for a drain: the streaming thread then takes the `tx`
+    /// lock after handing items on, to wake them when there is room.
+    wanted: AtomicBool,
+    /// Bumped with every notification of `not_full`, at flushing and at a downstream
+    /// error: what a waiting upstream or drain waits for a change of.
+    wakes: AtomicU64,
+}
+
+/// The element.
+pub struct Queue {
+    shared: Arc<Shared>,
+    src: OnceLock<Pad>,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Queue {
+            shared: Arc::new(Shared {
+                tx: Padded(spin::Spin::new(Tx {
+                    items: VecDeque::with_capacity(BATCH),
+                    flushing: true,
+                    downstream: Ok(()),
+                    limits: Limits {
+                        buffers: 200,
+                        bytes: 10_485_760,
+                        time: 1_000_000_000,
+                        leaky: 0,
+                    },
+                    pushed: Level::default(),
+                    out: Arc::new(Out::default()),
+                    out_seen: Level::default(),
+                    waiting_room: 0,
+                    waiting_empty: 0,
+                    room_notified: false,
+                    parked: false,
+                })),
+                sleep: Mutex::new(()),
+                not_full: Condvar::new(),
+                park: Mutex::new(()),
+                not_empty: Condvar::new(),
+                queued: Padded(AtomicUsize::new(0)),
+                epoch: AtomicU64::new(0),
+                leaky: AtomicI32::new(0),
+                wanted: AtomicBool::new(false),
+                wakes: AtomicU64::new(0),
+            }),
+            src: OnceLock::new(),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn wait<'a, T>(c: &Condvar, g: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+    c.wait(g).unwrap_or_else(|p| p.into_inner())
+}
+
+/// The streaming thread's side: its batch and what it handed on.
+struct Streaming {
+    shared: Arc<Shared>,
+    epoch: u64,
+    out: Arc<Out>,
+    /// Everything handed on (or dropped) in this epoch: what `out` holds.
+    handed: Level,
+    batch: VecDeque<Item>,
+    /// Items handed on since the last look at `wanted`.
+    unchecked: u32,
+}
+
+impl Streaming {
+    /// Records `item` as handed downstream (before pushing it: GStreamer's level does
+    /// not count the item being pushed either), and wakes upstream or a drain if they
+    /// wait and this made room for them.
+    fn hand_on(&mut self, item: &Item) {
+        self.handed.add(Level::of(item));
+        self.out.store(self.handed);
+        self.unchecked += 1;
+        // Every `WAKE_EVERY` items and before the last of a batch (before the push, which
+        // may block: a drain waits for that one), a full fence pairs with the one of
+        // upstream announcing it waits (`Queue::make_room`, `Queue::drain`): either upstream sees this
+        // item handed on, or this thread sees `wanted`. Upstream is woken only from a
+        // quarter full anyway, so looking every few items is soon enough, and taking the
+        // lock for every item while upstream waits would make it contend for it.
+        if self.unchecked >= WAKE_EVERY || self.batch.is_empty() {
+            self.unchecked = 0;
+            fence(Ordering::SeqCst);
+            if self.shared.wanted.load(Ordering::Relaxed) {
+                self.wake_upstream();
             }
         }
     }
 
-    /// Drops every queued item (their buffers go back to their pools).
-    fn clear(shared: &Shared, st: &mut State) -> Vec<Item> {
-        st.level = Level::default();
-        st.queued_level = Level::default();
-        // The streaming thread's batch is dropped by that thread, which stops: a new
-        // thread starts with a fresh count.
-        st.handed = Arc::new(Handed::default());
-        shared.queued.store(0, Ordering::Relaxed);
-        st.items.drain(..).collect()
+    #[cold]
+    fn wake_upstream(&self) {
+        let mut tx = self.shared.tx.lock();
+        let wake = self.current_epoch() && tx.wake_waiters(&self.shared);
+        drop(tx);
+        if wake {
+            self.shared.notify_room();
+        }
     }
 
+    fn current_epoch(&self) -> bool {
+        self.shared.epoch.load(Ordering::Acquire) == self.epoch
+    }
+
+    /// The next item: from the batch, or a new batch taken from upstream's ring
+    /// (waiting for one). `None`: flushing or a newer epoch; stop.
+    fn next(&mut self) -> Option<Item> {
+        if !self.current_epoch() {
+            return None;
+        }
+        if let Some(item) = self.batch.pop_front() {
+            return Some(item);
+        }
+        let shared = Arc::clone(&self.shared);
+        let (mut spun, mut slept) = (false, false);
+        loop {
+            if !self.current_epoch() {
+                return None;
+            }
+            let leaky = shared.leaky.load(Ordering::Relaxed) != 0;
+            let n = shared.queued.load(Ordering::Relaxed);
+            // Take what is there at once if it makes a batch, or if waiting longer would
+            // only add latency: after a spin, after a sleep (an item reached an idle
+            // queue: a live or slow upstream gets it forwarded at once), when upstream
+            // waits for room, or in a leaky queue (one item at a time).
+            if n > 0
+                && (n >= SPIN_BATCH
+                    || spun
+                    || slept
+                    || leaky
+                    || shared.wanted.load(Ordering::Relaxed))
+            {
+                let mut tx = shared.tx.lock();
+                if leaky {
+                    // A leaky queue drops queued items itself: it hands one item at a
+                    // time, as items in a batch could not be leaked.
+                    if let Some(item) = tx.items.pop_front() {
+                        self.batch.push_back(item);
+                    }
+                } else {
+                    // Everything, in O(1) under the lock: the emptied batch (with its
+                    // capacity) becomes upstream's ring.
+                    std::mem::swap(&mut tx.items, &mut self.batch);
+                }
+                shared.queued.store(tx.items.len(), Ordering::Relaxed);
+                drop(tx);
+                if let Some(item) = self.batch.pop_front() {
+                    return Some(item);
+                }
+                continue;
+            }
+            if !spun {
+                // Few items or none: upstream is likely pushing more. Each batch taken
+                // moves the lock's and the ring's cache lines between the cores, and
+                // looking at the count pulls its line from upstream's core: wait a
+                // little, looking now and then, for a batch to accumulate (or upstream
+                // to wait, or items to stop coming), then take whatever is there, and
+                // park only if that is nothing.
+                spun = true;
+                Self::spin(&shared, n);
+                continue;
+            }
+            // Park under upstream's lock, which orders it against pushes: either a push
+            // comes before and this sees the item, or it comes after and sees `parked`
+            // (and wakes this thread under `park`, held from here until the wait).
+            let parking = lock(&shared.park);
+            let mut tx = shared.tx.lock();
+            let park = tx.items.is_empty() && self.current_epoch();
+            tx.parked |= park;
+            drop(tx);
+            if park {
+                drop(wait(&shared.not_empty, parking));
+                slept = true;
+            }
+        }
+    }
+
+    /// Waits for `SPIN_BATCH` items, for upstream to wait for room, for items to stop
+    /// coming (`SPIN_STILL` looks without a change) or for `SPINS` looks, whichever
+    /// comes first. `found`: the items there when it started.
+    fn spin(shared: &Shared, found: usize) {
+        let (mut last, mut still) = (found, 0);
+        for i in 0..SPINS {
+            if i % SPIN_YIELD == SPIN_YIELD - 1 {
+                // Upstream may be waiting for this core (a busy or one-core machine):
+                // let it run.
+                std::thread::yield_now();
+            }
+            for _ in 0..SPIN_PAUSES {
+                std::hint::spin_loop();
+            }
+            let queued = shared.queued.load(Ordering::Relaxed);
+            if queued >= SPIN_BATCH || shared.wanted.load(Ordering::Relaxed) {
+                return;
+            }
+            if queued > 0 && queued == last {
+                still += 1;
+                if still >= SPIN_STILL {
+                    return;
+                }
+            } else {
+                (last, still) = (queued, 0);
+            }
+        }
+    }
+
+    /// Downstream refused an item: the rest of the batch is dropped (and counted as
+    /// gone), the error is kept for upstream. False if the queue flushed meanwhile.
+    fn fail(&mut self, e: FlowError) -> bool {
+        for item in &self.batch {
+            self.handed.add(Level::of(item));
+        }
+        self.out.store(self.handed);
+        self.batch.clear();
+        let mut tx = self.shared.tx.lock();
+        if !self.current_epoch() {
+            // Flushed meanwhile: this result belongs to the old stream.
+            return false;
+        }
+        tx.downstream = Err(e);
+        drop(tx);
+        self.shared.wakes.fetch_add(1, Ordering::Release);
+        self.shared.notify_room();
+        true
+    }
+}
+
+impl Queue {
     fn start_task(&self, element: &Element) -> Result<(), ElementError> {
         let src = self
             .src
@@ -554,22 +557,14 @@ impl Queue {
             .cloned()
             .ok_or_else(|| ElementError::new("queue has no source pad"))?;
         let mut streaming = {
-            let mut st = lock(&self.shared.state);
-            // Items a stopped thread had taken are gone with it.
-            let mut level = Level::default();
-            for item in &st.items {
-                level.add(Level::of(item));
-            }
-            st.level = level;
-            st.queued_level = level;
-            st.handed = Arc::new(Handed::default());
+            let tx = self.shared.tx.lock();
             Streaming {
                 shared: Arc::clone(&self.shared),
-                handed_to: Arc::clone(&st.handed),
-                epoch: st.epoch,
+                epoch: self.shared.epoch.load(Ordering::Relaxed),
+                out: Arc::clone(&tx.out),
+                handed: tx.out.load(),
                 batch: VecDeque::with_capacity(BATCH),
-                taken: Level::default(),
-                handed: Level::default(),
+                unchecked: 0,
             }
         };
         let el = element.clone();
@@ -581,8 +576,8 @@ impl Queue {
             let result = match item {
                 Item::Buffer(b) => src.push(b),
                 Item::Event(e) => {
-                    let eos = e == Event::Eos;
-                    src.push_event(e);
+                    let eos = *e == Event::Eos;
+                    src.push_event(*e);
                     if eos { Err(FlowError::Eos) } else { Ok(()) }
                 }
             };
@@ -601,98 +596,215 @@ impl Queue {
 
     fn enqueue(&self, item: Item) -> FlowResult {
         let shared = &*self.shared;
-        let mut st = lock(&shared.state);
-        if st.flushing {
+        let mut tx = shared.tx.lock();
+        if tx.flushing {
             return Err(FlowError::Flushing);
         }
-        st.downstream?;
-        if let Item::Buffer(_) = &item {
-            let mut spun = false;
-            // `level` counts what the streaming thread has handed on since it last took
-            // the lock: when that is not full, neither is the real level, and the
-            // streaming thread's counters (a cache line it writes per item) are not read.
-            while Queue::is_full(&st.level, &st.limits) && Queue::is_full(&st.current(), &st.limits)
-            {
-                match st.limits.leaky {
-                    1 => return Ok(()), // leak the new buffer
-                    2 => {
-                        // Leak the oldest buffer.
-                        let pos = st.items.iter().position(|i| matches!(i, Item::Buffer(_)));
-                        match pos.and_then(|p| st.items.remove(p)) {
-                            Some(old) => {
-                                st.level.sub(Level::of(&old));
-                                st.queued_level.sub(Level::of(&old));
-                                shared.queued.store(st.items.len(), Ordering::Relaxed);
-                            }
-                            None => break,
-                        }
-                    }
-                    _ => {
-                        st.waiting_room += 1;
-                        // Announce, then look again (see `Streaming::hand_on`).
-                        shared.wanted.store(true, Ordering::SeqCst);
-                        if Queue::is_full(&st.current(), &st.limits) {
-                            st.room_notified = false;
-                            if spun {
-                                st = shared.not_full.wait(st).unwrap_or_else(|p| p.into_inner());
-                            } else {
-                                // The streaming thread is likely draining on another core:
-                                // watch for its wake-up without sleeping first, as a sleep
-                                // and a wake-up cost far more than the few microseconds
-                                // a batch takes. Registered as waiting, so it signals
-                                // `room` where it would notify; the level is looked at
-                                // again under the lock afterwards, so nothing is missed.
-                                spun = true;
-                                shared.room.store(false, Ordering::Relaxed);
-                                drop(st);
-                                Queue::spin_for_room(shared);
-                                st = lock(&shared.state);
-                            }
-                        }
-                        st.waiting_room -= 1;
-                        if st.flushing {
-                            return Err(FlowError::Flushing);
-                        }
-                        st.downstream?;
-                    }
-                }
+        tx.downstream?;
+        let level = Level::of(&item);
+        // While what was pushed less what was last seen handed on is not full, the queue
+        // is not full either.
+        if level.buffers > 0 && Tx::is_full(&tx.pushed.minus(tx.out_seen), &tx.limits) {
+            drop(tx);
+            match self.make_room()? {
+                (t, Room::Made) => tx = t,
+                (_, Room::LeakNew) => return Ok(()),
             }
         }
-        let l = Level::of(&item);
-        st.level.add(l);
-        st.queued_level.add(l);
-        st.items.push_back(item);
-        shared.queued.store(st.items.len(), Ordering::Relaxed);
-        let wake = st.waiting_item > 0 && !st.item_notified;
-        st.item_notified |= wake;
-        drop(st);
+        tx.pushed.add(level);
+        tx.items.push_back(item);
+        shared.queued.store(tx.items.len(), Ordering::Relaxed);
+        let wake = std::mem::take(&mut tx.parked);
+        drop(tx);
         if wake {
-            // All: one of them may be a thread of an older epoch, about to exit. After
-            // unlocking: a woken thread that preempts this one must not find the lock
-            // taken.
+            // Under `park`: the streaming thread holds it from parking until it waits.
+            // All: one of them may be a thread of an older epoch, about to exit.
+            let _parking = lock(&shared.park);
             shared.not_empty.notify_all();
         }
         Ok(())
     }
 
+    /// The queue looked full: waits for room (or leaks, in a leaky queue). Returns with
+    /// upstream's lock held and room for a buffer, or an error (flushing, downstream).
+    #[cold]
+    fn make_room(&self) -> Result<(spin::SpinGuard<'_, Tx>, Room), FlowError> {
+        let shared = &*self.shared;
+        let mut spun = false;
+        loop {
+            let mut tx = shared.tx.lock();
+            if tx.flushing {
+                return Err(FlowError::Flushing);
+            }
+            tx.downstream?;
+            if !Tx::is_full(&tx.current(), &tx.limits) {
+                return Ok((tx, Room::Made));
+            }
+            let wakes = shared.wakes.load(Ordering::Acquire);
+            match tx.limits.leaky {
+                1 => return Ok((tx, Room::LeakNew)),
+                2 => {
+                    // Leak the oldest buffer (events stay, in order).
+                    let pos = tx.items.iter().position(|i| matches!(i, Item::Buffer(_)));
+                    let Some(old) = pos.and_then(|p| tx.items.remove(p)) else {
+                        // Only events are queued: nothing to leak, and they are no data.
+                        return Ok((tx, Room::Made));
+                    };
+                    // Upstream's own count: it leaked out before the streaming thread saw
+                    // it.
+                    tx.pushed = tx.pushed.minus(Level::of(&old));
+                    shared.queued.store(tx.items.len(), Ordering::Relaxed);
+                    drop(tx);
+                    drop(old);
+                }
+                _ if !spun => {
+                    // The streaming thread is likely handing items on, on another core:
+                    // watch its count without the lock (and without sleeping: a sleep and
+                    // a wake-up cost far more than the microseconds a batch takes) until
+                    // a quarter of the queue is free, so that upstream then pushes a
+                    // burst rather than one item per item handed on.
+                    spun = true;
+                    let out = Arc::clone(&tx.out);
+                    let (pushed, limits) = (tx.pushed, tx.limits);
+                    drop(tx);
+                    Queue::spin_for_room(shared, &out, pushed, &limits, wakes);
+                }
+                _ => {
+                    tx.waiting_room += 1;
+                    tx.room_notified = false;
+                    // Announce, then look again (see `Streaming::hand_on`).
+                    shared.wanted.store(true, Ordering::Relaxed);
+                    fence(Ordering::SeqCst);
+                    let full = Tx::is_full(&tx.current(), &tx.limits);
+                    drop(tx);
+                    if full {
+                        // The streaming thread made no room while upstream watched:
+                        // sleep until it does (from a quarter full, see `Tx::low`).
+                        shared.sleep_until(wakes);
+                    }
+                    shared.tx.lock().waiting_room -= 1;
+                }
+            }
+        }
+    }
+
+    /// Upstream, finding the queue full: watches the streaming thread's count until a
+    /// quarter of the queue is free, for `ROOM_LOOKS` looks (some pauses apart, yielding
+    /// the core every few: on a busy machine both threads often share one core, and the
+    /// yield lets the streaming thread drain at once). Returns early at a flush or a
+    /// downstream error (`wakes` changed).
+    fn spin_for_room(shared: &Shared, out: &Out, pushed: Level, limits: &Limits, wakes: u64) {
+        for i in 0..ROOM_LOOKS {
+            if i % SPIN_YIELD == SPIN_YIELD - 1 {
+                std::thread::yield_now();
+            }
+            for _ in 0..16 {
+                std::hint::spin_loop();
+            }
+            let level = pushed.minus(out.load());
+            let three_quarters = Level {
+                buffers: level.buffers.saturating_mul(4) / 3,
+                bytes: level.bytes.saturating_mul(4) / 3,
+                time: level.time.saturating_mul(4) / 3,
+                ..level
+            };
+            if !Tx::is_full(&three_quarters, limits)
+                || shared.wakes.load(Ordering::Acquire) != wakes
+            {
+                return;
+            }
+        }
+    }
+
+    /// Starts or stops flushing: a new epoch either way. Starting drops every queued
+    /// item (returned, to be dropped without the locks: their buffers go back to their
+    /// pools); the streaming thread drops its own batch when it sees the new epoch.
     fn set_flushing(&self, flushing: bool) -> Vec<Item> {
         let shared = &*self.shared;
-        let mut st = lock(&shared.state);
-        st.flushing = flushing;
-        st.epoch += 1;
-        shared.epoch.store(st.epoch, Ordering::Release);
-        let dropped = if flushing {
-            Queue::clear(shared, &mut st)
-        } else {
-            Vec::new()
-        };
+        let mut tx = shared.tx.lock();
+        tx.flushing = flushing;
         if !flushing {
-            st.downstream = Ok(());
+            tx.downstream = Ok(());
         }
+        shared.epoch.fetch_add(1, Ordering::AcqRel);
+        tx.reset();
+        tx.parked = false;
+        // Upstream cannot push any more while flushing: what the ring holds now is all
+        // there is to drop.
+        let dropped = std::mem::take(&mut tx.items);
+        shared.queued.store(0, Ordering::Relaxed);
+        drop(tx);
+        shared.wakes.fetch_add(1, Ordering::Release);
+        let parking = lock(&shared.park);
         shared.not_empty.notify_all();
-        shared.not_full.notify_all();
-        dropped
+        drop(parking);
+        shared.notify_room();
+        dropped.into()
     }
+
+    /// Waits until everything queued was handed downstream (or the queue flushed, or
+    /// downstream failed: then drops what is left).
+    fn drain(&self) {
+        let shared = &*self.shared;
+        let mut tx = shared.tx.lock();
+        tx.waiting_empty += 1;
+        loop {
+            if tx.flushing || tx.downstream.is_err() {
+                break;
+            }
+            tx.room_notified = false;
+            let wakes = shared.wakes.load(Ordering::Acquire);
+            // Announce, then look (see `Streaming::hand_on`).
+            shared.wanted.store(true, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+            if tx.current().items == 0 {
+                break;
+            }
+            drop(tx);
+            shared.sleep_until(wakes);
+            tx = shared.tx.lock();
+        }
+        tx.waiting_empty -= 1;
+        // Everything was handed on, unless downstream failed or the queue flushed: then
+        // drop what is left.
+        if !tx.flushing && tx.downstream.is_ok() {
+            return;
+        }
+        let dropped = std::mem::take(&mut tx.items);
+        shared.queued.store(0, Ordering::Relaxed);
+        let mut gone = Level::default();
+        for item in &dropped {
+            gone.add(Level::of(item));
+        }
+        tx.pushed = tx.pushed.minus(gone);
+        drop(tx);
+        drop(dropped);
+    }
+}
+
+impl Shared {
+    /// Sleeps until `wakes` differs from `seen`.
+    fn sleep_until(&self, seen: u64) {
+        let mut g = lock(&self.sleep);
+        while self.wakes.load(Ordering::Acquire) == seen {
+            g = wait(&self.not_full, g);
+        }
+    }
+
+    /// Wakes every `sleep_until` (after `wakes` changed): taking `sleep` first means a
+    /// sleeper is either waiting already or will see the change before it waits.
+    fn notify_room(&self) {
+        drop(lock(&self.sleep));
+        self.not_full.notify_all();
+    }
+}
+
+/// What `make_room` did.
+enum Room {
+    /// There is room now.
+    Made,
+    /// `leaky=upstream`: drop the new buffer.
+    LeakNew,
 }
 
 impl ElementImpl for Queue {
@@ -708,30 +820,34 @@ impl ElementImpl for Queue {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let mut st = lock(&self.shared.state);
-        let l = &mut st.limits;
+        let mut tx = self.shared.tx.lock();
+        let l = &mut tx.limits;
         match (name, value) {
             ("max-size-buffers", PropValue::UInt(v)) => l.buffers = v,
             ("max-size-bytes", PropValue::UInt(v)) => l.bytes = v,
             ("max-size-time", PropValue::UInt(v)) => l.time = v,
-            ("leaky", PropValue::Enum(v)) => l.leaky = v,
+            ("leaky", PropValue::Enum(v)) => {
+                l.leaky = v;
+                self.shared.leaky.store(v, Ordering::Relaxed);
+            }
             _ => {}
         }
-        drop(st);
+        drop(tx);
         // Limits may have grown: wake a waiting upstream.
-        self.shared.not_full.notify_all();
+        self.shared.wakes.fetch_add(1, Ordering::Release);
+        self.shared.notify_room();
         Ok(())
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let st = lock(&self.shared.state);
-        let l = st.limits;
+        let mut tx = self.shared.tx.lock();
+        let l = tx.limits;
         Some(match name {
             "max-size-buffers" => PropValue::UInt(l.buffers),
             "max-size-bytes" => PropValue::UInt(l.bytes),
             "max-size-time" => PropValue::UInt(l.time),
             "leaky" => PropValue::Enum(l.leaky),
-            "current-level-buffers" => PropValue::UInt(st.current().buffers),
+            "current-level-buffers" => PropValue::UInt(tx.current().buffers),
             _ => return None,
         })
     }
@@ -778,7 +894,7 @@ impl ElementImpl for Queue {
                 }
                 forwarded
             }
-            e => self.enqueue(Item::Event(e)).is_ok(),
+            e => self.enqueue(Item::Event(Box::new(e))).is_ok(),
         }
     }
 
@@ -787,34 +903,7 @@ impl ElementImpl for Queue {
             Query::Drain if pad.direction() == PadDirection::Sink => {
                 // Hand every queued buffer downstream (or drop them if nothing flows),
                 // then ask downstream to drain too.
-                let shared = &*self.shared;
-                let mut st = lock(&shared.state);
-                if st.flushing || st.downstream.is_err() {
-                    let dropped = Queue::clear(shared, &mut st);
-                    drop(st);
-                    drop(dropped);
-                } else {
-                    st.waiting_empty += 1;
-                    loop {
-                        // Announce, then look (see `Streaming::hand_on`).
-                        shared.wanted.store(true, Ordering::SeqCst);
-                        if st.current().items == 0 || st.flushing || st.downstream.is_err() {
-                            break;
-                        }
-                        st.room_notified = false;
-                        st = shared.not_full.wait(st).unwrap_or_else(|p| p.into_inner());
-                    }
-                    st.waiting_empty -= 1;
-                    // Everything was handed on, unless downstream failed or the queue
-                    // flushed: then drop what is left.
-                    let dropped = if st.flushing || st.downstream.is_err() {
-                        Queue::clear(shared, &mut st)
-                    } else {
-                        Vec::new()
-                    };
-                    drop(st);
-                    drop(dropped);
-                }
+                self.drain();
                 element.default_query(pad, query)
             }
             _ => element.default_query(pad, query),

@@ -1109,3 +1109,60 @@ fn videotestsrc_renders_into_the_layout_downstream_asks_for() {
         );
     }
 }
+
+/// A source that pushes in bursts and pauses (so the queue's thread parks and is woken
+/// again and again), with flushes in between: every buffer pushed after the last flush
+/// arrives, in order, nothing from before a flush arrives after it, and EOS still gets
+/// through. A lost wake-up hangs `wait_for`; a lost or reordered buffer fails the
+/// comparison.
+#[test]
+fn queue_parks_wakes_and_flushes_without_losing_or_reordering() {
+    let r = registry();
+    let mut p = Pipeline::new("qstress");
+    let up = add(&mut p, &r, "identity", "qsup", &[]);
+    let q = add(&mut p, &r, "queue", "qsqq", &[("max-size-buffers", "4")]);
+    let k = add(&mut p, &r, "testsink", "qsk", &[]);
+    Pipeline::link_many(&[&up, &q, &k]).unwrap();
+    let pad = up.src_pad().unwrap();
+    let sink = TestSink::of(&k);
+    p.set_state(State::Playing).unwrap();
+
+    const N: u64 = 3000;
+    let mut last_flush_at = 0;
+    for n in 0..N {
+        if n % 997 == 996 {
+            assert!(pad.push_event(Event::FlushStart));
+            assert!(pad.push_event(Event::FlushStop { reset_time: true }));
+            last_flush_at = sink.seen().len();
+        }
+        let mut b = penstock::buffer::BufferMut::with_size(4).unwrap();
+        b.set_offset(Some(n));
+        assert_eq!(pad.push(b.freeze()), Ok(()), "buffer {n}");
+        if n % 37 == 0 {
+            // Let the queue drain and its thread park.
+            std::thread::sleep(Duration::from_micros(300));
+        }
+    }
+    assert!(pad.push_event(Event::Eos));
+    wait_for("EOS at the sink", || k.sink_pad().unwrap().is_eos());
+
+    let seen = sink.offsets();
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "offsets go up: {seen:?}"
+    );
+    // Everything pushed after the last flush (at 2990) arrived; of what was pushed
+    // before, at most the buffer being handed on when the flush came.
+    let last_flush = 2990;
+    let after: Vec<u64> = seen.iter().copied().filter(|&o| o >= last_flush).collect();
+    assert_eq!(after, (last_flush..N).collect::<Vec<_>>());
+    assert!(seen.len() - last_flush_at <= after.len() + 1, "{seen:?}");
+    assert_eq!(uint(&q, "current-level-buffers"), 0);
+
+    let p = bounded("stopping", move || {
+        p.set_state(State::Null).unwrap();
+        p
+    });
+    assert_threads_gone(&["qsqq:"]);
+    drop(p);
+}

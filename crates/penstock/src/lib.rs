@@ -6,7 +6,7 @@
 //! copy and allocation.
 //!
 //! Everything here is `#![deny(unsafe_code)]` except the memory backend
-//! (`memory::backend`), which holds the raw pointers.
+//! (`memory::backend`), which holds the raw pointers, and the lock cell of [`spin`].
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -27,6 +27,7 @@ pub mod pad;
 pub mod pipeline;
 pub mod pool;
 pub mod query;
+pub mod spin;
 pub mod testsrc;
 pub mod time;
 pub mod video;
