@@ -15,7 +15,7 @@ use penstock::buffer::Buffer;
 use penstock::bus::MessageKind;
 use penstock::caps::{Caps, Fraction};
 use penstock::element::{
-    Element, ElementError, ElementFactory, ElementImpl, PropValue, PropertyError, Registry, State,
+    Element, ElementError, ElementFactory, ElementImpl, PropValue, Registry, State,
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
@@ -153,12 +153,6 @@ impl PushSource for StepSrc {
         b.set_offset(Some(n));
         Ok(b.freeze())
     }
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
-    }
 }
 
 /// What a buffer looked like when it reached a sink.
@@ -199,12 +193,6 @@ impl TestSink {
 }
 
 impl ElementImpl for TestSink {
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
-    }
     fn chain(&self, element: &Element, pad: &Pad, buffer: Buffer) -> FlowResult {
         let n = {
             let mut seen = self.seen.lock().unwrap();

@@ -12,9 +12,7 @@ use penstock::basesrc::{BaseSrc, PushSource};
 use penstock::buffer::{Buffer, BufferMut};
 use penstock::bus::MessageKind;
 use penstock::caps::{Caps, Fraction};
-use penstock::element::{
-    Element, ElementError, ElementFactory, ElementImpl, PropValue, PropertyError, Registry,
-};
+use penstock::element::{Element, ElementError, ElementFactory, ElementImpl, Registry};
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::negotiate::{Announcement, Offer, Producer};
@@ -120,14 +118,6 @@ impl PushSource for DmaSrc {
             .map_err(|_| FlowError::Error)?
             .freeze())
     }
-
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
-    }
 }
 
 /// A consumer whose sink template is its offer; it checks the caps event against it.
@@ -137,14 +127,6 @@ struct OfferSink {
 }
 
 impl ElementImpl for OfferSink {
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
-    }
-
     fn chain(&self, _element: &Element, _pad: &Pad, _buffer: Buffer) -> FlowResult {
         Ok(())
     }
