@@ -76,13 +76,14 @@ impl ElementImpl for CapsFilter {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        if let ("caps", PropValue::Caps(c)) = (name, value) {
-            *self.caps.write().unwrap_or_else(|p| p.into_inner()) = c;
-            // New caps while streaming: ask upstream to renegotiate.
-            if let Some(sink) = element.sink_pad() {
-                if sink.is_linked() {
-                    sink.push_event(penstock::event::Event::Reconfigure);
-                }
+        let ("caps", PropValue::Caps(c)) = (name, &value) else {
+            return Err(PropertyError::not_writable(element, name, &value));
+        };
+        *self.caps.write().unwrap_or_else(|p| p.into_inner()) = c.clone();
+        // New caps while streaming: ask upstream to renegotiate.
+        if let Some(sink) = element.sink_pad() {
+            if sink.is_linked() {
+                sink.push_event(penstock::event::Event::Reconfigure);
             }
         }
         Ok(())

@@ -156,14 +156,14 @@ impl Default for ChecksumSink {
 impl ElementImpl for ChecksumSink {
     fn set_property(
         &self,
-        _element: &Element,
+        element: &Element,
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
         match (name, value) {
             ("hash", PropValue::Enum(v)) => self.hash.store(v, Ordering::Relaxed),
             ("sync", PropValue::Bool(v)) => self.sync.store(v, Ordering::Relaxed),
-            _ => {}
+            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
         }
         Ok(())
     }

@@ -67,7 +67,7 @@ impl Default for FakeSink {
 impl ElementImpl for FakeSink {
     fn set_property(
         &self,
-        _element: &Element,
+        element: &Element,
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
@@ -75,7 +75,7 @@ impl ElementImpl for FakeSink {
             ("silent", PropValue::Bool(b)) => self.silent.store(b, Ordering::Relaxed),
             ("sync", PropValue::Bool(b)) => self.sync.store(b, Ordering::Relaxed),
             ("num-buffers", PropValue::Int(n)) => self.limit.store(n, Ordering::Relaxed),
-            _ => {}
+            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
         }
         Ok(())
     }

@@ -184,7 +184,7 @@ impl PushSource for FakeSrc {
 
     fn set_property(
         &self,
-        _element: &Element,
+        element: &Element,
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
@@ -196,8 +196,9 @@ impl PushSource for FakeSrc {
             }
             ("sizetype", PropValue::Enum(v)) => s.sizetype = v,
             ("sizemax", PropValue::Int(v)) => s.sizemax = v,
-            ("filltype", _) => {}
-            _ => {}
+            // Zero is the only fill type (the spec admits no other value).
+            ("filltype", PropValue::Enum(1)) => {}
+            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
         }
         Ok(())
     }

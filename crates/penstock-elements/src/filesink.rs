@@ -202,7 +202,7 @@ impl ElementImpl for FileSink {
             ("location", PropValue::String(v)) => s.location = v,
             ("append", PropValue::Bool(v)) => s.append = v,
             ("sync", PropValue::Bool(v)) => s.sync = v,
-            _ => {}
+            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
         }
         Ok(())
     }

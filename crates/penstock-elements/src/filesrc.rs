@@ -222,7 +222,7 @@ impl PushSource for FileSrc {
             }
             ("blocksize", PropValue::UInt(v)) => s.blocksize = v,
             ("num-buffers", PropValue::Int(v)) => s.num_buffers = v,
-            _ => {}
+            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
         }
         Ok(())
     }

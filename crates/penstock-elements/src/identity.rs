@@ -1,6 +1,7 @@
 //! `identity`: passes buffers through untouched (no lock, no copy).
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use penstock::buffer::Buffer;
 use penstock::caps::Caps;
@@ -42,9 +43,18 @@ pub fn factory() -> ElementFactory {
 }
 
 /// The element.
-#[derive(Default)]
 pub struct Identity {
     src: OnceLock<Pad>,
+    silent: AtomicBool,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Identity {
+            src: OnceLock::new(),
+            silent: AtomicBool::new(true),
+        }
+    }
 }
 
 impl ElementImpl for Identity {
@@ -56,15 +66,20 @@ impl ElementImpl for Identity {
 
     fn set_property(
         &self,
-        _element: &Element,
-        _name: &str,
-        _value: PropValue,
+        element: &Element,
+        name: &str,
+        value: PropValue,
     ) -> Result<(), PropertyError> {
+        match (name, value) {
+            // Kept for launch lines written for GStreamer; identity reports nothing either way.
+            ("silent", PropValue::Bool(v)) => self.silent.store(v, Ordering::Relaxed),
+            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
+        }
         Ok(())
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        (name == "silent").then_some(PropValue::Bool(true))
+        (name == "silent").then(|| PropValue::Bool(self.silent.load(Ordering::Relaxed)))
     }
 
     fn chain(&self, _element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {

@@ -600,7 +600,7 @@ impl ElementImpl for RawVideoParse {
                     s.plane_offsets = list;
                 }
             }
-            _ => {}
+            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
         }
         Ok(())
     }

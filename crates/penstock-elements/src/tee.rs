@@ -5,7 +5,7 @@ use std::sync::RwLock;
 
 use penstock::buffer::Buffer;
 use penstock::caps::Caps;
-use penstock::element::{Element, ElementFactory, ElementImpl, PropValue, PropertyError};
+use penstock::element::{Element, ElementFactory, ElementImpl};
 use penstock::flow::{FlowError, FlowResult};
 use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 use penstock::query::{AllocationQuery, Query};
@@ -43,19 +43,6 @@ pub struct Tee {
 }
 
 impl ElementImpl for Tee {
-    fn set_property(
-        &self,
-        _element: &Element,
-        _name: &str,
-        _value: PropValue,
-    ) -> Result<(), PropertyError> {
-        Ok(())
-    }
-
-    fn property(&self, _element: &Element, _name: &str) -> Option<PropValue> {
-        None
-    }
-
     fn pad_added(&self, _element: &Element, pad: &Pad) {
         if pad.direction() == PadDirection::Src {
             self.srcs

@@ -24,9 +24,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use penstock::PoolConfig;
 use penstock::buffer::{Buffer, BufferMut};
 use penstock::caps::{Caps, Fraction, Value};
-use penstock::element::{
-    Element, ElementError, ElementFactory, ElementImpl, PropValue, PropertyError, StateChange,
-};
+use penstock::element::{Element, ElementError, ElementFactory, ElementImpl, StateChange};
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::{self, CopyReason};
@@ -433,19 +431,6 @@ impl ElementImpl for VideoConvert {
         if let Some(p) = element.sink_pad() {
             let _ = self.sink.set(p);
         }
-    }
-
-    fn set_property(
-        &self,
-        _element: &Element,
-        _name: &str,
-        _value: PropValue,
-    ) -> Result<(), PropertyError> {
-        Ok(())
-    }
-
-    fn property(&self, _element: &Element, _name: &str) -> Option<PropValue> {
-        None
     }
 
     fn change_state(&self, _element: &Element, change: StateChange) -> Result<(), ElementError> {

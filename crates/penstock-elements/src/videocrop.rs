@@ -561,7 +561,7 @@ impl ElementImpl for VideoCrop {
         value: PropValue,
     ) -> Result<(), PropertyError> {
         let PropValue::Int(v) = value else {
-            return Ok(());
+            return Err(PropertyError::not_writable(element, name, &value));
         };
         let v = u32::try_from(v).map_err(|_| PropertyError::BadValue {
             element: element.path(),
@@ -579,7 +579,7 @@ impl ElementImpl for VideoCrop {
                 "right" => c.right = v,
                 "top" => c.top = v,
                 "bottom" => c.bottom = v,
-                _ => return Ok(()),
+                _ => return Err(PropertyError::not_writable(element, name, &value)),
             }
         }
         // While streaming, new sizes need new caps: ask upstream to renegotiate.

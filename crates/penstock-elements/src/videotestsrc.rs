@@ -394,7 +394,7 @@ impl PushSource for VideoTestSrc {
 
     fn set_property(
         &self,
-        _element: &Element,
+        element: &Element,
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
@@ -405,7 +405,7 @@ impl PushSource for VideoTestSrc {
             ("pattern", PropValue::Enum(v)) => s.pattern = v,
             ("foreground-color", PropValue::UInt(v)) => s.foreground = v as u32,
             ("background-color", PropValue::UInt(v)) => s.background = v as u32,
-            _ => {}
+            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
         }
         Ok(())
     }

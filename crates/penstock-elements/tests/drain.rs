@@ -9,7 +9,7 @@ use penstock::PoolConfig;
 use penstock::basesrc::{BaseSrc, PushSource};
 use penstock::buffer::Buffer;
 use penstock::caps::Caps;
-use penstock::element::{Element, ElementFactory, ElementImpl, PropValue, PropertyError, State};
+use penstock::element::{Element, ElementFactory, ElementImpl, PropValue, State};
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
@@ -63,24 +63,12 @@ impl PushSource for PoolSrc {
             .map_err(|_| FlowError::Flushing)?
             .freeze())
     }
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
-    }
 }
 
 /// A sink that holds each buffer until the gate opens.
 struct GateSink;
 
 impl ElementImpl for GateSink {
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
-    }
     fn chain(&self, _e: &Element, pad: &Pad, buffer: Buffer) -> FlowResult {
         let (m, c) = gate();
         let mut open = m.lock().unwrap();

@@ -15,7 +15,7 @@ use penstock::buffer::Buffer;
 use penstock::bus::MessageKind;
 use penstock::caps::{Caps, Fraction};
 use penstock::element::{
-    Element, ElementError, ElementFactory, ElementImpl, PropValue, PropertyError, Registry, State,
+    Element, ElementError, ElementFactory, ElementImpl, PropValue, Registry, State,
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
@@ -153,12 +153,6 @@ impl PushSource for StepSrc {
         b.set_offset(Some(n));
         Ok(b.freeze())
     }
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
-    }
 }
 
 /// What a buffer looked like when it reached a sink.
@@ -199,12 +193,6 @@ impl TestSink {
 }
 
 impl ElementImpl for TestSink {
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
-    }
     fn chain(&self, element: &Element, pad: &Pad, buffer: Buffer) -> FlowResult {
         let n = {
             let mut seen = self.seen.lock().unwrap();
@@ -381,6 +369,38 @@ fn uint(e: &Element, name: &str) -> u64 {
 
 // ---------------------------------------------------------------------------------------
 // Queries through the elements.
+
+/// Every property a shipped element declares is implemented: setting its default is
+/// accepted (the default `set_property` would refuse an unhandled one) and reads back.
+#[test]
+fn every_declared_property_of_every_element_takes_its_default_and_reads_back() {
+    let r = penstock_elements::registry();
+    let mut checked = 0;
+    for f in r.factories() {
+        let e = r
+            .make(f.name, Some(&format!("allprops-{}", f.name)))
+            .unwrap();
+        for spec in &f.properties {
+            let what = format!("{}.{}", f.name, spec.name);
+            e.set_property(spec.name, spec.default.clone())
+                .unwrap_or_else(|err| panic!("{what}: {err}"));
+            let back = e.property(spec.name);
+            assert!(back.is_some(), "{what} reads back nothing");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} properties checked");
+}
+
+#[test]
+fn identity_keeps_silent_as_set() {
+    let e = registry()
+        .make("identity", Some("silent-identity"))
+        .unwrap();
+    assert_eq!(e.property("silent"), Some(PropValue::Bool(true)));
+    e.set_property_str("silent", "false").unwrap();
+    assert_eq!(e.property("silent"), Some(PropValue::Bool(false)));
+}
 
 #[test]
 fn caps_queries_proxy_through_identity_queue_and_capsfilter() {

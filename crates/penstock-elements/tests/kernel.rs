@@ -12,7 +12,7 @@ use std::time::Duration;
 use penstock::buffer::Buffer;
 use penstock::bus::MessageKind;
 use penstock::caps::Caps;
-use penstock::element::{Element, ElementFactory, ElementImpl, PropValue, PropertyError, Registry};
+use penstock::element::{Element, ElementFactory, ElementImpl, Registry};
 use penstock::event::Event;
 use penstock::flow::FlowResult;
 use penstock::ledger;
@@ -40,12 +40,6 @@ type Log = Arc<Mutex<Vec<Received>>>;
 struct RecordSink(Log);
 
 impl ElementImpl for RecordSink {
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
-    }
     fn chain(&self, _e: &Element, _p: &Pad, buffer: Buffer) -> FlowResult {
         let types = buffer.memories().iter().map(Memory::memory_type).collect();
         let fds = buffer.memories().iter().map(|m| m.fd().is_some()).collect();

@@ -11,7 +11,7 @@ use penstock::basesrc::{BaseSrc, PushSource};
 use penstock::buffer::{Buffer, BufferMut};
 use penstock::bus::MessageKind;
 use penstock::caps::Caps;
-use penstock::element::{Element, ElementFactory, ElementImpl, PropValue, PropertyError, Registry};
+use penstock::element::{Element, ElementFactory, ElementImpl, Registry};
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger;
@@ -80,22 +80,10 @@ impl PushSource for Src {
         b.set_pts(Some(penstock::ClockTime::from_nseconds(n)));
         Ok(b.freeze())
     }
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
-    }
 }
 
 struct Sink;
 impl ElementImpl for Sink {
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
-    }
     fn chain(&self, _e: &Element, _p: &Pad, buffer: Buffer) -> FlowResult {
         let types = buffer.memories().iter().map(Memory::memory_type).collect();
         let bytes = buffer.map_read().unwrap().to_vec();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use penstock::buffer::Buffer;
 use penstock::bus::MessageKind;
 use penstock::caps::Caps;
-use penstock::element::{Element, ElementFactory, ElementImpl, PropValue, PropertyError, Registry};
+use penstock::element::{Element, ElementFactory, ElementImpl, PropValue, Registry};
 use penstock::event::Event;
 use penstock::flow::FlowResult;
 use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
@@ -23,12 +23,6 @@ static FILTER: OnceLock<Element> = OnceLock::new();
 struct SwitchSink;
 
 impl ElementImpl for SwitchSink {
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
-    }
     fn chain(&self, _e: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
         let n = {
             let mut s = seen().lock().unwrap();

@@ -10,7 +10,7 @@ use penstock::basesrc::{BaseSrc, PushSource};
 use penstock::buffer::{Buffer, BufferMut};
 use penstock::bus::MessageKind;
 use penstock::caps::Caps;
-use penstock::element::{Element, ElementFactory, PropValue, PropertyError, Registry};
+use penstock::element::{Element, ElementFactory, Registry};
 use penstock::flow::FlowError;
 use penstock::ledger;
 use penstock::meta::VideoMeta;
@@ -53,12 +53,6 @@ impl PushSource for PaddedSrc {
         b.add_meta(meta);
         b.set_pts(Some(penstock::ClockTime::from_nseconds(n * 33_333_333)));
         Ok(b.freeze())
-    }
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
     }
 }
 

@@ -72,16 +72,13 @@ fn visible_planes(buffer: &Buffer, info: &VideoInfo) -> Vec<Vec<u8>> {
 }
 
 impl ElementImpl for CaptureSink {
-    fn set_property(&self, _e: &Element, name: &str, v: PropValue) -> Result<(), PropertyError> {
+    fn set_property(&self, e: &Element, name: &str, v: PropValue) -> Result<(), PropertyError> {
         match (name, v) {
             ("video-meta", PropValue::Bool(b)) => self.meta.store(b, Ordering::Relaxed),
             ("keep", PropValue::Bool(b)) => self.keep.store(b, Ordering::Relaxed),
-            _ => {}
+            (_, v) => return Err(PropertyError::not_writable(e, name, &v)),
         }
         Ok(())
-    }
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
     }
     fn chain(&self, e: &Element, pad: &Pad, buffer: Buffer) -> FlowResult {
         let caps = pad.current_caps().unwrap();

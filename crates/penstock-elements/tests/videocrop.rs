@@ -11,7 +11,7 @@ use std::time::Duration;
 use penstock::buffer::Buffer;
 use penstock::bus::MessageKind;
 use penstock::caps::Caps;
-use penstock::element::{Element, ElementFactory, ElementImpl, PropValue, PropertyError, Registry};
+use penstock::element::{Element, ElementFactory, ElementImpl, PropValue, Registry};
 use penstock::event::Event;
 use penstock::flow::FlowResult;
 use penstock::ledger::{self, CopyReason};
@@ -58,12 +58,6 @@ impl KeepSink {
 }
 
 impl ElementImpl for KeepSink {
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
-    }
     fn chain(&self, _e: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
         self.buffers.lock().unwrap().push(buffer);
         Ok(())
@@ -361,12 +355,6 @@ static CHANGE_SEEN: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 struct ChangeSink;
 
 impl ElementImpl for ChangeSink {
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
-    }
     fn chain(&self, _e: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
         let n = {
             let mut s = CHANGE_SEEN.lock().unwrap();
@@ -442,12 +430,6 @@ impl penstock::basesrc::PushSource for BadMetaSrc {
             height: 4,
         });
         Ok(b.freeze())
-    }
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
     }
 }
 

@@ -100,7 +100,8 @@ pub trait PushSource: Send + Sync + 'static {
         Format::Time
     }
 
-    /// Sets a property.
+    /// Sets a property (see [`ElementImpl::set_property`]). The default refuses every
+    /// property with [`PropertyError::NotWritable`].
     ///
     /// # Errors
     /// [`PropertyError`].
@@ -109,10 +110,15 @@ pub trait PushSource: Send + Sync + 'static {
         element: &Element,
         name: &str,
         value: PropValue,
-    ) -> Result<(), PropertyError>;
+    ) -> Result<(), PropertyError> {
+        Err(PropertyError::not_writable(element, name, &value))
+    }
 
-    /// Reads a property.
-    fn property(&self, element: &Element, name: &str) -> Option<PropValue>;
+    /// Reads a property (`None`: unknown). The default knows none.
+    fn property(&self, element: &Element, name: &str) -> Option<PropValue> {
+        let _ = (element, name);
+        None
+    }
 }
 
 /// A [`PushSource`] as an element.

@@ -223,6 +223,32 @@ pub enum PropertyError {
         /// State.
         state: State,
     },
+    /// The factory declares the property, but the element's implementation does not set
+    /// it (or not from a value of this type): the value is refused instead of dropped.
+    #[error(
+        "{element} has no writable property '{name}': it is declared, but the element does \
+         not implement setting it (the value {value} was not applied)"
+    )]
+    NotWritable {
+        /// Element.
+        element: String,
+        /// Property.
+        name: String,
+        /// The value refused.
+        value: String,
+    },
+}
+
+impl PropertyError {
+    /// [`PropertyError::NotWritable`]: what an implementation returns for a property, or
+    /// a value type, it does not set.
+    pub fn not_writable(element: &Element, name: &str, value: &PropValue) -> Self {
+        PropertyError::NotWritable {
+            element: element.path(),
+            name: name.to_owned(),
+            value: value.to_string(),
+        }
+    }
 }
 
 /// A property: name, type, default and a description.
@@ -398,19 +424,31 @@ pub trait ElementImpl: std::any::Any + Send + Sync + 'static {
         let _ = element;
     }
 
-    /// Sets a property already checked against its spec.
+    /// Sets a property already checked against its spec: [`Element::set_property`] only
+    /// calls this for a property the factory declares, with a value of the declared type
+    /// and range.
+    ///
+    /// The default refuses every property with [`PropertyError::NotWritable`], so an
+    /// element that declares properties but does not implement them cannot drop values;
+    /// an element without properties needs no implementation.
     ///
     /// # Errors
-    /// [`PropertyError`] if the value cannot be used now.
+    /// [`PropertyError`] if the value cannot be used now, or the property (or this value
+    /// type) is not handled.
     fn set_property(
         &self,
         element: &Element,
         name: &str,
         value: PropValue,
-    ) -> Result<(), PropertyError>;
+    ) -> Result<(), PropertyError> {
+        Err(PropertyError::not_writable(element, name, &value))
+    }
 
-    /// Reads a property (`None`: unknown).
-    fn property(&self, element: &Element, name: &str) -> Option<PropValue>;
+    /// Reads a property (`None`: unknown). The default knows none.
+    fn property(&self, element: &Element, name: &str) -> Option<PropValue> {
+        let _ = (element, name);
+        None
+    }
 
     /// A state step. Sources and queues start their tasks in `PausedToPlaying`.
     ///
@@ -1140,4 +1178,134 @@ pub fn template_caps_query(pad: &Pad, q: &mut CapsQuery) {
         Some(f) => f.intersect(t),
         None => t.clone(),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Declares `level` and `label` but implements neither setter nor getter: the
+    /// mistake the default `set_property` is there to catch.
+    struct Forgetful;
+
+    impl ElementImpl for Forgetful {}
+
+    /// Implements `level` only for the type it was written for.
+    #[derive(Default)]
+    struct Partial {
+        level: Mutex<i64>,
+    }
+
+    impl ElementImpl for Partial {
+        fn set_property(
+            &self,
+            element: &Element,
+            name: &str,
+            value: PropValue,
+        ) -> Result<(), PropertyError> {
+            match (name, value) {
+                ("level", PropValue::Int(v)) => {
+                    *self.level.lock().unwrap_or_else(|p| p.into_inner()) = v;
+                    Ok(())
+                }
+                (_, value) => Err(PropertyError::not_writable(element, name, &value)),
+            }
+        }
+
+        fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
+            (name == "level")
+                .then(|| PropValue::Int(*self.level.lock().unwrap_or_else(|p| p.into_inner())))
+        }
+    }
+
+    fn registry() -> Registry {
+        let properties = || {
+            vec![
+                PropertySpec::new(
+                    "level",
+                    "a level",
+                    PropType::Int { min: 0, max: 10 },
+                    PropValue::Int(0),
+                ),
+                PropertySpec::new(
+                    "label",
+                    "a label",
+                    PropType::String,
+                    PropValue::String(String::new()),
+                ),
+            ]
+        };
+        let mut r = Registry::new();
+        r.register(ElementFactory {
+            name: "forgetful",
+            long_name: "Forgetful",
+            klass: "Test",
+            description: "declares properties it does not implement",
+            properties: properties(),
+            pad_templates: vec![],
+            create: || Box::new(Forgetful),
+        });
+        r.register(ElementFactory {
+            name: "partial",
+            long_name: "Partial",
+            klass: "Test",
+            description: "implements one of its two properties",
+            properties: properties(),
+            pad_templates: vec![],
+            create: || Box::<Partial>::default(),
+        });
+        r
+    }
+
+    #[test]
+    fn a_declared_property_without_a_setter_is_refused_not_dropped() {
+        let el = registry().make("forgetful", Some("f0")).unwrap();
+        let e = el.set_property("level", PropValue::Int(7)).unwrap_err();
+        assert_eq!(
+            e,
+            PropertyError::NotWritable {
+                element: "f0".into(),
+                name: "level".into(),
+                value: "7".into(),
+            }
+        );
+        let msg = e.to_string();
+        assert!(
+            msg.contains("f0") && msg.contains("'level'") && msg.contains("no writable"),
+            "{msg}"
+        );
+        // The text path reaches the same refusal once the value parses.
+        let e = el.set_property_str("label", "hello").unwrap_err();
+        assert!(
+            matches!(&e, PropertyError::NotWritable { name, value, .. }
+                if name == "label" && value == "\"hello\""),
+            "{e:?}"
+        );
+        // Nothing was stored: the default getter knows no property.
+        assert_eq!(el.property("level"), None);
+        assert_eq!(el.property("label"), None);
+        assert_eq!(el.property("name"), Some(PropValue::String("f0".into())));
+
+        // An undeclared name still fails earlier, with the list of declared ones.
+        let e = el.set_property("nosuch", PropValue::Int(1)).unwrap_err();
+        assert!(matches!(e, PropertyError::Unknown { .. }), "{e:?}");
+        // And a declared one with a bad value fails the spec check first.
+        let e = el.set_property("level", PropValue::Int(11)).unwrap_err();
+        assert!(matches!(e, PropertyError::BadValue { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn an_unhandled_property_next_to_a_handled_one_is_refused() {
+        let el = registry().make("partial", Some("p0")).unwrap();
+        el.set_property("level", PropValue::Int(4)).unwrap();
+        assert_eq!(el.property("level"), Some(PropValue::Int(4)));
+        let e = el.set_property_str("label", "x").unwrap_err();
+        assert!(
+            matches!(&e, PropertyError::NotWritable { element, name, .. }
+                if element == "p0" && name == "label"),
+            "{e:?}"
+        );
+        assert_eq!(el.property("label"), None);
+        assert_eq!(el.property("level"), Some(PropValue::Int(4)));
+    }
 }

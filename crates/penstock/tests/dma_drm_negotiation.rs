@@ -12,9 +12,7 @@ use penstock::basesrc::{BaseSrc, PushSource};
 use penstock::buffer::{Buffer, BufferMut};
 use penstock::bus::MessageKind;
 use penstock::caps::{Caps, Fraction};
-use penstock::element::{
-    Element, ElementError, ElementFactory, ElementImpl, PropValue, PropertyError, Registry,
-};
+use penstock::element::{Element, ElementError, ElementFactory, ElementImpl, Registry};
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::negotiate::{Announcement, Offer, Producer};
@@ -34,8 +32,17 @@ const SRC_CAPS: &str = "video/x-raw(memory:DMABuf), format=DMA_DRM, \
                         video/x-raw, format=NV12, width=[ 1, 4096 ], height=[ 1, 4096 ], \
                         framerate=[ 0/1, 60/1 ]";
 
+/// The same formats as [`SRC_CAPS`], spelled as other producers may write them: LINEAR
+/// with an explicit `:0x0`, modifiers without zero padding and in upper case.
+const RESPELLED_SRC_CAPS: &str = "video/x-raw(memory:DMABuf), format=DMA_DRM, \
+                        drm-format={ NV12:0x100000000000001, NV12:0X100000000000002, NV12:0x0 }, \
+                        width=[ 1, 4096 ], height=[ 1, 4096 ], framerate=[ 0/1, 60/1 ]; \
+                        video/x-raw, format=NV12, width=[ 1, 4096 ], height=[ 1, 4096 ], \
+                        framerate=[ 0/1, 60/1 ]";
+
 /// A DMA-BUF source whose allocator can only allocate some modifiers.
 struct DmaSrc {
+    caps: &'static str,
     allocatable: Vec<u64>,
     /// What negotiation ended with: the explanation, the fixed caps, the CPU layout.
     explanation: Mutex<Option<String>>,
@@ -45,7 +52,12 @@ struct DmaSrc {
 
 impl DmaSrc {
     fn new(allocatable: Vec<u64>) -> DmaSrc {
+        DmaSrc::with_caps(SRC_CAPS, allocatable)
+    }
+
+    fn with_caps(caps: &'static str, allocatable: Vec<u64>) -> DmaSrc {
         DmaSrc {
+            caps,
             allocatable,
             explanation: Mutex::new(None),
             negotiated: Mutex::new(None),
@@ -62,7 +74,7 @@ impl DmaSrc {
 
 impl PushSource for DmaSrc {
     fn caps(&self, _e: &Element) -> Caps {
-        SRC_CAPS.parse().unwrap()
+        self.caps.parse().unwrap()
     }
 
     /// The PipeWire procedure: the consumer's preferences first (downstream's caps
@@ -120,14 +132,6 @@ impl PushSource for DmaSrc {
             .map_err(|_| FlowError::Error)?
             .freeze())
     }
-
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
-    }
 }
 
 /// A consumer whose sink template is its offer; it checks the caps event against it.
@@ -137,14 +141,6 @@ struct OfferSink {
 }
 
 impl ElementImpl for OfferSink {
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
-    }
-
     fn chain(&self, _element: &Element, _pad: &Pad, _buffer: Buffer) -> FlowResult {
         Ok(())
     }
@@ -330,5 +326,37 @@ fn a_source_without_a_usable_modifier_falls_back_to_system_memory() {
     assert_eq!(
         verdicts(&sink),
         [Ok("shared-memory NV12 64x48@30/1".to_owned())]
+    );
+}
+
+#[test]
+fn drm_formats_spelled_differently_still_negotiate_dma_buf() {
+    // The source writes LINEAR as NV12:0x0 and its modifiers unpadded; the consumer's
+    // offer uses the canonical spellings. They are the same formats, so the DMA-BUF
+    // structure intersects and the test allocation runs as with canonical caps.
+    let offer = Offer::builder(1280, 720)
+        .framerate(Fraction::new(30, 1))
+        .format(VideoFormat::Nv12, [Y_TILED, X_TILED, 0])
+        .build()
+        .unwrap();
+    let (src, sink) = run("dmaneg-respelled", &offer, || {
+        Box::new(BaseSrc::new(DmaSrc::with_caps(
+            RESPELLED_SRC_CAPS,
+            vec![X_TILED, 0],
+        )))
+    });
+    let (caps, info) = DmaSrc::of(&src).negotiated.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        caps.to_string(),
+        "video/x-raw(memory:DMABuf), format=(string)DMA_DRM, \
+         drm-format=(string)NV12:0x0100000000000001, width=(int)1280, height=(int)720, \
+         framerate=(fraction)30/1"
+    );
+    assert_eq!(info, None);
+    assert_eq!(
+        verdicts(&sink),
+        [Ok(
+            "DMA-BUF NV12:0x0100000000000001 (2 plane(s)) 1280x720@30/1".to_owned()
+        )]
     );
 }

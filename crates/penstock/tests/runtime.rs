@@ -69,14 +69,6 @@ impl Probe {
 }
 
 impl ElementImpl for Probe {
-    fn set_property(&self, _e: &Element, _n: &str, _v: PropValue) -> Result<(), PropertyError> {
-        Ok(())
-    }
-
-    fn property(&self, _e: &Element, _n: &str) -> Option<PropValue> {
-        None
-    }
-
     fn change_state(&self, element: &Element, change: StateChange) -> Result<(), ElementError> {
         if let Some(j) = &*self.journal.lock().unwrap() {
             j.lock()
@@ -207,9 +199,10 @@ impl PushSource for ScriptSrc {
         b.set_pts(Some(ClockTime::from_mseconds(n)));
         Ok(b.freeze())
     }
-    fn set_property(&self, _e: &Element, name: &str, v: PropValue) -> Result<(), PropertyError> {
-        if let ("num-buffers", PropValue::Int(n)) = (name, v) {
-            self.num_buffers.store(n, Ordering::Relaxed);
+    fn set_property(&self, e: &Element, name: &str, v: PropValue) -> Result<(), PropertyError> {
+        match (name, v) {
+            ("num-buffers", PropValue::Int(n)) => self.num_buffers.store(n, Ordering::Relaxed),
+            (_, v) => return Err(PropertyError::not_writable(e, name, &v)),
         }
         Ok(())
     }

@@ -1,16 +1,26 @@
 //! Structures: a media type name and its ordered, typed fields.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
 use super::parse::{self, ParseError};
 use super::value::{Fraction, Value, write_field_value};
+use crate::video::dma_drm::DRM_FORMAT_FIELD;
+use crate::video::drm::DrmFormat;
 
 /// A media type (`video/x-raw`) and its ordered fields (`width=(int)1920`), as
 /// GStreamer's `GstStructure`.
 ///
 /// Equality is GStreamer's `gst_structure_is_equal`: the same name and the same fields
 /// with equal values, in any order.
+///
+/// `drm-format` values (strings, or lists of them) are compared, intersected and tested
+/// for subsets as the DRM formats they name, not as text: `NV12` and `NV12:0x0` are
+/// both LINEAR NV12 (a `drm-format` without a modifier is LINEAR, as in GStreamer's
+/// DMA_DRM caps), and the modifier's hex digits may differ in case and zero padding. An
+/// intersection writes such a field in [`DrmFormat`]'s canonical spelling
+/// (`NV12`, `NV12:0x0100000000000002`); strings that are not DRM formats compare as text.
 ///
 /// ```
 /// use penstock::caps::{Fraction, Structure};
@@ -283,7 +293,7 @@ impl Structure {
     pub fn can_intersect(&self, other: &Structure) -> bool {
         self.name == other.name
             && self.fields.iter().all(|(k, v)| match other.value(k) {
-                Some(w) => v.can_intersect(w),
+                Some(w) => comparable(k, v).can_intersect(&comparable(k, w)),
                 None => true,
             })
     }
@@ -301,7 +311,7 @@ impl Structure {
         for (k, v) in &self.fields {
             match other.value(k) {
                 None => out.fields.push((k.clone(), v.clone())),
-                Some(w) => match v.intersect(w) {
+                Some(w) => match comparable(k, v).intersect(&comparable(k, w)) {
                     Some(i) => out.fields.push((k.clone(), i)),
                     None => {
                         failures += 1;
@@ -334,7 +344,7 @@ impl Structure {
     pub fn is_subset(&self, superset: &Structure) -> bool {
         self.name == superset.name
             && superset.fields.iter().all(|(k, sup)| match self.value(k) {
-                Some(v) => v.is_subset(sup),
+                Some(v) => comparable(k, v).is_subset(&comparable(k, sup)),
                 None => false,
             })
     }
@@ -442,10 +452,47 @@ impl PartialEq for Structure {
     fn eq(&self, other: &Self) -> bool {
         self.name == other.name
             && self.fields.len() == other.fields.len()
-            && self
-                .fields
-                .iter()
-                .all(|(k, v)| other.value(k).is_some_and(|w| v == w))
+            && self.fields.iter().all(|(k, v)| {
+                other
+                    .value(k)
+                    .is_some_and(|w| comparable(k, v) == comparable(k, w))
+            })
+    }
+}
+
+/// `value` of field `field` as it takes part in comparisons: `drm-format` strings that
+/// parse as a [`DrmFormat`] in its canonical spelling, everything else as it is.
+fn comparable<'a>(field: &str, value: &'a Value) -> Cow<'a, Value> {
+    if field == DRM_FORMAT_FIELD {
+        if let Some(canonical) = canonical_drm_formats(value) {
+            return Cow::Owned(canonical);
+        }
+    }
+    Cow::Borrowed(value)
+}
+
+/// `value` with each DRM format string (alone or in a list) in canonical spelling, or
+/// `None` when nothing changes (already canonical, not a DRM format, not a string).
+fn canonical_drm_formats(value: &Value) -> Option<Value> {
+    match value {
+        Value::String(text) => {
+            let canonical = text.parse::<DrmFormat>().ok()?.to_string();
+            (canonical != *text).then_some(Value::String(canonical))
+        }
+        Value::List(items) => {
+            let changed: Vec<Option<Value>> = items.iter().map(canonical_drm_formats).collect();
+            if changed.iter().all(Option::is_none) {
+                return None;
+            }
+            Some(Value::List(
+                items
+                    .iter()
+                    .zip(changed)
+                    .map(|(item, c)| c.unwrap_or_else(|| item.clone()))
+                    .collect(),
+            ))
+        }
+        _ => None,
     }
 }
 

@@ -867,6 +867,159 @@ fn intersect_explained_picks_the_closest_pair() {
 }
 
 // ---------------------------------------------------------------------------------------
+// drm-format: compared as the DRM formats it names, not as text.
+
+#[test]
+fn drm_format_without_modifier_is_linear_when_intersecting() {
+    // GStreamer's DMA_DRM caps leave LINEAR's modifier out; an explicit 0 is the same.
+    for (a, b) in [
+        ("NV12", "NV12:0x0"),
+        ("NV12:0x0", "NV12"),
+        ("NV12:0x0", "NV12:0X00"),
+    ] {
+        assert_eq!(
+            inter(&format!("x,drm-format={a}"), &format!("x,drm-format={b}")),
+            "x, drm-format=(string)NV12",
+            "{a} ∩ {b}"
+        );
+    }
+    // Different modifiers or fourccs still have nothing in common.
+    assert_eq!(
+        inter("x,drm-format=NV12", "x,drm-format=NV12:0x0100000000000002"),
+        "EMPTY"
+    );
+    assert_eq!(inter("x,drm-format=NV12:0x0", "x,drm-format=YU12"), "EMPTY");
+}
+
+#[test]
+fn drm_format_modifiers_match_whatever_their_hex_case_and_padding() {
+    // The result is in DrmFormat's canonical spelling: 16 lower-case hex digits.
+    for (a, b) in [
+        ("NV12:0x0100000000000002", "NV12:0x100000000000002"),
+        ("NV12:0x100000000000002", "NV12:0x0100000000000002"),
+        ("NV12:0x100000000000002", "NV12:0x100000000000002"),
+        ("NV12:0x010000000000000A", "NV12:0x10000000000000a"),
+    ] {
+        let want = if a.ends_with('2') {
+            "x, drm-format=(string)NV12:0x0100000000000002"
+        } else {
+            "x, drm-format=(string)NV12:0x010000000000000a"
+        };
+        assert_eq!(
+            inter(&format!("x,drm-format={a}"), &format!("x,drm-format={b}")),
+            want,
+            "{a} ∩ {b}"
+        );
+    }
+}
+
+#[test]
+fn drm_format_lists_intersect_by_format() {
+    // Left list's order, canonical spelling, spellings of one format counted once.
+    assert_eq!(
+        inter(
+            "x,drm-format={NV12:0x100000000000001,NV12:0x0,YU12}",
+            "x,drm-format={NV12,NV12:0x0100000000000001}"
+        ),
+        "x, drm-format=(string){ NV12:0x0100000000000001, NV12 }"
+    );
+    assert_eq!(
+        inter("x,drm-format={NV12,NV12:0x0}", "x,drm-format=NV12:0x00"),
+        "x, drm-format=(string)NV12"
+    );
+    assert_eq!(
+        inter(
+            "x,drm-format={NV12:0x100000000000001,YU12}",
+            "x,drm-format={NV12,NV12:0x0100000000000002}"
+        ),
+        "EMPTY"
+    );
+}
+
+#[test]
+fn drm_format_in_full_dma_drm_caps() {
+    let src = "video/x-raw(memory:DMABuf), format=DMA_DRM, \
+               drm-format={ NV12:0x100000000000002, NV12:0x0 }, width=[ 1, 4096 ]";
+    let sink = "video/x-raw(memory:DMABuf), format=DMA_DRM, \
+                drm-format={ NV12:0x0100000000000002, NV12 }, width=1920";
+    assert_eq!(
+        inter(src, sink),
+        "video/x-raw(memory:DMABuf), format=(string)DMA_DRM, \
+         drm-format=(string){ NV12:0x0100000000000002, NV12 }, width=(int)1920"
+    );
+    assert!(caps(src).can_intersect(&caps(sink)));
+    // System memory does not meet DMA-BUF, whatever the drm-format.
+    assert_eq!(
+        inter(src, "video/x-raw, format=DMA_DRM, drm-format=NV12"),
+        "EMPTY"
+    );
+}
+
+#[test]
+fn drm_format_strings_that_do_not_parse_compare_as_text() {
+    assert_eq!(
+        inter("x,drm-format=NV12:0x", "x,drm-format=NV12:0x"),
+        "x, drm-format=(string)NV12:0x"
+    );
+    assert_eq!(inter("x,drm-format=NV12:0x", "x,drm-format=NV12"), "EMPTY");
+    assert_eq!(inter("x,drm-format=QQQQ", "x,drm-format=qqqq"), "EMPTY");
+    assert_eq!(
+        inter("x,drm-format={QQQQ,NV12:0x0}", "x,drm-format={NV12,QQQQ}"),
+        "x, drm-format=(string){ QQQQ, NV12 }"
+    );
+    // Non-string values are untouched.
+    assert_eq!(
+        inter("x,drm-format=(int)1", "x,drm-format=(string)1"),
+        "EMPTY"
+    );
+    // Only drm-format is read that way.
+    assert_eq!(inter("x,format=NV12", "x,format=NV12:0x0"), "EMPTY");
+    assert_eq!(inter("x,modifier=NV12", "x,modifier=NV12:0x0"), "EMPTY");
+}
+
+#[test]
+fn drm_format_subsets_equality_and_explanations() {
+    assert!(sub("x,drm-format=NV12:0x0", "x,drm-format={NV12,YU12}"));
+    assert!(sub(
+        "x,drm-format={NV12,NV12:0x100000000000001}",
+        "x,drm-format={NV12:0x0,NV12:0x0100000000000001}"
+    ));
+    assert!(!sub(
+        "x,drm-format={NV12,NV12:0x100000000000002}",
+        "x,drm-format={NV12:0x0,NV12:0x0100000000000001}"
+    ));
+    let (a, b) = (
+        caps("x,drm-format={NV12:0x0,NV12:0x100000000000001}"),
+        caps("x,drm-format={NV12:0x0100000000000001,NV12}"),
+    );
+    assert!(a.is_equal(&b));
+    assert_eq!(a, b);
+    assert_ne!(caps("x,drm-format=NV12"), caps("x,drm-format=NV12:0x1"));
+    // Merging drops a structure that only respells one already there.
+    let mut m = caps("x,drm-format=NV12");
+    m.merge(caps("x,drm-format=NV12:0x0"));
+    assert_eq!(m.to_string(), "x, drm-format=(string)NV12");
+    // A field only one side has is not compared, and is kept as written.
+    assert_eq!(
+        inter("x,drm-format=NV12:0x0", "x,width=1"),
+        "x, drm-format=(string)NV12:0x0, width=(int)1"
+    );
+    // A failed intersection names the field with the values as written.
+    let err = caps("x,drm-format=NV12:0x0")
+        .intersect_explained(&caps("x,drm-format=NV12:0x1"))
+        .unwrap_err();
+    assert!(
+        matches!(&err, CapsMismatch::Field { field, .. } if field == "drm-format"),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("NV12:0x0") && text.contains("NV12:0x1"),
+        "{text}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
 // Subset, equality, merge.
 
 fn sub(a: &str, b: &str) -> bool {
