@@ -816,7 +816,7 @@ impl ElementImpl for Queue {
 
     fn set_property(
         &self,
-        _element: &Element,
+        element: &Element,
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
@@ -830,7 +830,10 @@ impl ElementImpl for Queue {
                 l.leaky = v;
                 self.shared.leaky.store(v, Ordering::Relaxed);
             }
-            _ => {}
+            (_, value) => {
+                drop(tx);
+                return Err(PropertyError::not_writable(element, name, &value));
+            }
         }
         drop(tx);
         // Limits may have grown: wake a waiting upstream.
