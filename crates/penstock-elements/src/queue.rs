@@ -90,14 +90,16 @@ pub fn factory() -> ElementFactory {
     }
 }
 
-/// How many times (8 pause instructions apart) the streaming thread looks for
-/// `SPIN_BATCH` items in a queue that holds fewer before it takes what is there, or
+/// How many times (`SPIN_PAUSES` pause instructions apart) the streaming thread looks
+/// for `SPIN_BATCH` items in a queue that holds fewer before it takes what is there, or
 /// parks. It also goes back early when upstream waits for room, or when items are
-/// there and their count has not changed for `SPIN_STILL` looks.
-const SPINS: u32 = 256;
+/// there and their count has not changed for `SPIN_STILL` looks. Each look pulls the
+/// count's cache line from upstream's core, which then waits for it back to count the
+/// next item: looking more often than this slowed a fast upstream.
+const SPINS: u32 = 64;
 const SPIN_BATCH: usize = 32;
-const SPIN_STILL: u32 = 16;
-const SPIN_PAUSES: u32 = 8;
+const SPIN_STILL: u32 = 4;
+const SPIN_PAUSES: u32 = 32;
 /// Every `SPIN_YIELD` looks, the spinning thread yields its core.
 const SPIN_YIELD: u32 = 16;
 /// The capacity the two item rings start with (they grow if needed and are kept).
@@ -105,9 +107,13 @@ const BATCH: usize = 256;
 /// The streaming thread looks whether upstream or a drain waits (a full fence) every
 /// `WAKE_EVERY` items it hands on, and before the last item of each batch.
 const WAKE_EVERY: u32 = 8;
-/// How many times upstream, finding the queue full, looks for room (16 pause
-/// instructions apart) before it sleeps.
-const ROOM_LOOKS: u32 = 4096;
+/// How many times upstream, finding the queue full, looks for room (`ROOM_PAUSES`
+/// pause instructions apart, for the same reason as `SPIN_PAUSES`) before it sleeps.
+const ROOM_LOOKS: u32 = 1024;
+const ROOM_PAUSES: u32 = 64;
+/// How many times upstream, finding room but less than a quarter, looks for more before
+/// it pushes anyway.
+const NEAR_FULL_LOOKS: u32 = 64;
 
 #[derive(Debug, Clone, Copy)]
 struct Limits {
@@ -153,6 +159,17 @@ impl Level {
         self.buffers += o.buffers;
         self.bytes += o.bytes;
         self.time += o.time;
+    }
+
+    /// The amounts divided by three quarters: full by this measure means more than three
+    /// quarters full.
+    fn by_three_quarters(self) -> Level {
+        Level {
+            items: self.items,
+            buffers: self.buffers.saturating_mul(4) / 3,
+            bytes: self.bytes.saturating_mul(4) / 3,
+            time: self.time.saturating_mul(4) / 3,
+        }
     }
 
     /// `self - o`, where `o` counts part of what `self` counts.
@@ -637,10 +654,28 @@ impl Queue {
                 return Err(FlowError::Flushing);
             }
             tx.downstream?;
-            if !Tx::is_full(&tx.current(), &tx.limits) {
-                return Ok((tx, Room::Made));
-            }
+            let level = tx.current();
             let wakes = shared.wakes.load(Ordering::Acquire);
+            if !Tx::is_full(&level, &tx.limits) {
+                if spun
+                    || tx.limits.leaky != 0
+                    || !Tx::is_full(&level.by_three_quarters(), &tx.limits)
+                {
+                    return Ok((tx, Room::Made));
+                }
+                // Room, but little, and the streaming thread is probably handing items on
+                // (it was full a moment ago). Pushing now would bring upstream back here
+                // for every item, each time reading the line of counters the streaming
+                // thread writes per item, and the two cores would trade it per buffer:
+                // watch briefly for a quarter of the queue to free up, then push a burst
+                // (or push anyway: downstream may be blocked, and the room is there).
+                spun = true;
+                let out = Arc::clone(&tx.out);
+                let (pushed, limits) = (tx.pushed, tx.limits);
+                drop(tx);
+                Queue::spin_for_room(shared, &out, pushed, &limits, wakes, NEAR_FULL_LOOKS);
+                continue;
+            }
             match tx.limits.leaky {
                 1 => return Ok((tx, Room::LeakNew)),
                 2 => {
@@ -667,7 +702,7 @@ impl Queue {
                     let out = Arc::clone(&tx.out);
                     let (pushed, limits) = (tx.pushed, tx.limits);
                     drop(tx);
-                    Queue::spin_for_room(shared, &out, pushed, &limits, wakes);
+                    Queue::spin_for_room(shared, &out, pushed, &limits, wakes, ROOM_LOOKS);
                 }
                 _ => {
                     tx.waiting_room += 1;
@@ -688,27 +723,28 @@ impl Queue {
         }
     }
 
-    /// Upstream, finding the queue full: watches the streaming thread's count until a
-    /// quarter of the queue is free, for `ROOM_LOOKS` looks (some pauses apart, yielding
-    /// the core every few: on a busy machine both threads often share one core, and the
-    /// yield lets the streaming thread drain at once). Returns early at a flush or a
-    /// downstream error (`wakes` changed).
-    fn spin_for_room(shared: &Shared, out: &Out, pushed: Level, limits: &Limits, wakes: u64) {
-        for i in 0..ROOM_LOOKS {
+    /// Upstream, finding the queue (nearly) full: watches the streaming thread's count
+    /// until a quarter of the queue is free, for `looks` looks (some pauses apart,
+    /// yielding the core every few: on a busy machine both threads often share one core,
+    /// and the yield lets the streaming thread drain at once). Returns early at a flush
+    /// or a downstream error (`wakes` changed).
+    fn spin_for_room(
+        shared: &Shared,
+        out: &Out,
+        pushed: Level,
+        limits: &Limits,
+        wakes: u64,
+        looks: u32,
+    ) {
+        for i in 0..looks {
             if i % SPIN_YIELD == SPIN_YIELD - 1 {
                 std::thread::yield_now();
             }
-            for _ in 0..16 {
+            for _ in 0..ROOM_PAUSES {
                 std::hint::spin_loop();
             }
             let level = pushed.minus(out.load());
-            let three_quarters = Level {
-                buffers: level.buffers.saturating_mul(4) / 3,
-                bytes: level.bytes.saturating_mul(4) / 3,
-                time: level.time.saturating_mul(4) / 3,
-                ..level
-            };
-            if !Tx::is_full(&three_quarters, limits)
+            if !Tx::is_full(&level.by_three_quarters(), limits)
                 || shared.wakes.load(Ordering::Acquire) != wakes
             {
                 return;
