@@ -324,6 +324,8 @@ struct Shared {
     /// changes (with `sleep`).
     sleep: Mutex<()>,
     not_full: Condvar,
+    /// Held by the streaming thread while it hands a batch on, and by a flush-stop.
+    stream: Padded<Mutex<()>>,
     /// A parked streaming thread waits for an item (with `park`).
     park: Mutex<()>,
     not_empty: Condvar,
@@ -373,6 +375,7 @@ impl Default for Queue {
                 })),
                 sleep: Mutex::new(()),
                 not_full: Condvar::new(),
+                stream: Padded(Mutex::new(())),
                 park: Mutex::new(()),
                 not_empty: Condvar::new(),
                 queued: Padded(AtomicUsize::new(0)),
@@ -443,20 +446,14 @@ impl Streaming {
         self.shared.epoch.load(Ordering::Acquire) == self.epoch
     }
 
-    /// The next item: from the batch, or a new batch taken from upstream's ring
-    /// (waiting for one). `None`: flushing or a newer epoch; stop.
-    fn next(&mut self) -> Option<Item> {
-        if !self.current_epoch() {
-            return None;
-        }
-        if let Some(item) = self.batch.pop_front() {
-            return Some(item);
-        }
+    /// Waits for items and takes a batch: upstream's whole ring (one item in a leaky
+    /// queue). False: flushing or a newer epoch; stop.
+    fn take_batch(&mut self) -> bool {
         let shared = Arc::clone(&self.shared);
         let (mut spun, mut slept) = (false, false);
         loop {
             if !self.current_epoch() {
-                return None;
+                return false;
             }
             let leaky = shared.leaky.load(Ordering::Relaxed) != 0;
             let n = shared.queued.load(Ordering::Relaxed);
@@ -485,8 +482,8 @@ impl Streaming {
                 }
                 shared.queued.store(tx.items.len(), Ordering::Relaxed);
                 drop(tx);
-                if let Some(item) = self.batch.pop_front() {
-                    return Some(item);
+                if !self.batch.is_empty() {
+                    return true;
                 }
                 continue;
             }
@@ -586,28 +583,38 @@ impl Queue {
         };
         let el = element.clone();
         element.spawn_task("queue", move || {
-            let Some(item) = streaming.next() else {
+            if !streaming.take_batch() {
                 return TaskControl::Stop;
-            };
-            streaming.hand_on(&item);
-            let result = match item {
-                Item::Buffer(b) => src.push(b),
-                Item::Event(e) => {
-                    let eos = *e == Event::Eos;
-                    src.push_event(*e);
-                    if eos { Err(FlowError::Eos) } else { Ok(()) }
+            }
+            // The stream lock, held while this batch is handed on: a flush-stop takes
+            // it, so it waits until no item taken before the flush can still be pushed
+            // (each item is checked against the epoch under it; after a flush-start,
+            // downstream refuses a push at once, so the wait is short).
+            let shared = Arc::clone(&streaming.shared);
+            let _stream = lock(&shared.stream);
+            while let Some(item) = streaming.batch.pop_front() {
+                if !streaming.current_epoch() {
+                    streaming.batch.clear();
+                    return TaskControl::Stop;
                 }
-            };
-            match result {
-                Ok(()) => TaskControl::Continue,
-                Err(e) => {
+                streaming.hand_on(&item);
+                let result = match item {
+                    Item::Buffer(b) => src.push(b),
+                    Item::Event(e) => {
+                        let eos = *e == Event::Eos;
+                        src.push_event(*e);
+                        if eos { Err(FlowError::Eos) } else { Ok(()) }
+                    }
+                };
+                if let Err(e) = result {
                     if streaming.fail(e) && e.is_fatal() {
                         el.report_flow_error(e);
                         src.push_event(Event::Eos);
                     }
-                    TaskControl::Stop
+                    return TaskControl::Stop;
                 }
             }
+            TaskControl::Continue
         })
     }
 
@@ -919,6 +926,9 @@ impl ElementImpl for Queue {
                     .is_some_and(|p| p.push_event(Event::FlushStart))
             }
             Event::FlushStop { reset_time } => {
+                // Wait for the streaming thread of before the flush to finish its batch
+                // (see `start_task`): nothing from before the flush follows flush-stop.
+                let stream = lock(&self.shared.stream);
                 drop(self.set_flushing(false));
                 let forwarded = self
                     .src
@@ -931,6 +941,7 @@ impl ElementImpl for Queue {
                         element.post_error(&e.message, e.debug);
                     }
                 }
+                drop(stream);
                 forwarded
             }
             e => self.enqueue(Item::Event(Box::new(e))).is_ok(),
