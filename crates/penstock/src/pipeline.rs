@@ -64,7 +64,8 @@ pub struct RunReport {
     /// PAUSED and only then sets PLAYING and starts its clock) until the last sink's EOS
     /// message was read from the bus. Start-up (building, state changes, negotiation,
     /// allocation, the first buffer) and shutdown are not counted. From PLAYING when a
-    /// sink never had a buffer.
+    /// sink never had a buffer. (Data flows while the state change to PLAYING is still
+    /// returning: buffers that reach every sink by then are counted.)
     pub wall: Duration,
     /// From the moment every element was PLAYING (the state change returned) until the
     /// last EOS: `wall` plus negotiation, allocation and the first buffer.
@@ -331,7 +332,10 @@ impl Pipeline {
         };
         let end = Instant::now();
         report.playing = end.duration_since(playing);
-        report.wall = end.duration_since(self.prerolled().unwrap_or(playing).max(playing));
+        // From the last sink's first buffer even when it came before the state change
+        // returned (a short stream can be mostly through by then); never from before
+        // this run started (a mark left from an earlier run).
+        report.wall = end.duration_since(self.prerolled().unwrap_or(playing).max(start));
         let stopped = self.set_state(State::Null);
         // Messages posted while stopping (checksum lines of the last buffers).
         for msg in self.bus.drain() {
