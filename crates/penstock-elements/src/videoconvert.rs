@@ -32,7 +32,9 @@ use penstock::meta::VideoMeta;
 use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool, PoolError};
 use penstock::query::{AllocationQuery, Query};
-use penstock::video::convert::{Converter, deinterleave, planes, planes_mut};
+use penstock::video::convert::{
+    Colorimetry, ConvertError, Converter, deinterleave, planes, planes_mut,
+};
 use penstock::video::{VideoFormat, VideoInfo, frame};
 
 /// Both pads' caps: every format, any size and rate.
@@ -132,27 +134,75 @@ fn score(from: VideoFormat, to: VideoFormat) -> u32 {
         + u32::from(from.n_planes() == to.n_planes())
 }
 
-/// The output caps for fixed input caps `input`, given what downstream takes.
+/// The output caps for fixed input caps `input`, given what downstream takes: the
+/// input's format if downstream takes it (with the input's colorimetry if it takes
+/// that too: passthrough), else the closest format it takes.
 fn choose_output(input: &Caps, in_format: VideoFormat, downstream: &Caps) -> Option<Caps> {
     let mut candidates = VideoFormat::ALL.to_vec();
     candidates.sort_by_key(|&f| std::cmp::Reverse(score(in_format, f)));
     for f in candidates {
-        let mut c = input.clone();
-        if f != in_format {
+        for keep_colorimetry in [true, false] {
+            if keep_colorimetry && f != in_format {
+                continue;
+            }
+            let mut c = input.clone();
             let s = c.structure_mut(0)?;
-            s.remove("colorimetry");
-            s.remove("chroma-site");
-            s.set("format", f.name());
-        }
-        let common = c.intersect(downstream);
-        if !common.is_empty() {
-            let fixed = common.fixate();
+            if !keep_colorimetry {
+                s.remove("colorimetry");
+                s.remove("chroma-site");
+                s.set("format", f.name());
+            }
+            let common = c.intersect(downstream);
+            if common.is_empty() {
+                continue;
+            }
+            let mut fixed = common.fixate();
             if fixed.is_fixed() {
+                transfer_colorimetry(input, in_format, &mut fixed, f);
                 return Some(fixed);
             }
         }
     }
     None
+}
+
+/// GStreamer 1.22's `transfer_colorimetry_from_input`: output caps that do not fix a
+/// colorimetry take the input's when both sides are YUV, both RGB or both gray (so an
+/// I420 → NV12 conversion of BT.709 frames stays BT.709 instead of falling to the
+/// default of its size), and YUV output takes the input's chroma siting when the
+/// subsampling does not change.
+fn transfer_colorimetry(input: &Caps, fi: VideoFormat, output: &mut Caps, fo: VideoFormat) {
+    let Some(si) = input.structure(0) else { return };
+    let model = |f: VideoFormat| (f.is_yuv(), f.is_rgb(), f.is_gray());
+    let subsampling = |f: VideoFormat| {
+        (0..f.n_components())
+            .map(|c| f.subsampling(c))
+            .collect::<Vec<_>>()
+    };
+    let colorimetry = si.get_str("colorimetry").map(str::to_owned);
+    let site = si.get_str("chroma-site").map(str::to_owned);
+    let Some(so) = output.structure_mut(0) else {
+        return;
+    };
+    if let Some(c) = colorimetry {
+        if !so.has_field("colorimetry") && model(fi) == model(fo) {
+            so.set("colorimetry", c.as_str());
+        }
+    }
+    if let Some(c) = site {
+        if !so.has_field("chroma-site") && fo.is_yuv() && subsampling(fi) == subsampling(fo) {
+            so.set("chroma-site", c.as_str());
+        }
+    }
+}
+
+/// The colorimetry of fixed raw video caps, `info` describing them.
+fn colorimetry_of(caps: &Caps, info: &VideoInfo) -> Result<Colorimetry, ConvertError> {
+    Colorimetry::from_caps_field(
+        info.format(),
+        info.height(),
+        caps.structure(0).and_then(|s| s.get_str("colorimetry")),
+    )
 }
 
 impl VideoConvert {
@@ -205,7 +255,11 @@ impl VideoConvert {
                 )));
             }
         };
-        let passthrough = out_info.format() == in_info.format();
+        let ci =
+            colorimetry_of(caps, &in_info).map_err(|e| err(format!("{}: {e}", element.path())))?;
+        let co = colorimetry_of(&out_caps, &out_info)
+            .map_err(|e| err(format!("{}: output {e}", element.path())))?;
+        let passthrough = out_info.format() == in_info.format() && ci == co;
         // Passthrough is decided before downstream sees the caps, so that an allocation
         // query coming back from upstream is forwarded.
         self.passthrough.store(passthrough, Ordering::Release);
@@ -224,7 +278,7 @@ impl VideoConvert {
         let Query::Allocation(q) = q else {
             return Err(err("allocation query changed kind"));
         };
-        let stream = decide_allocation(element, &q, in_info, out_info)?;
+        let stream = decide_allocation(element, &q, (in_info, ci), (out_info, co))?;
         self.set_stream(Some(Arc::new(stream)));
         Ok(())
     }
@@ -370,10 +424,10 @@ fn copy_attributes(from: &Buffer, to: &mut BufferMut) {
 fn decide_allocation(
     element: &Element,
     q: &AllocationQuery,
-    in_info: VideoInfo,
-    out_info: VideoInfo,
+    (in_info, ci): (VideoInfo, Colorimetry),
+    (out_info, co): (VideoInfo, Colorimetry),
 ) -> Result<Stream, ElementError> {
-    let converter = Converter::new(&in_info, &out_info).map_err(err)?;
+    let converter = Converter::with_colorimetry(&in_info, &out_info, ci, co).map_err(err)?;
     let min = q.pools.first().map_or(0, |p| p.min).max(2);
     let mut config = PoolConfig::video(out_info.clone())
         .min_max(min, 0)
@@ -404,7 +458,8 @@ fn decide_allocation(
     let share_luma = (meta
         && q.video_alignment().is_none()
         && in_info.format() == VideoFormat::Nv12
-        && out_info.format() == VideoFormat::I420)
+        && out_info.format() == VideoFormat::I420
+        && ci == co)
         .then(|| -> Result<BufferPool, ElementError> {
             let chroma = 2 * out_info.stride(1) * (out_info.height() as usize).div_ceil(2);
             let p = BufferPool::new(format!("{}-chroma-pool", element.name()));

@@ -393,3 +393,87 @@ fn reads_input_in_the_layout_of_its_video_meta() {
     let want = expected_planes(&info, &packed, VideoFormat::Rgba);
     assert_eq!(c.frames[0], want);
 }
+
+/// Frame 0 of `smpte` as penstock's videotestsrc renders it (which does not read the
+/// caps' colorimetry yet), converted as caps with colorimetry `fin` → `fout` and format
+/// `to` say.
+fn expected_with_colorimetry(
+    info: &VideoInfo,
+    (fin, fout): (&str, &str),
+    to: VideoFormat,
+) -> Vec<Vec<u8>> {
+    use penstock::video::convert::Colorimetry;
+    let data = rendered("smpte", info, 0);
+    let out = VideoInfo::new(to, info.width(), info.height()).unwrap();
+    let ci = Colorimetry::from_caps_field(info.format(), info.height(), Some(fin)).unwrap();
+    let co = Colorimetry::from_caps_field(to, info.height(), Some(fout)).unwrap();
+    let mut buf = vec![0u8; out.size()];
+    Converter::with_colorimetry(info, &out, ci, co)
+        .unwrap()
+        .convert(
+            &planes(&data, info).unwrap(),
+            &mut planes_mut(&mut buf, &out).unwrap(),
+        )
+        .unwrap();
+    let b = penstock::BufferMut::copy_from_slice(&buf).unwrap().freeze();
+    visible_planes(&b, &out)
+}
+
+#[test]
+fn keeps_the_input_colorimetry_within_yuv_like_gstreamer() {
+    // BT.709 at 48 rows (the default there is BT.601): NV12 output keeps BT.709, so the
+    // conversion is a repack, not a matrix change.
+    run("videotestsrc num-buffers=1 pattern=smpte ! \
+         video/x-raw,format=I420,width=64,height=48,colorimetry=bt709 ! videoconvert ! \
+         video/x-raw,format=NV12 ! capturesink name=cm-keep");
+    let c = captured("cm-keep");
+    let caps = c.caps.unwrap();
+    let s = caps.structure(0).unwrap();
+    assert_eq!(
+        (s.get_str("format"), s.get_str("colorimetry")),
+        (Some("NV12"), Some("bt709"))
+    );
+    let info = VideoInfo::new(VideoFormat::I420, 64, 48).unwrap();
+    assert_eq!(
+        c.frames[0],
+        expected_with_colorimetry(&info, ("bt709", "bt709"), VideoFormat::Nv12)
+    );
+}
+
+#[test]
+fn converts_between_colorimetries_of_one_format() {
+    let site = "vc-matrix";
+    let d = run(&format!(
+        "videotestsrc num-buffers=2 pattern=smpte ! \
+         video/x-raw,format=I420,width=64,height=48,colorimetry=bt709 ! videoconvert name={site} ! \
+         video/x-raw,format=I420,colorimetry=bt601 ! capturesink name=cm-601"
+    ));
+    let c = captured("cm-601");
+    assert_eq!(
+        c.caps.unwrap().structure(0).unwrap().get_str("colorimetry"),
+        Some("bt601")
+    );
+    let info = VideoInfo::new(VideoFormat::I420, 64, 48).unwrap();
+    let want = expected_with_colorimetry(&info, ("bt709", "bt601"), VideoFormat::I420);
+    assert_eq!(c.frames[0], want);
+    // Not passed through: converted, and the copy recorded.
+    assert_ne!(
+        want,
+        expected_with_colorimetry(&info, ("bt709", "bt709"), VideoFormat::I420)
+    );
+    assert_eq!(d.site(site).reason(CopyReason::Convert).count, 2);
+}
+
+#[test]
+fn a_colorimetry_it_cannot_read_is_a_clear_error() {
+    let line = "videotestsrc num-buffers=1 ! \
+                video/x-raw,format=I420,width=16,height=16,colorimetry=bogus ! \
+                videoconvert ! video/x-raw,format=RGBA ! fakesink";
+    let p = launch::build(&registry(), line).unwrap();
+    let e = p
+        .run(Some(Duration::from_secs(30)), || false, |_| {})
+        .unwrap_err()
+        .to_string();
+    let _ = p.set_state(penstock::element::State::Null);
+    assert!(e.contains("colorimetry=bogus") && e.contains("I420"), "{e}");
+}

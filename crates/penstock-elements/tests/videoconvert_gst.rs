@@ -295,3 +295,145 @@ fn table(results: &MaxDiffs) -> String {
     }
     s
 }
+
+/// Conversions whose caps carry a `colorimetry`: (input format, its extra caps fields,
+/// output format, its extra caps fields, size). GStreamer converts with what the caps
+/// say; so must penstock.
+/// Input format and caps fields, output format and caps fields, size.
+type ColorimetryCase = (
+    VideoFormat,
+    &'static str,
+    VideoFormat,
+    &'static str,
+    (u32, u32),
+);
+
+const COLORIMETRY_CASES: [ColorimetryCase; 11] = {
+    use VideoFormat::*;
+    [
+        (I420, "colorimetry=bt709", Rgba, "", (64, 48)),
+        (Nv12, "colorimetry=bt709", Bgrx, "", (33, 17)),
+        (I420, "colorimetry=bt601", Rgba, "", (18, 721)),
+        (Yuy2, "colorimetry=bt2020", Argb, "", (64, 48)),
+        (I420, "colorimetry=1:4:0:0", Rgba, "", (64, 48)),
+        (Rgba, "", I420, "colorimetry=bt709", (64, 48)),
+        (Bgra, "", Nv12, "colorimetry=1:3:0:0", (33, 17)),
+        (
+            I420,
+            "colorimetry=bt709",
+            I420,
+            "colorimetry=bt601",
+            (64, 48),
+        ),
+        (I420, "colorimetry=smpte240m", Rgbx, "", (64, 48)),
+        (Yuy2, "colorimetry=bt709", Gray8, "", (64, 48)),
+        (Uyvy, "colorimetry=bt2020", Bgr, "", (33, 17)),
+    ]
+};
+
+/// The value of `field=value` in a caps fields string like `colorimetry=bt709`.
+fn field<'a>(fields: &'a str, name: &str) -> Option<&'a str> {
+    fields
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+#[test]
+fn videoconvert_follows_colorimetry_like_gstreamer() {
+    use penstock::video::convert::Colorimetry;
+    if !gst_available() {
+        if std::env::var("PENSTOCK_REQUIRE_GST").is_ok_and(|v| v == "1") {
+            panic!(
+                "gst-parity: gst-launch-1.0 is required (PENSTOCK_REQUIRE_GST=1) but not installed"
+            );
+        }
+        println!("gst-parity: not run (gst-launch-1.0 not installed)");
+        return;
+    }
+    let dir = work_dir().join("colorimetry");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let mut failures = Vec::new();
+    for (n, (from, fin, to, fout, (w, h))) in COLORIMETRY_CASES.into_iter().enumerate() {
+        let (raw_in, raw_out) = (
+            dir.join(format!("{n}-in.raw")),
+            dir.join(format!("{n}-out.raw")),
+        );
+        let sep = |f: &str| {
+            if f.is_empty() {
+                String::new()
+            } else {
+                format!(",{f}")
+            }
+        };
+        let line = format!(
+            "videotestsrc num-buffers=1 pattern=smpte ! video/x-raw,format={},width={w},height={h},framerate=30/1{} \
+             ! tee name=t t. ! queue ! filesink location={} \
+             t. ! queue ! videoconvert ! video/x-raw,format={}{} ! filesink location={}",
+            from.name(),
+            sep(fin),
+            raw_in.display(),
+            to.name(),
+            sep(fout),
+            raw_out.display()
+        );
+        let out = Command::new("gst-launch-1.0")
+            .arg("-q")
+            .args(line.split_whitespace())
+            .output()
+            .expect("run gst-launch-1.0");
+        assert!(
+            out.status.success(),
+            "gst-launch-1.0 {line} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let input = VideoInfo::new(from, w, h).unwrap();
+        let output = VideoInfo::new(to, w, h).unwrap();
+        let data = std::fs::read(&raw_in).expect("input frame");
+        let gst = std::fs::read(&raw_out).expect("gst frame");
+        assert_eq!(
+            (data.len(), gst.len()),
+            (input.size(), output.size()),
+            "case {n}"
+        );
+        let ci = Colorimetry::from_caps_field(from, h, field(fin, "colorimetry"))
+            .expect("input colorimetry");
+        let co = Colorimetry::from_caps_field(to, h, field(fout, "colorimetry"))
+            .expect("output colorimetry");
+        let mut ours = vec![0u8; output.size()];
+        let mut conv = Converter::with_colorimetry(&input, &output, ci, co).expect("converter");
+        conv.convert(
+            &planes(&data, &input).unwrap(),
+            &mut planes_mut(&mut ours, &output).unwrap(),
+        )
+        .expect("convert");
+        let (a, b) = (components(&output, &gst), components(&output, &ours));
+        let max = a
+            .iter()
+            .zip(&b)
+            .flat_map(|(x, y)| x.iter().zip(y).map(|(p, q)| p.abs_diff(*q)))
+            .max()
+            .unwrap_or(0);
+        // The same conversion with the default colorimetry differs: the caps mattered.
+        let mut default = vec![0u8; output.size()];
+        Converter::new(&input, &output)
+            .unwrap()
+            .convert(
+                &planes(&data, &input).unwrap(),
+                &mut planes_mut(&mut default, &output).unwrap(),
+            )
+            .unwrap();
+        let mattered = components(&output, &default) != b;
+        println!(
+            "gst-parity colorimetry {n}: {from}[{fin}] -> {to}[{fout}] {w}x{h}: max diff {max}, differs from default: {mattered}"
+        );
+        if max > TOLERANCE || !mattered {
+            failures.push(format!(
+                "{from}[{fin}] -> {to}[{fout}] {w}x{h}: max diff {max}, differs from default: {mattered}"
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -14,6 +14,10 @@ pub enum ColorMatrix {
     Bt709,
     /// ITU-R BT.2020 (UHD).
     Bt2020,
+    /// FCC (NTSC 1953).
+    Fcc,
+    /// SMPTE 240M.
+    Smpte240m,
 }
 
 impl ColorMatrix {
@@ -23,16 +27,21 @@ impl ColorMatrix {
             ColorMatrix::Bt601 => (0.299, 0.114),
             ColorMatrix::Bt709 => (0.2126, 0.0722),
             ColorMatrix::Bt2020 => (0.2627, 0.0593),
+            ColorMatrix::Fcc => (0.30, 0.11),
+            ColorMatrix::Smpte240m => (0.212, 0.087),
         }
     }
 }
 
-/// How a format's samples encode colour, as GStreamer assumes for caps without a
-/// `colorimetry` field.
+/// How a format's samples encode colour: GStreamer's default for caps without a
+/// `colorimetry` field ([`super::default_space`]), or what the field says
+/// ([`super::Colorimetry::from_caps_field`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Space {
     /// Limited-range YCbCr (Y 16..235, Cb/Cr 16..240).
     Yuv(ColorMatrix),
+    /// Full-range YCbCr (Y 0..255, Cb/Cr 0..255 around 128), e.g. `colorimetry=jpeg`.
+    YuvFull(ColorMatrix),
     /// Full-range gray, BT.601 luma weights.
     Gray,
     /// Full-range RGB.
@@ -43,7 +52,7 @@ impl Space {
     /// The matrix used to go between RGB and this space (gray: BT.601).
     pub fn matrix(self) -> Option<ColorMatrix> {
         match self {
-            Space::Yuv(m) => Some(m),
+            Space::Yuv(m) | Space::YuvFull(m) => Some(m),
             Space::Gray => Some(ColorMatrix::Bt601),
             Space::Rgb => None,
         }
@@ -54,7 +63,7 @@ impl Space {
     fn range(self) -> ([f64; 3], [f64; 3]) {
         match self {
             Space::Yuv(_) => ([16.0, 128.0, 128.0], [219.0, 224.0, 224.0]),
-            Space::Gray => ([0.0, 128.0, 128.0], [255.0, 255.0, 255.0]),
+            Space::Gray | Space::YuvFull(_) => ([0.0, 128.0, 128.0], [255.0, 255.0, 255.0]),
             Space::Rgb => ([0.0, 0.0, 0.0], [255.0, 255.0, 255.0]),
         }
     }

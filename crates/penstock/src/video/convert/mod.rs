@@ -7,7 +7,9 @@
 //!
 //! # What GStreamer does, and what is done here
 //!
-//! Caps without `colorimetry` get GStreamer's defaults ([`default_space`]): YUV is
+//! Caps with a `colorimetry` field are converted with its range and matrix
+//! ([`Colorimetry::from_caps_field`], [`Converter::with_colorimetry`]); caps without
+//! one get GStreamer's defaults ([`default_space`]): YUV is
 //! limited-range BT.601 up to 576 rows, BT.709 above, BT.2020 from 2160 rows; RGB is
 //! full-range; GRAY8 is full-range BT.601. Chroma of 4:2:0 and 4:2:2 YUV is centred
 //! between luma samples up to 576 rows and horizontally co-sited above.
@@ -95,6 +97,18 @@ pub enum ConvertError {
     BadLayout {
         /// What is wrong.
         reason: String,
+    },
+    /// A caps `colorimetry` value this converter cannot use.
+    #[error("{field}={value} for {format}: {why}")]
+    Colorimetry {
+        /// The caps field (`colorimetry`).
+        field: &'static str,
+        /// The value as written.
+        value: String,
+        /// The frames' format.
+        format: VideoFormat,
+        /// Why it cannot be used.
+        why: String,
     },
 }
 
@@ -229,6 +243,101 @@ pub fn default_site(format: VideoFormat, height: u32) -> ChromaSite {
     }
 }
 
+/// How one side of a conversion encodes colour: its [`Space`] and its chroma siting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Colorimetry {
+    /// Range and matrix.
+    pub space: Space,
+    /// Where subsampled chroma sits ([`ChromaSite::None`] for RGB and gray).
+    pub site: ChromaSite,
+}
+
+impl Colorimetry {
+    /// GStreamer 1.22's default for `format` frames `height` rows high.
+    pub fn default_for(format: VideoFormat, height: u32) -> Colorimetry {
+        Colorimetry {
+            space: default_space(format, height),
+            site: default_site(format, height),
+        }
+    }
+
+    /// From a caps structure's `colorimetry` field (`None` where it is absent:
+    /// GStreamer's default for the format and size).
+    ///
+    /// The value is one of GStreamer's names (`bt601`, `bt709`, `bt2020`, `bt2020-10`,
+    /// `bt2100-pq`, `bt2100-hlg`, `smpte240m`, `sRGB`) or its
+    /// `range:matrix:transfer:primaries` numbers (range 0 unknown, 1 full, 2 limited;
+    /// matrix 0 unknown, 1 RGB, 2 FCC, 3 BT.709, 4 BT.601, 5 SMPTE 240M, 6 BT.2020);
+    /// unknown parts take the default. Only the range and the matrix matter to the
+    /// conversion: GStreamer 1.22's videoconvert converts neither transfer functions
+    /// nor primaries by default.
+    ///
+    /// The chroma siting stays GStreamer's default for the size, whatever the caps'
+    /// `chroma-site` says: GStreamer's own fast paths ignore that field, and where its
+    /// generic path follows it, this converter does not match it yet.
+    ///
+    /// # Errors
+    /// [`ConvertError::Colorimetry`] for a value that is not one of these, or that the
+    /// format cannot have (the RGB matrix for YUV, limited-range RGB).
+    pub fn from_caps_field(
+        format: VideoFormat,
+        height: u32,
+        colorimetry: Option<&str>,
+    ) -> Result<Colorimetry, ConvertError> {
+        let mut c = Colorimetry::default_for(format, height);
+        let Some(v) = colorimetry else {
+            return Ok(c);
+        };
+        let bad = |why: &str| ConvertError::Colorimetry {
+            field: "colorimetry",
+            value: v.to_owned(),
+            format,
+            why: why.to_owned(),
+        };
+        // (range, matrix) as GStreamer numbers; 0 = unknown.
+        let (range, matrix) = match v {
+            "bt601" => (2, 4),
+            "bt709" => (2, 3),
+            "smpte240m" => (2, 5),
+            "sRGB" => (1, 1),
+            "bt2020" | "bt2020-10" | "bt2100-pq" | "bt2100-hlg" => (2, 6),
+            _ => {
+                let parts: Vec<Option<u32>> = v.split(':').map(|p| p.parse().ok()).collect();
+                match parts.as_slice() {
+                    [Some(r), Some(m), Some(_), Some(_)] => (*r, *m),
+                    _ => {
+                        return Err(bad(
+                            "not a GStreamer colorimetry name nor range:matrix:transfer:primaries",
+                        ));
+                    }
+                }
+            }
+        };
+        if format.is_yuv() {
+            let m = match matrix {
+                0 => c.space.matrix().unwrap_or(ColorMatrix::Bt601),
+                2 => ColorMatrix::Fcc,
+                3 => ColorMatrix::Bt709,
+                4 => ColorMatrix::Bt601,
+                5 => ColorMatrix::Smpte240m,
+                6 => ColorMatrix::Bt2020,
+                1 => return Err(bad("YUV cannot have the RGB matrix")),
+                _ => return Err(bad("unknown matrix number")),
+            };
+            c.space = match range {
+                0 | 2 => Space::Yuv(m),
+                1 => Space::YuvFull(m),
+                _ => return Err(bad("unknown range number")),
+            };
+        } else if format.is_rgb() && range == 2 {
+            return Err(bad(
+                "limited-range RGB is not supported (GStreamer's videoconvert takes RGB as full range)",
+            ));
+        }
+        Ok(c)
+    }
+}
+
 /// Largest horizontal and vertical subsampling shift of a format.
 fn subsampling(format: VideoFormat) -> (u32, u32) {
     (0..format.n_components())
@@ -335,7 +444,37 @@ impl Converter {
             });
         }
         let (fi, fo, h) = (input.format(), output.format(), input.height());
-        let path = plan(fi, fo, h);
+        Converter::with_colorimetry(
+            input,
+            output,
+            Colorimetry::default_for(fi, h),
+            Colorimetry::default_for(fo, h),
+        )
+    }
+
+    /// A converter between frames whose colorimetry is given (from their caps'
+    /// `colorimetry` field, [`Colorimetry::from_caps_field`]) rather than
+    /// GStreamer's default for their format and size. Frames of one format with
+    /// different colorimetries are converted, not copied.
+    ///
+    /// # Errors
+    /// [`ConvertError::SizeMismatch`] when the sizes differ.
+    pub fn with_colorimetry(
+        input: &VideoInfo,
+        output: &VideoInfo,
+        ci: Colorimetry,
+        co: Colorimetry,
+    ) -> Result<Converter, ConvertError> {
+        if input.width() != output.width() || input.height() != output.height() {
+            return Err(ConvertError::SizeMismatch {
+                in_width: input.width(),
+                in_height: input.height(),
+                out_width: output.width(),
+                out_height: output.height(),
+            });
+        }
+        let (fi, fo, h) = (input.format(), output.format(), input.height());
+        let path = plan(fi, fo, ci, co);
         Ok(Converter {
             input: fi,
             output: fo,
@@ -418,25 +557,30 @@ impl Converter {
     }
 }
 
-/// Picks GStreamer's way of converting `fi` to `fo` (frames `h` rows high).
-fn plan(fi: VideoFormat, fo: VideoFormat, h: u32) -> Path {
+/// Picks GStreamer's way of converting `fi` frames of colorimetry `ci` to `fo` frames
+/// of colorimetry `co`.
+fn plan(fi: VideoFormat, fo: VideoFormat, ci: Colorimetry, co: Colorimetry) -> Path {
     use VideoFormat::*;
-    let (si, so) = (default_space(fi, h), default_space(fo, h));
+    let (si, so) = (ci.space, co.space);
     let same_matrix = si.matrix() == so.matrix();
-    if fi == fo {
-        return Path::Copy;
-    }
-    if is_420(fi) && is_420(fo) {
-        return Path::Repack420;
-    }
-    if is_packed_422(fi) && is_packed_422(fo) {
-        return Path::Swap422;
-    }
-    if is_420_planar(fi) && is_packed_422(fo) {
-        return Path::Planar420ToPacked422;
-    }
-    if is_packed_422(fi) && is_420_planar(fo) {
-        return Path::Packed422ToPlanar420;
+    // The repacking fast paths move samples without arithmetic: only for the same
+    // colorimetry on both sides.
+    if ci == co {
+        if fi == fo {
+            return Path::Copy;
+        }
+        if is_420(fi) && is_420(fo) {
+            return Path::Repack420;
+        }
+        if is_packed_422(fi) && is_packed_422(fo) {
+            return Path::Swap422;
+        }
+        if is_420_planar(fi) && is_packed_422(fo) {
+            return Path::Planar420ToPacked422;
+        }
+        if is_packed_422(fi) && is_420_planar(fo) {
+            return Path::Packed422ToPlanar420;
+        }
     }
     if is_420_planar(fi) && fo.is_rgb() {
         return Path::Planar420ToRgb(Box::new(YuvToRgb::new(si)));
@@ -445,7 +589,7 @@ fn plan(fi: VideoFormat, fo: VideoFormat, h: u32) -> Path {
         return Path::RgbReorder;
     }
     if matches!(fi, Nv12 | Nv21) && fo.is_rgb() {
-        return Path::SemiPlanarToRgb(Box::new(YuvToRgb::new(si)), default_site(fi, h));
+        return Path::SemiPlanarToRgb(Box::new(YuvToRgb::new(si)), ci.site);
     }
     // GStreamer's UYVY → GRAY8 fast path copies luma whatever the matrices.
     if (same_matrix && ((fi.is_yuv() && fo == Gray8) || (fi == Gray8 && is_420(fo))))
@@ -457,12 +601,15 @@ fn plan(fi: VideoFormat, fo: VideoFormat, h: u32) -> Path {
         (Space::Rgb, Space::Rgb) => Matrix::None,
         (Space::Rgb, to) => Matrix::RgbToYuv(RgbToYuv::new(to)),
         (from, Space::Rgb) => Matrix::YuvToRgb(Box::new(YuvToRgb::new(from))),
+        // GStreamer 1.22 applies no matrix between two YUV (or gray) spaces of the same
+        // matrix, even when their ranges differ (checked: I420 `1:4:0:0` → I420
+        // `bt601` comes out as a copy).
         (from, to) if from.matrix() == to.matrix() => Matrix::None,
         (from, to) => Matrix::YuvToYuv(YuvToYuv::new(from, to)),
     };
     let (ih, iv) = subsampling(fi);
     let (oh, ov) = subsampling(fo);
-    let (site_i, site_o) = (default_site(fi, h), default_site(fo, h));
+    let (site_i, site_o) = (ci.site, co.site);
     let resample = (ih, iv, site_i) != (oh, ov, site_o);
     let up = (resample && (ih, iv) != (0, 0)).then_some(Resample {
         hsub: ih,

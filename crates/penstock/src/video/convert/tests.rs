@@ -267,3 +267,60 @@ fn bad_frames_are_errors() {
         Err(ConvertError::SizeMismatch { .. })
     ));
 }
+
+#[test]
+fn colorimetry_fields_are_read_like_gstreamer() {
+    use super::Colorimetry;
+    use VideoFormat::*;
+    let space = |f, h, v| Colorimetry::from_caps_field(f, h, v).map(|c| c.space);
+    // Absent: the default for the size.
+    assert_eq!(space(I420, 48, None), Ok(Space::Yuv(ColorMatrix::Bt601)));
+    assert_eq!(space(I420, 720, None), Ok(Space::Yuv(ColorMatrix::Bt709)));
+    // Names, at a size whose default differs.
+    assert_eq!(
+        space(I420, 48, Some("bt709")),
+        Ok(Space::Yuv(ColorMatrix::Bt709))
+    );
+    assert_eq!(
+        space(Nv12, 720, Some("bt601")),
+        Ok(Space::Yuv(ColorMatrix::Bt601))
+    );
+    assert_eq!(
+        space(Yuy2, 48, Some("bt2100-pq")),
+        Ok(Space::Yuv(ColorMatrix::Bt2020))
+    );
+    assert_eq!(
+        space(I420, 48, Some("smpte240m")),
+        Ok(Space::Yuv(ColorMatrix::Smpte240m))
+    );
+    assert_eq!(space(Rgba, 48, Some("sRGB")), Ok(Space::Rgb));
+    // Numbers: range:matrix:transfer:primaries, unknown parts defaulted.
+    assert_eq!(
+        space(I420, 48, Some("1:4:0:0")),
+        Ok(Space::YuvFull(ColorMatrix::Bt601))
+    );
+    assert_eq!(
+        space(I420, 48, Some("2:2:0:0")),
+        Ok(Space::Yuv(ColorMatrix::Fcc))
+    );
+    assert_eq!(
+        space(I420, 720, Some("0:0:0:0")),
+        Ok(Space::Yuv(ColorMatrix::Bt709))
+    );
+    assert_eq!(space(Gray8, 48, Some("bt709")), Ok(Space::Gray));
+    // Refused, with the value and the reason.
+    for (f, v) in [
+        (I420, "bogus"),
+        (I420, "1:4:0"),
+        (I420, "1:x:0:0"),
+        (I420, "1:1:0:0"),
+        (I420, "3:4:0:0"),
+        (I420, "1:9:0:0"),
+        (Rgba, "2:1:0:0"),
+    ] {
+        let e = Colorimetry::from_caps_field(f, 48, Some(v))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(v) && e.contains(f.name()), "{e}");
+    }
+}
