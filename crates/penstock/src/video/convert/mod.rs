@@ -435,14 +435,6 @@ impl Converter {
     /// # Errors
     /// [`ConvertError::SizeMismatch`] when the sizes differ.
     pub fn new(input: &VideoInfo, output: &VideoInfo) -> Result<Converter, ConvertError> {
-        if input.width() != output.width() || input.height() != output.height() {
-            return Err(ConvertError::SizeMismatch {
-                in_width: input.width(),
-                in_height: input.height(),
-                out_width: output.width(),
-                out_height: output.height(),
-            });
-        }
         let (fi, fo, h) = (input.format(), output.format(), input.height());
         Converter::with_colorimetry(
             input,
