@@ -293,3 +293,72 @@ fn harness_compares_exactly_the_bytes_gstreamer_writes() {
     // Sizes must match.
     assert!(compare_frames(&rgb, 2, &frame, &runs, false).is_err());
 }
+
+/// Caps fields compared on YUV output at sizes where they differ from the default:
+/// BT.709 and `mpeg2` siting below 577 rows, BT.601 and `jpeg` siting above 576. A
+/// `chroma-site` without `colorimetry` is compared too: GStreamer does not read it then.
+const COLORIMETRIES: &[(&str, &[(u32, u32)])] = &[
+    ("colorimetry=bt709", &[(64, 48), (33, 17)]),
+    ("colorimetry=2:3:5:1", &[(7, 5)]),
+    ("chroma-site=mpeg2", &[(64, 48), (33, 17)]),
+    ("colorimetry=bt709,chroma-site=mpeg2", &[(64, 48)]),
+    ("colorimetry=bt601", &[(36, 578), (35, 581)]),
+    ("chroma-site=jpeg", &[(36, 578)]),
+    ("colorimetry=bt601,chroma-site=jpeg", &[(35, 581)]),
+];
+
+#[test]
+fn videotestsrc_follows_colorimetry_and_chroma_site_like_gstreamer() {
+    let Some(gst) = gst_launch() else { return };
+    let start = Instant::now();
+    let mut cases = Vec::new();
+    for &(fields, sizes) in COLORIMETRIES {
+        for format in VideoFormat::ALL.into_iter().filter(|f| f.is_yuv()) {
+            for &(w, h) in sizes {
+                for pattern in ["smpte", "checkers-2", "bar"] {
+                    let info = VideoInfo::new(format, w, h).unwrap();
+                    cases.push(Case {
+                        line: format!(
+                            "videotestsrc num-buffers=1 pattern={pattern} ! \
+                             video/x-raw,format={},width={w},height={h},framerate=30/1,{fields}",
+                            format.name()
+                        ),
+                        last_chroma_written: !is_static(pattern, RenderOptions::default(), &info),
+                        info,
+                        frames: 1,
+                    });
+                }
+            }
+        }
+    }
+    let n = cases.len();
+    let c = compare_all(&gst, &cases, 24);
+    println!(
+        "gst-parity: videotestsrc with colorimetry/chroma-site caps: {n} cases, {} bytes \
+         identical to GStreamer, in {:.1?}",
+        c.bytes,
+        start.elapsed()
+    );
+}
+
+#[test]
+fn videotestsrc_refuses_a_colorimetry_it_cannot_render() {
+    let registry = penstock_elements::registry();
+    for (fields, want) in [
+        ("colorimetry=bt2020", "BT.601 and BT.709 only"),
+        ("colorimetry=1:4:0:0", "BT.601 and BT.709 only"),
+        ("colorimetry=nonsense", "colorimetry=nonsense"),
+        ("colorimetry=bt709,chroma-site=dv", "chroma-site=dv"),
+    ] {
+        let line = format!(
+            "videotestsrc num-buffers=1 ! video/x-raw,format=I420,width=16,height=16,{fields} ! fakesink"
+        );
+        let p = penstock::launch::build(&registry, &line).unwrap();
+        let e = p
+            .run(Some(Duration::from_secs(30)), || false, |_| {})
+            .unwrap_err()
+            .to_string();
+        drop(p);
+        assert!(e.contains(want), "{line}: {e}");
+    }
+}

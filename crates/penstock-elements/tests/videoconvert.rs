@@ -394,16 +394,30 @@ fn reads_input_in_the_layout_of_its_video_meta() {
     assert_eq!(c.frames[0], want);
 }
 
-/// Frame 0 of `smpte` as penstock's videotestsrc renders it (which does not read the
-/// caps' colorimetry yet), converted as caps with colorimetry `fin` → `fout` and format
-/// `to` say.
+/// Frame 0 of `smpte` as penstock's videotestsrc renders it for caps with BT.709
+/// colorimetry (as GStreamer's does), converted as caps with colorimetry `fin` → `fout`
+/// and format `to` say.
 fn expected_with_colorimetry(
     info: &VideoInfo,
     (fin, fout): (&str, &str),
     to: VideoFormat,
 ) -> Vec<Vec<u8>> {
     use penstock::video::convert::Colorimetry;
-    let data = rendered("smpte", info, 0);
+    let p = Pattern::ALL
+        .iter()
+        .copied()
+        .find(|p| p.nick() == "smpte")
+        .unwrap();
+    let opts = RenderOptions {
+        matrix: Some(penstock::testsrc::ColorMatrix::Bt709),
+        chroma_site: Some(penstock::testsrc::ChromaSite::Center),
+        ..RenderOptions::default()
+    };
+    let mut r = Renderer::new(p, info, opts).unwrap();
+    let mut data = vec![0u8; info.size()];
+    let np = info.n_planes();
+    r.render(0, &mut data, &info.offsets()[..np], &info.strides()[..np])
+        .unwrap();
     let out = VideoInfo::new(to, info.width(), info.height()).unwrap();
     let ci = Colorimetry::from_caps_field(info.format(), info.height(), Some(fin)).unwrap();
     let co = Colorimetry::from_caps_field(to, info.height(), Some(fout)).unwrap();
