@@ -955,6 +955,18 @@ fn rgb_offsets(f: VideoFormat) -> ([usize; 3], Option<usize>, usize) {
     (rgb, a, ps)
 }
 
+/// Stores one RGB pixel at its offsets (`rgb_offsets`), alpha (or the unused byte)
+/// opaque.
+#[inline(always)]
+fn put_rgb(o: &mut [u8], [or, og, ob]: [usize; 3], oa: Option<usize>, [r, g, b]: [u8; 3]) {
+    o[or] = r;
+    o[og] = g;
+    o[ob] = b;
+    if let Some(a) = oa {
+        o[a] = 255;
+    }
+}
+
 fn planar420_to_rgb(
     fi: VideoFormat,
     fo: VideoFormat,
@@ -965,7 +977,7 @@ fn planar420_to_rgb(
     dst: &mut [PlaneMut<'_>],
 ) {
     let (pu, pv) = (fi.component_plane(1), fi.component_plane(2));
-    let ([or, og, ob], oa, ps) = rgb_offsets(fo);
+    let (offs, oa, ps) = rgb_offsets(fo);
     let cw = w.div_ceil(2);
     for r in 0..h {
         let y = row(&src[0], r, w);
@@ -973,13 +985,7 @@ fn planar420_to_rgb(
         let v = row(&src[pv], r / 2, cw);
         let d = row_mut(&mut dst[0], r, w * ps);
         for (x, o) in d.chunks_exact_mut(ps).enumerate() {
-            let [cr, cg, cb] = k.apply(y[x], u[x / 2], v[x / 2]);
-            o[or] = cr;
-            o[og] = cg;
-            o[ob] = cb;
-            if let Some(a) = oa {
-                o[a] = 255;
-            }
+            put_rgb(o, offs, oa, k.apply(y[x], u[x / 2], v[x / 2]));
         }
     }
 }
@@ -1034,7 +1040,7 @@ fn semi_planar_to_rgb(
     tmp: &mut [u8],
 ) {
     let offs = (fi.component_offset(1), fi.component_offset(2));
-    let ([or, og, ob], oa, ps) = rgb_offsets(fo);
+    let (rgb, oa, ps) = rgb_offsets(fo);
     let cw = w.div_ceil(2);
     // Two cached upsampled chroma rows: (chroma row index, U, V).
     let (c0, c1) = tmp.split_at_mut(2 * w);
@@ -1068,24 +1074,13 @@ fn semi_planar_to_rgb(
                 let sp = find(p);
                 let (up, vp) = (&slots[sp].1[..w], &slots[sp].2[..w]);
                 for (x, o) in d.chunks_exact_mut(ps).enumerate() {
-                    let [r, g, b] = k.apply(yrow[x], f31(uo[x], up[x]), f31(vo[x], vp[x]));
-                    o[or] = r;
-                    o[og] = g;
-                    o[ob] = b;
-                    if let Some(a) = oa {
-                        o[a] = 255;
-                    }
+                    let p = k.apply(yrow[x], f31(uo[x], up[x]), f31(vo[x], vp[x]));
+                    put_rgb(o, rgb, oa, p);
                 }
             }
             None => {
                 for (x, o) in d.chunks_exact_mut(ps).enumerate() {
-                    let [r, g, b] = k.apply(yrow[x], uo[x], vo[x]);
-                    o[or] = r;
-                    o[og] = g;
-                    o[ob] = b;
-                    if let Some(a) = oa {
-                        o[a] = 255;
-                    }
+                    put_rgb(o, rgb, oa, k.apply(yrow[x], uo[x], vo[x]));
                 }
             }
         }
