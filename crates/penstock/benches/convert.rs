@@ -7,58 +7,51 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use penstock::video::convert::{Converter, planes, planes_mut};
 use penstock::video::{VideoFormat, VideoInfo};
 
+/// Benches `run` under `name` and prints its fastest single run too: the machine may
+/// be shared, and besides criterion's statistics the fastest run is the figure least
+/// disturbed by other load.
+fn timed(c: &mut Criterion, name: &str, mut run: impl FnMut()) {
+    let mut fastest = Duration::MAX;
+    c.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t = Instant::now();
+                run();
+                let d = t.elapsed();
+                fastest = fastest.min(d);
+                total += d;
+            }
+            total
+        })
+    });
+    if fastest != Duration::MAX {
+        println!("fastest run: {name}: {fastest:?}");
+    }
+}
+
 fn bench_pair(c: &mut Criterion, from: VideoFormat, to: VideoFormat) {
     let input = VideoInfo::new(from, 1920, 1080).expect("input");
     let output = VideoInfo::new(to, 1920, 1080).expect("output");
     let src: Vec<u8> = (0..input.size()).map(|i| (i * 31 % 251) as u8).collect();
     let mut dst = vec![0u8; output.size()];
     let mut conv = Converter::new(&input, &output).expect("converter");
-    // The machine may be shared: besides criterion's statistics, the fastest single
-    // run is printed, the figure least disturbed by other load.
-    let mut fastest = Duration::MAX;
-    c.bench_function(&format!("convert 1080p {from} -> {to}"), |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let t = Instant::now();
-                let sp = planes(black_box(&src), &input).expect("planes");
-                let mut dp = planes_mut(&mut dst, &output).expect("planes");
-                conv.convert(&sp, &mut dp).expect("convert");
-                let d = t.elapsed();
-                fastest = fastest.min(d);
-                total += d;
-            }
-            total
-        })
+    timed(c, &format!("convert 1080p {from} -> {to}"), || {
+        let sp = planes(black_box(&src), &input).expect("planes");
+        let mut dp = planes_mut(&mut dst, &output).expect("planes");
+        conv.convert(&sp, &mut dp).expect("convert");
     });
     black_box(&dst);
-    if fastest != Duration::MAX {
-        println!("fastest run: convert 1080p {from} -> {to}: {fastest:?}");
-    }
 }
 
 fn memcpy_floor(c: &mut Criterion) {
     let info = VideoInfo::new(VideoFormat::Nv12, 1920, 1080).expect("info");
     let src = vec![7u8; info.size()];
     let mut dst = vec![0u8; info.size()];
-    let mut fastest = Duration::MAX;
-    c.bench_function("memcpy 1080p NV12 frame (floor)", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let t = Instant::now();
-                dst.copy_from_slice(black_box(&src));
-                let d = t.elapsed();
-                fastest = fastest.min(d);
-                total += d;
-            }
-            total
-        })
+    timed(c, "memcpy 1080p NV12 frame (floor)", || {
+        dst.copy_from_slice(black_box(&src));
     });
     black_box(&dst);
-    if fastest != Duration::MAX {
-        println!("fastest run: memcpy 1080p NV12 frame: {fastest:?}");
-    }
 }
 
 fn converts(c: &mut Criterion) {
