@@ -161,14 +161,14 @@ impl Level {
         self.time += o.time;
     }
 
-    /// The amounts divided by three quarters: full by this measure means more than three
-    /// quarters full.
-    fn by_three_quarters(self) -> Level {
+    /// Buffers, bytes and time times `num / den` (items as they are): full by this
+    /// measure means more than `den / num` full.
+    fn scaled(self, num: u64, den: u64) -> Level {
         Level {
             items: self.items,
-            buffers: self.buffers.saturating_mul(4) / 3,
-            bytes: self.bytes.saturating_mul(4) / 3,
-            time: self.time.saturating_mul(4) / 3,
+            buffers: self.buffers.saturating_mul(num) / den,
+            bytes: self.bytes.saturating_mul(num) / den,
+            time: self.time.saturating_mul(num) / den,
         }
     }
 
@@ -264,16 +264,10 @@ impl Tx {
     /// still has a quarter to hand on before upstream's wake-up latency could leave it
     /// idle.
     fn low(level: &Level, l: &Limits) -> bool {
-        let scaled = Level {
-            items: level.items,
-            buffers: level.buffers.saturating_mul(4),
-            bytes: level.bytes.saturating_mul(4),
-            time: level.time.saturating_mul(4),
-        };
-        !Tx::is_full(&scaled, l)
+        !Tx::is_full(&level.scaled(4, 1), l)
     }
 
-    /// Whether to wake (notify `not_full`) upstream, if it waits for room and the queue
+    /// Whether to wake (`Shared::wake_room`) upstream, if it waits for room and the queue
     /// is at most a quarter full, and drain queries, if nothing is queued any more (nor
     /// held un-handed in the streaming thread's batch). Marks the notification as done.
     fn wake_waiters(&mut self, shared: &Shared) -> bool {
@@ -288,7 +282,6 @@ impl Tx {
                 || (self.waiting_empty > 0 && empty))
         {
             self.room_notified = true;
-            shared.wakes.fetch_add(1, Ordering::Release);
             return true;
         }
         false
@@ -389,6 +382,23 @@ impl Default for Queue {
     }
 }
 
+/// Looks `looks` times, `pauses` pause instructions apart, until `done` says so,
+/// yielding the core every `SPIN_YIELD` looks: the other side may be waiting for this
+/// core (a busy or one-core machine), and the yield lets it run.
+fn watch(looks: u32, pauses: u32, mut done: impl FnMut() -> bool) {
+    for i in 0..looks {
+        if i % SPIN_YIELD == SPIN_YIELD - 1 {
+            std::thread::yield_now();
+        }
+        for _ in 0..pauses {
+            std::hint::spin_loop();
+        }
+        if done() {
+            return;
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -438,7 +448,7 @@ impl Streaming {
         let wake = self.current_epoch() && tx.wake_waiters(&self.shared);
         drop(tx);
         if wake {
-            self.shared.notify_room();
+            self.shared.wake_room();
         }
     }
 
@@ -518,28 +528,19 @@ impl Streaming {
     /// comes first. `found`: the items there when it started.
     fn spin(shared: &Shared, found: usize) {
         let (mut last, mut still) = (found, 0);
-        for i in 0..SPINS {
-            if i % SPIN_YIELD == SPIN_YIELD - 1 {
-                // Upstream may be waiting for this core (a busy or one-core machine):
-                // let it run.
-                std::thread::yield_now();
-            }
-            for _ in 0..SPIN_PAUSES {
-                std::hint::spin_loop();
-            }
+        watch(SPINS, SPIN_PAUSES, || {
             let queued = shared.queued.load(Ordering::Relaxed);
             if queued >= SPIN_BATCH || shared.wanted.load(Ordering::Relaxed) {
-                return;
+                return true;
             }
             if queued > 0 && queued == last {
                 still += 1;
-                if still >= SPIN_STILL {
-                    return;
-                }
+                still >= SPIN_STILL
             } else {
                 (last, still) = (queued, 0);
+                false
             }
-        }
+        });
     }
 
     /// Downstream refused an item: the rest of the batch is dropped (and counted as
@@ -557,8 +558,7 @@ impl Streaming {
         }
         tx.downstream = Err(e);
         drop(tx);
-        self.shared.wakes.fetch_add(1, Ordering::Release);
-        self.shared.notify_room();
+        self.shared.wake_room();
         true
     }
 }
@@ -664,10 +664,7 @@ impl Queue {
             let level = tx.current();
             let wakes = shared.wakes.load(Ordering::Acquire);
             if !Tx::is_full(&level, &tx.limits) {
-                if spun
-                    || tx.limits.leaky != 0
-                    || !Tx::is_full(&level.by_three_quarters(), &tx.limits)
-                {
+                if spun || tx.limits.leaky != 0 || !Tx::is_full(&level.scaled(4, 3), &tx.limits) {
                     return Ok((tx, Room::Made));
                 }
                 // Room, but little, and the streaming thread is probably handing items on
@@ -743,20 +740,11 @@ impl Queue {
         wakes: u64,
         looks: u32,
     ) {
-        for i in 0..looks {
-            if i % SPIN_YIELD == SPIN_YIELD - 1 {
-                std::thread::yield_now();
-            }
-            for _ in 0..ROOM_PAUSES {
-                std::hint::spin_loop();
-            }
+        watch(looks, ROOM_PAUSES, || {
             let level = pushed.minus(out.load());
-            if !Tx::is_full(&level.by_three_quarters(), limits)
+            !Tx::is_full(&level.scaled(4, 3), limits)
                 || shared.wakes.load(Ordering::Acquire) != wakes
-            {
-                return;
-            }
-        }
+        });
     }
 
     /// Starts or stops flushing: a new epoch either way. Starting drops every queued
@@ -777,11 +765,10 @@ impl Queue {
         let dropped = std::mem::take(&mut tx.items);
         shared.queued.store(0, Ordering::Relaxed);
         drop(tx);
-        shared.wakes.fetch_add(1, Ordering::Release);
         let parking = lock(&shared.park);
         shared.not_empty.notify_all();
         drop(parking);
-        shared.notify_room();
+        shared.wake_room();
         dropped.into()
     }
 
@@ -834,9 +821,11 @@ impl Shared {
         }
     }
 
-    /// Wakes every `sleep_until` (after `wakes` changed): taking `sleep` first means a
-    /// sleeper is either waiting already or will see the change before it waits.
-    fn notify_room(&self) {
+    /// Changes `wakes` and wakes every `sleep_until`: taking `sleep` after the change
+    /// means a sleeper is either waiting already or will see the change before it
+    /// waits. Upstream spinning for room (`Queue::spin_for_room`) sees the change too.
+    fn wake_room(&self) {
+        self.wakes.fetch_add(1, Ordering::Release);
         drop(lock(&self.sleep));
         self.not_full.notify_all();
     }
@@ -880,8 +869,7 @@ impl ElementImpl for Queue {
         }
         drop(tx);
         // Limits may have grown: wake a waiting upstream.
-        self.shared.wakes.fetch_add(1, Ordering::Release);
-        self.shared.notify_room();
+        self.shared.wake_room();
         Ok(())
     }
 
