@@ -121,10 +121,14 @@ fn transform_caps(caps: &Caps) -> Caps {
     open.intersect(&template_caps())
 }
 
+/// A format's colour model: YUV, RGB or gray.
+fn model(f: VideoFormat) -> (bool, bool, bool) {
+    (f.is_yuv(), f.is_rgb(), f.is_gray())
+}
+
 /// How well `to` keeps what `from` has: same format, then same colour model and
 /// subsampling, same alpha, same bytes per pixel.
 fn score(from: VideoFormat, to: VideoFormat) -> u32 {
-    let model = |f: VideoFormat| (f.is_yuv(), f.is_rgb(), f.is_gray());
     let sub = |f: VideoFormat| (0..f.n_components()).map(|c| f.subsampling(c)).max();
     u32::from(from == to) * 1000
         + u32::from(model(from) == model(to)) * 100
@@ -173,7 +177,6 @@ fn choose_output(input: &Caps, in_format: VideoFormat, downstream: &Caps) -> Opt
 /// subsampling does not change.
 fn transfer_colorimetry(input: &Caps, fi: VideoFormat, output: &mut Caps, fo: VideoFormat) {
     let Some(si) = input.structure(0) else { return };
-    let model = |f: VideoFormat| (f.is_yuv(), f.is_rgb(), f.is_gray());
     let subsampling = |f: VideoFormat| {
         (0..f.n_components())
             .map(|c| f.subsampling(c))
