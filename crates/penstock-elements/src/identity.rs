@@ -1,15 +1,14 @@
-//! `identity`: passes buffers through untouched (no lock, no copy).
+//! `identity`: passes buffers through untouched (no lock, no copy): a transform that is
+//! always in passthrough.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use penstock::buffer::Buffer;
+use penstock::basetransform::{BaseTransform, Transform, TransformMode};
 use penstock::caps::Caps;
 use penstock::element::{
-    Element, ElementFactory, ElementImpl, PropType, PropValue, PropertyError, PropertySpec,
+    Element, ElementError, ElementFactory, PropType, PropValue, PropertyError, PropertySpec,
 };
-use penstock::flow::{FlowError, FlowResult};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{PadDirection, PadPresence, PadTemplate};
 
 /// The factory.
 pub fn factory() -> ElementFactory {
@@ -38,30 +37,35 @@ pub fn factory() -> ElementFactory {
                 Caps::new_any(),
             ),
         ],
-        create: || Box::new(Identity::default()),
+        create: || Box::new(BaseTransform::new(Identity::default())),
     }
 }
 
-/// The element.
+/// The element's logic (the element is a [`BaseTransform`] of it).
 pub struct Identity {
-    src: OnceLock<Pad>,
     silent: AtomicBool,
 }
 
 impl Default for Identity {
     fn default() -> Self {
         Identity {
-            src: OnceLock::new(),
             silent: AtomicBool::new(true),
         }
     }
 }
 
-impl ElementImpl for Identity {
-    fn init(&self, element: &Element) {
-        if let Some(p) = element.src_pad() {
-            let _ = self.src.set(p);
-        }
+impl Transform for Identity {
+    fn passthrough_before_caps(&self) -> bool {
+        true
+    }
+
+    fn set_caps(
+        &self,
+        _element: &Element,
+        _incaps: &Caps,
+        _outcaps: &Caps,
+    ) -> Result<TransformMode, ElementError> {
+        Ok(TransformMode::Passthrough)
     }
 
     fn set_property(
@@ -80,9 +84,5 @@ impl ElementImpl for Identity {
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
         (name == "silent").then(|| PropValue::Bool(self.silent.load(Ordering::Relaxed)))
-    }
-
-    fn chain(&self, _element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
-        self.src.get().ok_or(FlowError::NotLinked)?.push(buffer)
     }
 }
