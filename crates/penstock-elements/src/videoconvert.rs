@@ -17,19 +17,25 @@
 //! NV12 → I420 when downstream understands VideoMeta: the output buffer *shares* the
 //! input's luma memory (no copy) and only the chroma planes are written, into a small
 //! pooled memory; the VideoMeta gives the planes' offsets across the two memories.
+//!
+//! The element is a [`BaseTransform`]: the base answers caps queries with
+//! [`transform_caps`], runs the allocation query, passes buffers through and forwards
+//! events; this file chooses the output format and converts.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use penstock::PoolConfig;
+use penstock::basetransform::{
+    Allocation, BaseTransform, Transform, TransformMode, configure_pool,
+};
 use penstock::buffer::{Buffer, BufferMut};
 use penstock::caps::{Caps, Fraction, Value};
-use penstock::element::{Element, ElementError, ElementFactory, ElementImpl, StateChange};
-use penstock::event::Event;
+use penstock::element::{Element, ElementError, ElementFactory};
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::{self, CopyReason};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
-use penstock::pool::{AcquireParams, BufferPool, PoolError};
+use penstock::memory::Memory;
+use penstock::pad::{PadDirection, PadPresence, PadTemplate};
+use penstock::pool::{AcquireParams, BufferPool};
 use penstock::query::{AllocationQuery, Query};
 use penstock_video::VideoMeta;
 use penstock_video::convert::{
@@ -77,7 +83,7 @@ pub fn factory() -> ElementFactory {
                 template_caps(),
             ),
         ],
-        create: || Box::new(VideoConvert::default()),
+        create: || Box::new(BaseTransform::new(VideoConvert::default())),
     }
 }
 
@@ -86,18 +92,18 @@ struct Stream {
     in_info: VideoInfo,
     out_info: VideoInfo,
     converter: Mutex<Converter>,
-    pool: BufferPool,
     /// NV12 → I420 with a shared luma memory: a pool of chroma-only buffers.
     share_luma: Option<BufferPool>,
 }
 
-/// The element.
+/// Input and output of the negotiated caps, each with its colorimetry.
+type Sides = ((VideoInfo, Colorimetry), (VideoInfo, Colorimetry));
+
+/// The element's logic (the element is a [`BaseTransform`] of it).
 #[derive(Default)]
 pub struct VideoConvert {
-    sink: OnceLock<Pad>,
-    src: OnceLock<Pad>,
-    /// Input caps = output caps: push buffers as they come (read without a lock).
-    passthrough: AtomicBool,
+    /// Set with the caps, for the allocation decided after them.
+    sides: Mutex<Option<Sides>>,
     stream: Mutex<Option<Arc<Stream>>>,
 }
 
@@ -209,6 +215,19 @@ fn colorimetry_of(caps: &Caps, info: &VideoInfo) -> Result<Colorimetry, ConvertE
     )
 }
 
+/// Where the chain's output of one buffer comes from.
+enum Output {
+    /// A frame from the output pool, converted whole.
+    Frame,
+    /// NV12 → I420: the input's luma memory (shared) and a chroma buffer.
+    SharedLuma {
+        /// The input's luma plane.
+        y_mem: Memory,
+        /// Its length.
+        y_len: usize,
+    },
+}
+
 impl VideoConvert {
     fn stream(&self) -> Option<Arc<Stream>> {
         self.stream
@@ -222,81 +241,18 @@ impl VideoConvert {
             &mut *self.stream.lock().unwrap_or_else(|p| p.into_inner()),
             s,
         );
-        if let Some(old) = old {
-            let _ = old.pool.set_active(false);
-            if let Some(p) = &old.share_luma {
-                let _ = p.set_active(false);
-            }
+        if let Some(p) = old.as_ref().and_then(|old| old.share_luma.as_ref()) {
+            let _ = p.set_active(false);
         }
     }
 
-    /// New input caps: pick and send the output caps, then set up the conversion.
-    fn set_caps(&self, element: &Element, caps: &Caps) -> Result<(), ElementError> {
-        let src = self.src.get().ok_or_else(|| err("no source pad"))?;
-        let in_info = match frame::info_from_caps(caps) {
-            Some(Ok(i)) => i,
-            Some(Err(e)) => return Err(err(format!("{}: {e}", element.path()))),
-            None => return Err(err(format!("{}: not raw video: {caps}", element.path()))),
-        };
-        let downstream = src.peer_caps(None);
-        let out_caps =
-            choose_output(caps, in_info.format(), &downstream).ok_or_else(|| ElementError {
-                message: format!(
-                    "not negotiated: {} can take no format {} could convert {caps} to",
-                    src.peer()
-                        .map(|p| p.path())
-                        .unwrap_or_else(|| "(unlinked)".into()),
-                    element.path()
-                ),
-                debug: Some(format!("downstream: {downstream}")),
-            })?;
-        let out_info = match frame::info_from_caps(&out_caps) {
-            Some(Ok(i)) => i,
-            _ => {
-                return Err(err(format!(
-                    "{}: bad output caps {out_caps}",
-                    element.path()
-                )));
-            }
-        };
-        let ci =
-            colorimetry_of(caps, &in_info).map_err(|e| err(format!("{}: {e}", element.path())))?;
-        let co = colorimetry_of(&out_caps, &out_info)
-            .map_err(|e| err(format!("{}: output {e}", element.path())))?;
-        let passthrough = out_info.format() == in_info.format() && ci == co;
-        // Passthrough is decided before downstream sees the caps, so that an allocation
-        // query coming back from upstream is forwarded.
-        self.passthrough.store(passthrough, Ordering::Release);
-        if !src.push_event(Event::Caps(out_caps.clone())) {
-            return Err(err(format!(
-                "not negotiated: downstream of {} refused {out_caps}",
-                src.path()
-            )));
-        }
-        if passthrough {
-            self.set_stream(None);
-            return Ok(());
-        }
-        let mut q = Query::Allocation(AllocationQuery::new(out_caps, true));
-        src.peer_query(&mut q);
-        let Query::Allocation(q) = q else {
-            return Err(err("allocation query changed kind"));
-        };
-        let stream = decide_allocation(element, &q, (in_info, ci), (out_info, co))?;
-        self.set_stream(Some(Arc::new(stream)));
-        Ok(())
-    }
-
-    fn convert(
-        &self,
-        element: &Element,
+    /// The layout `buffer` is read in: its VideoMeta's, else the caps'; it must be the
+    /// caps' format and size.
+    fn input_layout(
         stream: &Stream,
         buffer: &Buffer,
-    ) -> Result<Buffer, FlowError> {
-        let fail = |what: String| {
-            element.post_error(&format!("{}: {what}", element.path()), None);
-            FlowError::Error
-        };
+        fail: &dyn Fn(String) -> FlowError,
+    ) -> Result<VideoInfo, FlowError> {
         let in_layout = match buffer.meta::<VideoMeta>() {
             Some(m) => m
                 .layout(buffer.size())
@@ -317,17 +273,48 @@ impl VideoConvert {
                 stream.in_info.height()
             )));
         }
-        if let Some(chroma_pool) = &stream.share_luma {
-            if let Some(out) =
-                self.convert_sharing_luma(stream, chroma_pool, buffer, &in_layout, &fail)?
-            {
-                return Ok(out);
-            }
+        Ok(in_layout)
+    }
+
+    /// How `buffer` is converted: sharing its luma when the stream does and the luma
+    /// lies inside one memory, else into a whole frame.
+    fn output_kind(stream: &Stream, buffer: &Buffer, in_layout: &VideoInfo) -> Output {
+        if stream.share_luma.is_none() {
+            return Output::Frame;
         }
-        let mut out = stream
-            .pool
-            .acquire(AcquireParams::default())
-            .map_err(|_| FlowError::Flushing)?;
+        let (w, h) = (in_layout.width() as usize, in_layout.height() as usize);
+        let y_len = in_layout.stride(0) * (h - 1) + w;
+        let Some((idx, 1, skip)) = buffer.find_memory(in_layout.offset(0), y_len) else {
+            return Output::Frame;
+        };
+        match buffer.memory(idx).and_then(|m| m.share(skip, y_len).ok()) {
+            Some(y_mem) => Output::SharedLuma { y_mem, y_len },
+            None => Output::Frame,
+        }
+    }
+
+    fn convert(
+        &self,
+        element: &Element,
+        stream: &Stream,
+        buffer: &Buffer,
+        out: &mut BufferMut,
+    ) -> FlowResult {
+        let fail = |what: String| {
+            element.post_error(&format!("{}: {what}", element.path()), None);
+            FlowError::Error
+        };
+        let in_layout = Self::input_layout(stream, buffer, &fail)?;
+        if let Output::SharedLuma { y_mem, y_len } = Self::output_kind(stream, buffer, &in_layout) {
+            return Self::convert_sharing_luma(
+                stream,
+                buffer,
+                &in_layout,
+                (y_mem, y_len),
+                out,
+                &fail,
+            );
+        }
         let out_layout = match out.meta::<VideoMeta>() {
             Some(m) => m
                 .layout(out.size())
@@ -351,31 +338,20 @@ impl VideoConvert {
                 .map_err(|e| fail(e.to_string()))?;
         }
         ledger::record_copy(CopyReason::Convert, stream.out_info.size(), "videoconvert");
-        copy_attributes(buffer, &mut out);
-        Ok(out.freeze())
+        Ok(())
     }
 
-    /// NV12 → I420 with the input's luma memory shared into the output: only the
-    /// chroma is written. `None` when the input's luma is not inside one memory.
+    /// NV12 → I420 with the input's luma memory shared into the output (a buffer from
+    /// the chroma pool): only the chroma is written.
     fn convert_sharing_luma(
-        &self,
         stream: &Stream,
-        chroma_pool: &BufferPool,
         buffer: &Buffer,
         in_layout: &VideoInfo,
+        (y_mem, y_len): (Memory, usize),
+        out: &mut BufferMut,
         fail: &dyn Fn(String) -> FlowError,
-    ) -> Result<Option<Buffer>, FlowError> {
+    ) -> FlowResult {
         let (w, h) = (in_layout.width() as usize, in_layout.height() as usize);
-        let y_len = in_layout.stride(0) * (h - 1) + w;
-        let Some((idx, 1, skip)) = buffer.find_memory(in_layout.offset(0), y_len) else {
-            return Ok(None);
-        };
-        let Some(y_mem) = buffer.memory(idx).and_then(|m| m.share(skip, y_len).ok()) else {
-            return Ok(None);
-        };
-        let mut out = chroma_pool
-            .acquire(AcquireParams::default())
-            .map_err(|_| FlowError::Flushing)?;
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
         let cstride = stream.out_info.stride(1);
         let csize = cstride * ch;
@@ -410,18 +386,8 @@ impl VideoConvert {
         meta.offset[2] = y_len + csize;
         meta.stride[2] = cstride;
         out.add_meta(meta);
-        copy_attributes(buffer, &mut out);
-        Ok(Some(out.freeze()))
+        Ok(())
     }
-}
-
-fn copy_attributes(from: &Buffer, to: &mut BufferMut) {
-    to.set_pts(from.pts());
-    to.set_dts(from.dts());
-    to.set_duration(from.duration());
-    to.set_offset(from.offset());
-    to.set_offset_end(from.offset_end());
-    to.set_flags(from.flags());
 }
 
 /// Configures the output pool from downstream's answer.
@@ -430,7 +396,7 @@ fn decide_allocation(
     q: &AllocationQuery,
     (in_info, ci): (VideoInfo, Colorimetry),
     (out_info, co): (VideoInfo, Colorimetry),
-) -> Result<Stream, ElementError> {
+) -> Result<(Stream, BufferPool), ElementError> {
     let converter = Converter::with_colorimetry(&in_info, &out_info, ci, co).map_err(err)?;
     let min = q.pools.first().map_or(0, |p| p.min).max(2);
     let mut config = PoolConfig::video(out_info.clone())
@@ -447,16 +413,7 @@ fn decide_allocation(
         Some(p) => p,
         None => BufferPool::new(format!("{}-pool", element.name())),
     };
-    match pool.set_config(config) {
-        Ok(_) => {}
-        Err(PoolError::Config {
-            proposal: Some(p), ..
-        }) => {
-            pool.set_config(*p).map_err(err)?;
-        }
-        Err(e) => return Err(err(e)),
-    }
-    pool.set_active(true).map_err(err)?;
+    configure_pool(element, &pool, config).map_err(|e| err(strip_path(element, e)))?;
     // Sharing the luma needs downstream to read planes through the video meta, and no
     // stride or padding demands of its own.
     let share_luma = (meta
@@ -473,116 +430,174 @@ fn decide_allocation(
             Ok(p)
         })
         .transpose()?;
-    Ok(Stream {
-        in_info,
-        out_info,
-        converter: Mutex::new(converter),
+    Ok((
+        Stream {
+            in_info,
+            out_info,
+            converter: Mutex::new(converter),
+            share_luma,
+        },
         pool,
-        share_luma,
-    })
+    ))
 }
 
-impl ElementImpl for VideoConvert {
-    fn init(&self, element: &Element) {
-        if let Some(p) = element.src_pad() {
-            let _ = self.src.set(p);
-        }
-        if let Some(p) = element.sink_pad() {
-            let _ = self.sink.set(p);
+/// The pool's own message, as this element reported it before the base transform
+/// (without the element path [`configure_pool`] puts first).
+fn strip_path(element: &Element, e: ElementError) -> String {
+    let prefix = format!("{}: ", element.path());
+    match e.message.strip_prefix(&prefix) {
+        Some(rest) => rest.to_owned(),
+        None => e.message,
+    }
+}
+
+impl Transform for VideoConvert {
+    fn transform_caps(
+        &self,
+        _element: &Element,
+        _direction: PadDirection,
+        caps: &Caps,
+        filter: Option<&Caps>,
+    ) -> Caps {
+        let open = transform_caps(caps);
+        match filter {
+            Some(f) => f.intersect(&open),
+            None => open,
         }
     }
 
-    fn change_state(&self, _element: &Element, change: StateChange) -> Result<(), ElementError> {
-        if change == StateChange::PausedToReady {
+    /// The input's format if downstream takes it, else the closest it takes.
+    fn fixate_caps(
+        &self,
+        element: &Element,
+        incaps: &Caps,
+        othercaps: Caps,
+    ) -> Result<Caps, ElementError> {
+        let in_info = match frame::info_from_caps(incaps) {
+            Some(Ok(i)) => i,
+            Some(Err(e)) => return Err(err(format!("{}: {e}", element.path()))),
+            None => return Err(err(format!("{}: not raw video: {incaps}", element.path()))),
+        };
+        choose_output(incaps, in_info.format(), &othercaps).ok_or_else(|| ElementError {
+            message: format!(
+                "not negotiated: {} can take no format {} could convert {incaps} to",
+                element
+                    .src_pad()
+                    .and_then(|p| p.peer())
+                    .map(|p| p.path())
+                    .unwrap_or_else(|| "(unlinked)".into()),
+                element.path()
+            ),
+            debug: Some(format!("downstream: {othercaps}")),
+        })
+    }
+
+    /// Passthrough when the format and colorimetry stay, else a conversion.
+    fn set_caps(
+        &self,
+        element: &Element,
+        incaps: &Caps,
+        outcaps: &Caps,
+    ) -> Result<TransformMode, ElementError> {
+        let info = |caps: &Caps| match frame::info_from_caps(caps) {
+            Some(Ok(i)) => Ok(i),
+            Some(Err(e)) => Err(err(format!("{}: {e}", element.path()))),
+            None => Err(err(format!("{}: not raw video: {caps}", element.path()))),
+        };
+        let in_info = info(incaps)?;
+        let out_info = info(outcaps)
+            .map_err(|_| err(format!("{}: bad output caps {outcaps}", element.path())))?;
+        let ci = colorimetry_of(incaps, &in_info)
+            .map_err(|e| err(format!("{}: {e}", element.path())))?;
+        let co = colorimetry_of(outcaps, &out_info)
+            .map_err(|e| err(format!("{}: output {e}", element.path())))?;
+        let passthrough = out_info.format() == in_info.format() && ci == co;
+        if passthrough {
             self.set_stream(None);
-            self.passthrough.store(false, Ordering::Release);
+            *self.sides.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            return Ok(TransformMode::Passthrough);
         }
-        Ok(())
+        *self.sides.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(((in_info, ci), (out_info, co)));
+        Ok(TransformMode::NewBuffer)
+    }
+
+    fn decide_allocation(
+        &self,
+        element: &Element,
+        query: &AllocationQuery,
+        _answered: bool,
+        _mode: TransformMode,
+    ) -> Result<Allocation, ElementError> {
+        let (input, output) = self
+            .sides
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| err(format!("{}: no caps", element.path())))?;
+        let (stream, pool) = decide_allocation(element, query, input, output)?;
+        self.set_stream(Some(Arc::new(stream)));
+        Ok(Allocation::new_buffers(Some(pool)))
+    }
+
+    /// We read any layout a video meta describes.
+    fn propose_allocation(
+        &self,
+        _element: &Element,
+        _mode: TransformMode,
+        query: &mut Query,
+    ) -> bool {
+        if let Query::Allocation(q) = query {
+            q.add_video_meta(None);
+            if let Some(Ok(info)) = frame::info_from_caps(&q.caps) {
+                q.add_pool(None, info.size(), 2, 0);
+            }
+        }
+        true
+    }
+
+    fn prepare_output_buffer(
+        &self,
+        element: &Element,
+        input: &Buffer,
+        pool: Option<&BufferPool>,
+    ) -> Result<BufferMut, FlowError> {
+        let stream = self.stream().ok_or(FlowError::NotNegotiated)?;
+        let fail = |what: String| {
+            element.post_error(&format!("{}: {what}", element.path()), None);
+            FlowError::Error
+        };
+        let in_layout = Self::input_layout(&stream, input, &fail)?;
+        let pool = match (
+            &stream.share_luma,
+            Self::output_kind(&stream, input, &in_layout),
+        ) {
+            (Some(chroma), Output::SharedLuma { .. }) => chroma,
+            _ => pool.ok_or(FlowError::NotNegotiated)?,
+        };
+        pool.acquire(AcquireParams::default())
+            .map_err(|_| FlowError::Flushing)
+    }
+
+    fn transform(&self, element: &Element, input: &Buffer, output: &mut BufferMut) -> FlowResult {
+        let stream = self.stream().ok_or(FlowError::NotNegotiated)?;
+        self.convert(element, &stream, input, output)
     }
 
     fn unlock(&self, _element: &Element) {
-        if let Some(s) = self.stream() {
-            s.pool.set_flushing(true);
-            if let Some(p) = &s.share_luma {
-                p.set_flushing(true);
-            }
+        if let Some(p) = self.stream().as_ref().and_then(|s| s.share_luma.as_ref()) {
+            p.set_flushing(true);
         }
     }
 
-    fn chain(&self, element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
-        let src = self.src.get().ok_or(FlowError::NotLinked)?;
-        if self.passthrough.load(Ordering::Acquire) {
-            return src.push(buffer);
-        }
-        let stream = self.stream().ok_or(FlowError::NotNegotiated)?;
-        let out = self.convert(element, &stream, &buffer)?;
-        // The input goes back to its pool after the output: an output sharing its luma
-        // is usually released downstream within this push, so the input's memory is
-        // unshared again when the input returns and its pool can reuse it.
-        let result = src.push(out);
-        drop(buffer);
-        result
-    }
-
-    fn sink_event(&self, element: &Element, _pad: &Pad, event: Event) -> bool {
-        match event {
-            Event::Caps(caps) => match self.set_caps(element, &caps) {
-                Ok(()) => true,
-                Err(e) => {
-                    element.post_error(&e.message, e.debug);
-                    false
-                }
-            },
-            Event::FlushStop { .. } => {
-                if let Some(s) = self.stream() {
-                    s.pool.set_flushing(false);
-                    if let Some(p) = &s.share_luma {
-                        p.set_flushing(false);
-                    }
-                }
-                element.forward_event_downstream(event)
-            }
-            other => element.forward_event_downstream(other),
+    fn unlock_stop(&self, _element: &Element) {
+        if let Some(p) = self.stream().as_ref().and_then(|s| s.share_luma.as_ref()) {
+            p.set_flushing(false);
         }
     }
 
-    fn query(&self, element: &Element, pad: &Pad, query: &mut Query) -> bool {
-        match query {
-            Query::Caps(q) => {
-                let other = match pad.direction() {
-                    PadDirection::Sink => self.src.get(),
-                    PadDirection::Src => self.sink.get(),
-                };
-                let theirs = other.map_or_else(Caps::new_any, |p| p.peer_caps(None));
-                let mut caps = transform_caps(&theirs).intersect(&pad.template().caps);
-                if let Some(f) = &q.filter {
-                    caps = f.intersect(&caps);
-                }
-                q.result = Some(caps);
-                true
-            }
-            Query::AcceptCaps { caps, result } => {
-                let other = match pad.direction() {
-                    PadDirection::Sink => self.src.get(),
-                    PadDirection::Src => self.sink.get(),
-                };
-                let theirs = other.map_or_else(Caps::new_any, |p| p.peer_caps(None));
-                *result = caps.can_intersect(&pad.template().caps)
-                    && caps.can_intersect(&transform_caps(&theirs));
-                true
-            }
-            Query::Allocation(q) if pad.direction() == PadDirection::Sink => {
-                if self.passthrough.load(Ordering::Acquire) {
-                    return element.default_query(pad, query);
-                }
-                // We read any layout a video meta describes.
-                q.add_video_meta(None);
-                if let Some(Ok(info)) = frame::info_from_caps(&q.caps) {
-                    q.add_pool(None, info.size(), 2, 0);
-                }
-                true
-            }
-            _ => element.default_query(pad, query),
-        }
+    fn stop(&self, _element: &Element) {
+        self.set_stream(None);
+        *self.sides.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }
