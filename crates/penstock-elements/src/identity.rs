@@ -59,6 +59,16 @@ impl Transform for Identity {
         true
     }
 
+    /// The caps go on as they came, fixed or not.
+    fn fixate_caps(
+        &self,
+        _element: &Element,
+        incaps: &Caps,
+        _othercaps: Caps,
+    ) -> Result<Caps, ElementError> {
+        Ok(incaps.clone())
+    }
+
     fn set_caps(
         &self,
         _element: &Element,

@@ -459,8 +459,8 @@ impl<T: Transform> BaseTransform<T> {
         }
     }
 
-    /// The transform.
-    pub fn transform(&self) -> &T {
+    /// The element's own logic.
+    pub fn imp(&self) -> &T {
         &self.imp
     }
 
