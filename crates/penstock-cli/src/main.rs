@@ -4,6 +4,7 @@
 mod inspect;
 mod json;
 mod launch;
+mod out;
 mod probe;
 
 use std::process::ExitCode;
@@ -39,9 +40,10 @@ fn main() -> ExitCode {
         Command::Probe(a) => probe::run(a),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("{message}");
+        // A reader that closed stdout (`| head`) wanted no more: stop quietly.
+        Ok(()) | Err(out::Failure::StdoutClosed) => ExitCode::SUCCESS,
+        Err(out::Failure::Message(message)) => {
+            out::eprintln(&message);
             ExitCode::FAILURE
         }
     }

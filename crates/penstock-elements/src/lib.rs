@@ -11,6 +11,7 @@ pub mod filesrc;
 pub mod identity;
 pub mod queue;
 pub mod rawvideoparse;
+pub mod stdout;
 pub mod tee;
 pub mod videoconvert;
 pub mod videocrop;

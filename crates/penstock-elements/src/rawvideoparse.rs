@@ -525,9 +525,13 @@ impl RawVideoParse {
                 )),
             );
         } else if left > 0 {
+            let frames = match frames {
+                1 => "1 whole frame was".to_owned(),
+                n => format!("{n} whole frames were"),
+            };
             element.post_warning(&format!(
                 "Dropping {left} trailing bytes at end of stream: not a whole frame ({what}; \
-                 {frames} whole frames were output)"
+                 {frames} output)"
             ));
         }
     }
@@ -636,7 +640,7 @@ impl ElementImpl for RawVideoParse {
         })
     }
 
-    fn change_state(&self, element: &Element, change: StateChange) -> Result<(), ElementError> {
+    fn change_state(&self, _element: &Element, change: StateChange) -> Result<(), ElementError> {
         match change {
             StateChange::ReadyToPaused => {
                 let settings = self
@@ -645,7 +649,7 @@ impl ElementImpl for RawVideoParse {
                     .unwrap_or_else(|p| p.into_inner())
                     .clone();
                 let config = settings.config().map_err(|why| ElementError {
-                    message: format!("{}: invalid raw video settings: {why}", element.path()),
+                    message: format!("invalid raw video settings: {why}"),
                     debug: Some(format!("{settings:?}")),
                 })?;
                 let mut p = self.parse();
