@@ -6,6 +6,8 @@ pub mod capsfilter;
 pub mod checksumsink;
 pub mod fakesink;
 pub mod fakesrc;
+pub mod fdsink;
+pub mod fdsrc;
 pub mod filesink;
 pub mod filesrc;
 pub mod identity;
@@ -26,6 +28,8 @@ pub fn registry() -> Registry {
     r.register(checksumsink::factory());
     r.register(fakesink::factory());
     r.register(fakesrc::factory());
+    r.register(fdsink::factory());
+    r.register(fdsrc::factory());
     r.register(filesink::factory());
     r.register(filesrc::factory());
     r.register(identity::factory());
