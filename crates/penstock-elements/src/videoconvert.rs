@@ -241,12 +241,12 @@ impl VideoConvert {
         let out_caps =
             choose_output(caps, in_info.format(), &downstream).ok_or_else(|| ElementError {
                 message: format!(
-                    "not negotiated: {} takes {downstream}: none of that is a format {} \
-                     can convert {caps} to",
+                    "not negotiated: {} cannot convert {caps} to anything {} takes \
+                     ({downstream})",
+                    element.path(),
                     src.peer()
                         .map(|p| p.path())
                         .unwrap_or_else(|| "(unlinked)".into()),
-                    element.path()
                 ),
                 debug: Some(format!("downstream: {downstream}")),
             })?;
