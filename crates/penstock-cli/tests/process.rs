@@ -43,8 +43,13 @@ fn read_all(r: Option<impl Read>) -> String {
 }
 
 /// A stdout whose reader is already gone: every write fails with EPIPE.
+fn pipe() -> (File, File) {
+    let (r, w) = rustix::pipe::pipe().unwrap();
+    (File::from(r), File::from(w))
+}
+
 fn closed_pipe() -> Stdio {
-    let (r, w) = std::io::pipe().unwrap();
+    let (r, w) = pipe();
     drop(r);
     Stdio::from(w)
 }
@@ -195,8 +200,8 @@ fn ctrl_c_while_blocked_on_a_fifo_stdin_or_a_full_pipe_exits_promptly() {
     );
     let location = format!("location={}", fifo.display());
     // A FIFO nobody opens for writing, stdin nobody writes to, stdout nobody reads.
-    let (stdin_r, stdin_w) = std::io::pipe().unwrap();
-    let (stdout_r, stdout_w) = std::io::pipe().unwrap();
+    let (stdin_r, stdin_w) = pipe();
+    let (stdout_r, stdout_w) = pipe();
     let cases: Vec<(&str, Vec<&str>, Stdio, Stdio)> = vec![
         (
             "filesrc on a FIFO without a writer",

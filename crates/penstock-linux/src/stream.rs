@@ -14,10 +14,9 @@
 //! use std::io::Write;
 //! use penstock_linux::{Ready, StreamFd};
 //!
-//! let (r, w) = std::io::pipe()?;
-//! let reader = StreamFd::new(r.into(), "pipe")?;
-//! let mut w = w;
-//! w.write_all(b"hello")?;
+//! let (r, w) = rustix::pipe::pipe()?;
+//! let reader = StreamFd::new(r, "pipe")?;
+//! std::fs::File::from(w).write_all(b"hello")?;
 //! let mut buf = [0u8; 16];
 //! assert_eq!(reader.read(&mut buf)?, Ready::Done(5));
 //! reader.interrupt();
@@ -199,13 +198,19 @@ impl AsFd for StreamFd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
     use std::io::{Read, Write};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
+    fn pipe() -> (File, File) {
+        let (r, w) = rustix::pipe::pipe().unwrap();
+        (File::from(r), File::from(w))
+    }
+
     #[test]
     fn a_blocked_read_is_interrupted_from_another_thread() {
-        let (r, _w) = std::io::pipe().unwrap();
+        let (r, _w) = pipe();
         let s = Arc::new(StreamFd::new(r.into(), "pipe").unwrap());
         let s2 = Arc::clone(&s);
         let t = Instant::now();
@@ -219,7 +224,7 @@ mod tests {
         assert!(t.elapsed() < Duration::from_secs(5));
         // Cleared, it reads again.
         s.clear();
-        let (r, mut w) = std::io::pipe().unwrap();
+        let (r, mut w) = pipe();
         let s = StreamFd::new(r.into(), "pipe").unwrap();
         w.write_all(b"x").unwrap();
         drop(w);
@@ -230,7 +235,7 @@ mod tests {
 
     #[test]
     fn a_write_to_a_full_pipe_is_interrupted_and_large_writes_go_through() {
-        let (mut r, w) = std::io::pipe().unwrap();
+        let (mut r, w) = pipe();
         let s = Arc::new(StreamFd::new(w.into(), "pipe").unwrap());
         // Nobody reads: fill the pipe, then a write blocks until interrupted.
         let s2 = Arc::clone(&s);
@@ -252,7 +257,7 @@ mod tests {
 
     #[test]
     fn a_closed_reader_is_epipe_not_a_hang() {
-        let (r, w) = std::io::pipe().unwrap();
+        let (r, w) = pipe();
         drop(r);
         let s = StreamFd::new(w.into(), "pipe").unwrap();
         let e = s.write_all(b"data").unwrap_err();
