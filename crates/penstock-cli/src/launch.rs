@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use penstock::bus::{Message, MessageKind};
@@ -214,15 +214,31 @@ impl StatsOut {
 
 pub fn run(mut args: Args) -> Result<(), Failure> {
     // First, so that Ctrl-C is ours from the start (a FIFO's open, a slow build).
+    // The run loop stops the pipeline on the first Ctrl-C (with -e: sends EOS, and
+    // stops on the second). One more than that means stopping is stuck (a state change
+    // blocked in the kernel, as opening a FIFO for writing without a reader): the
+    // process exits at once, so Ctrl-C always ends it.
     let interrupts = Arc::new(AtomicU32::new(0));
+    let eos_mode = Arc::new(AtomicBool::new(false));
     {
         let count = Arc::clone(&interrupts);
+        let eos_mode = Arc::clone(&eos_mode);
         // If this fails, Ctrl-C keeps its default action (ending the process).
         let _ = ctrlc::set_handler(move || {
-            count.fetch_add(1, Ordering::SeqCst);
+            let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+            let limit = if eos_mode.load(Ordering::SeqCst) {
+                3
+            } else {
+                2
+            };
+            if n >= limit {
+                out::eprintln("Interrupted again while stopping: exiting now.");
+                std::process::exit(130);
+            }
         });
     }
     options_after_pipeline(&mut args)?;
+    eos_mode.store(args.eos_on_shutdown, Ordering::SeqCst);
     if args.pipeline.is_empty() {
         return Err(Failure::Message(
             "ERROR: no pipeline given (e.g. penstock launch videotestsrc ! fakesink)".into(),

@@ -125,6 +125,9 @@ const PRINTERS: &[&[&str]] = &[
     &["inspect", "fakesink"],
     &["probe"],
     &["probe", "--json"],
+    &["--help"],
+    &["launch", "--help"],
+    &["--version"],
 ];
 
 #[test]
@@ -246,6 +249,27 @@ fn ctrl_c_while_blocked_on_a_fifo_stdin_or_a_full_pipe_exits_promptly() {
         );
     }
     drop((stdin_w, stdout_r));
+
+    // A state change blocked in the kernel (filesink opening a FIFO nobody reads): the
+    // first Ctrl-C cannot reach the run loop; the second ends the process at once.
+    let mut child = bin()
+        .args(["launch", "videotestsrc", "!", "filesink", &location])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_sigint_handler(&child);
+    std::thread::sleep(Duration::from_millis(500));
+    sigint(&child);
+    std::thread::sleep(Duration::from_millis(200));
+    let sent = Instant::now();
+    sigint(&child);
+    let status = wait(&mut child, Duration::from_secs(5), "filesink on a FIFO");
+    let err = read_all(child.stderr.take());
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("exiting now"), "{err}");
+    assert!(sent.elapsed() < Duration::from_secs(3));
     let _ = std::fs::remove_file(&fifo);
 }
 
