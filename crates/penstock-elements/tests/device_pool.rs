@@ -88,7 +88,9 @@ impl Default for ToySink {
 
 impl ToySink {
     fn device(&self) -> &ToyDevice {
-        self.pool.implementation::<ToyDevice>().expect("the toy device")
+        self.pool
+            .implementation::<ToyDevice>()
+            .expect("the toy device")
     }
 }
 
