@@ -110,6 +110,13 @@ const PRINTERS: &[&[&str]] = &[
     ],
     &["launch", "-m", "videotestsrc", "!", "fakesink"],
     &["launch", "videotestsrc", "!", "fdsink"],
+    &[
+        "launch",
+        "videotestsrc",
+        "!",
+        "filesink",
+        "location=/dev/stdout",
+    ],
     &["launch", "videotestsrc", "num-buffers=3", "!", "fakesink"],
     &[
         "launch",

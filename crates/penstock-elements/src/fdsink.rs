@@ -4,9 +4,9 @@
 //! The descriptor is duplicated when the element goes to PAUSED. Each memory of a
 //! buffer is written straight from its mapping (no staging copy); every write first
 //! waits in `poll(2)`, interruptibly, so a reader that stops reading cannot keep the
-//! pipeline from stopping on Ctrl-C. When the reader of standard output goes away
-//! (`| head -c 100`) the stream ends quietly, as a Unix tool's does; on any other
-//! descriptor that is an error, as is a full device.
+//! pipeline from stopping on Ctrl-C. When the reader of the pipe goes away
+//! (`| head -c 100`) the stream ends quietly, as a Unix tool's does; a full device and
+//! any other failure are errors naming the descriptor.
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -105,8 +105,8 @@ impl FdSink {
     /// are errors naming the descriptor.
     fn failed(&self, element: &Element, stream: &StreamFd, e: &io::Error) -> FlowError {
         let fd = self.settings.lock().unwrap_or_else(|p| p.into_inner()).fd;
-        if fd == 1 && e.kind() == io::ErrorKind::BrokenPipe {
-            return crate::stdout::failed(element, e);
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return crate::stdout::reader_gone(element, fd == 1);
         }
         let message = if e.kind() == io::ErrorKind::StorageFull {
             format!(

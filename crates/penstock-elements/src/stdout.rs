@@ -36,14 +36,24 @@ pub fn flush() -> io::Result<()> {
     io::stdout().lock().flush()
 }
 
+/// A write to a pipe failed with `EPIPE`: its reader is gone, which ends `element`'s
+/// stream quietly, as `SIGPIPE` ends a Unix tool's output (EOS posted,
+/// [`FlowError::Eos`] returned upstream). When the pipe is standard output,
+/// [`is_closed`] then tells the application.
+pub fn reader_gone(element: &Element, is_stdout: bool) -> FlowError {
+    if is_stdout {
+        CLOSED.store(true, Ordering::Release);
+    }
+    element.post(MessageKind::Eos);
+    FlowError::Eos
+}
+
 /// What a failed write to stdout means for `element`'s stream: a closed stdout ends it
 /// quietly (EOS posted, [`is_closed`] set, [`FlowError::Eos`] returned upstream);
 /// anything else posts an error naming stdout and the cause.
 pub fn failed(element: &Element, e: &io::Error) -> FlowError {
     if e.kind() == io::ErrorKind::BrokenPipe {
-        CLOSED.store(true, Ordering::Release);
-        element.post(MessageKind::Eos);
-        return FlowError::Eos;
+        return reader_gone(element, true);
     }
     let message = if e.kind() == io::ErrorKind::StorageFull {
         format!("Could not write to standard output: no space left on the device ({e})")
