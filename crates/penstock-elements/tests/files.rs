@@ -492,7 +492,7 @@ fn filesrc_maps_a_sealed_memfd_and_reads_it_exactly() {
     // A memfd sealed against shrinking (MemfdAllocator seals every memfd): the one kind
     // of file filesrc maps instead of reading.
     let data = random_bytes(50_000, 0xfd);
-    let mut memory = penstock_linux::MemfdAllocator::new()
+    let memory = penstock_linux::MemfdAllocator::new()
         .alloc(data.len(), &AllocationParams::default())
         .unwrap();
     memory.map_write().unwrap()[..].copy_from_slice(&data);
