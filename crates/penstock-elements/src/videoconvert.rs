@@ -34,7 +34,7 @@ use penstock::element::{Element, ElementError, ElementFactory};
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::{self, CopyReason};
 use penstock::memory::Memory;
-use penstock::pad::{PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool};
 use penstock::query::{AllocationQuery, Query};
 use penstock_video::VideoMeta;
@@ -301,7 +301,7 @@ impl VideoConvert {
         out: &mut BufferMut,
     ) -> FlowResult {
         let fail = |what: String| {
-            element.post_error(&format!("{}: {what}", element.path()), None);
+            element.post_error(&what, None);
             FlowError::Error
         };
         let in_layout = Self::input_layout(stream, buffer, &fail)?;
@@ -413,7 +413,7 @@ fn decide_allocation(
         Some(p) => p,
         None => BufferPool::new(format!("{}-pool", element.name())),
     };
-    configure_pool(element, &pool, config).map_err(|e| err(strip_path(element, e)))?;
+    configure_pool(&pool, config)?;
     // Sharing the luma needs downstream to read planes through the video meta, and no
     // stride or padding demands of its own.
     let share_luma = (meta
@@ -441,16 +441,6 @@ fn decide_allocation(
     ))
 }
 
-/// The pool's own message, as this element reported it before the base transform
-/// (without the element path [`configure_pool`] puts first).
-fn strip_path(element: &Element, e: ElementError) -> String {
-    let prefix = format!("{}: ", element.path());
-    match e.message.strip_prefix(&prefix) {
-        Some(rest) => rest.to_owned(),
-        None => e.message,
-    }
-}
-
 impl Transform for VideoConvert {
     fn transform_caps(
         &self,
@@ -466,6 +456,23 @@ impl Transform for VideoConvert {
         }
     }
 
+    /// What the other side's peer takes, with the format opened: its whole answer, not
+    /// the part within the conversion's formats (the base's default), so that
+    /// negotiation reaches the caps event and its error names the conversion and what
+    /// downstream takes.
+    fn query_caps(&self, element: &Element, pad: &Pad, filter: Option<&Caps>) -> Caps {
+        let other = match pad.direction() {
+            PadDirection::Sink => element.src_pad(),
+            PadDirection::Src => element.sink_pad(),
+        };
+        let theirs = other.map_or_else(Caps::new_any, |p| p.peer_caps(None));
+        let caps = transform_caps(&theirs).intersect(&pad.template().caps);
+        match filter {
+            Some(f) => f.intersect(&caps),
+            None => caps,
+        }
+    }
+
     /// The input's format if downstream takes it, else the closest it takes.
     fn fixate_caps(
         &self,
@@ -475,42 +482,45 @@ impl Transform for VideoConvert {
     ) -> Result<Caps, ElementError> {
         let in_info = match frame::info_from_caps(incaps) {
             Some(Ok(i)) => i,
-            Some(Err(e)) => return Err(err(format!("{}: {e}", element.path()))),
-            None => return Err(err(format!("{}: not raw video: {incaps}", element.path()))),
+            Some(Err(e)) => return Err(err(e.to_string())),
+            None => return Err(err(format!("not raw video: {incaps}"))),
         };
-        choose_output(incaps, in_info.format(), &othercaps).ok_or_else(|| ElementError {
-            message: format!(
-                "not negotiated: {} can take no format {} could convert {incaps} to",
-                element
-                    .src_pad()
-                    .and_then(|p| p.peer())
-                    .map(|p| p.path())
-                    .unwrap_or_else(|| "(unlinked)".into()),
-                element.path()
-            ),
-            debug: Some(format!("downstream: {othercaps}")),
+        choose_output(incaps, in_info.format(), &othercaps).ok_or_else(|| {
+            // Name all that downstream takes, not only its part within the conversion.
+            let src = element.src_pad();
+            let downstream = src
+                .as_ref()
+                .map_or_else(Caps::new_any, |p| p.peer_caps(None));
+            ElementError {
+                message: format!(
+                    "not negotiated: {} cannot convert {incaps} to anything {} takes \
+                     ({downstream})",
+                    element.path(),
+                    src.and_then(|p| p.peer())
+                        .map(|p| p.path())
+                        .unwrap_or_else(|| "(unlinked)".into()),
+                ),
+                debug: Some(format!("downstream: {downstream}")),
+            }
         })
     }
 
     /// Passthrough when the format and colorimetry stay, else a conversion.
     fn set_caps(
         &self,
-        element: &Element,
+        _element: &Element,
         incaps: &Caps,
         outcaps: &Caps,
     ) -> Result<TransformMode, ElementError> {
         let info = |caps: &Caps| match frame::info_from_caps(caps) {
             Some(Ok(i)) => Ok(i),
-            Some(Err(e)) => Err(err(format!("{}: {e}", element.path()))),
-            None => Err(err(format!("{}: not raw video: {caps}", element.path()))),
+            Some(Err(e)) => Err(err(e.to_string())),
+            None => Err(err(format!("not raw video: {caps}"))),
         };
         let in_info = info(incaps)?;
-        let out_info = info(outcaps)
-            .map_err(|_| err(format!("{}: bad output caps {outcaps}", element.path())))?;
-        let ci = colorimetry_of(incaps, &in_info)
-            .map_err(|e| err(format!("{}: {e}", element.path())))?;
-        let co = colorimetry_of(outcaps, &out_info)
-            .map_err(|e| err(format!("{}: output {e}", element.path())))?;
+        let out_info = info(outcaps).map_err(|_| err(format!("bad output caps {outcaps}")))?;
+        let ci = colorimetry_of(incaps, &in_info).map_err(|e| err(e.to_string()))?;
+        let co = colorimetry_of(outcaps, &out_info).map_err(|e| err(format!("output {e}")))?;
         let passthrough = out_info.format() == in_info.format() && ci == co;
         if passthrough {
             self.set_stream(None);
@@ -534,7 +544,7 @@ impl Transform for VideoConvert {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-            .ok_or_else(|| err(format!("{}: no caps", element.path())))?;
+            .ok_or_else(|| err("no caps"))?;
         let (stream, pool) = decide_allocation(element, query, input, output)?;
         self.set_stream(Some(Arc::new(stream)));
         Ok(Allocation::new_buffers(Some(pool)))
@@ -564,7 +574,7 @@ impl Transform for VideoConvert {
     ) -> Result<BufferMut, FlowError> {
         let stream = self.stream().ok_or(FlowError::NotNegotiated)?;
         let fail = |what: String| {
-            element.post_error(&format!("{}: {what}", element.path()), None);
+            element.post_error(&what, None);
             FlowError::Error
         };
         let in_layout = Self::input_layout(&stream, input, &fail)?;

@@ -366,7 +366,7 @@ pub fn default_output_pool(
 ) -> Result<BufferPool, ElementError> {
     let proposal = query.pools.iter().find(|p| p.size > 0).ok_or_else(|| {
         ElementError::new(format!(
-            "{}: downstream proposed no buffer size for {}: the element must decide its \
+            "downstream of {} proposed no buffer size for {}: the element must decide its \
              output allocation itself",
             element.path(),
             query.caps
@@ -379,20 +379,16 @@ pub fn default_output_pool(
     let config = PoolConfig::new(proposal.size)
         .min_max(proposal.min.max(2), proposal.max)
         .params(query.params());
-    configure_pool(element, &pool, config)?;
+    configure_pool(&pool, config)?;
     Ok(pool)
 }
 
 /// Configures `pool` with `config` (or the pool's counter-proposal) and activates it.
 ///
 /// # Errors
-/// [`ElementError`] naming the element and the pool's reason.
-pub fn configure_pool(
-    element: &Element,
-    pool: &BufferPool,
-    config: PoolConfig,
-) -> Result<(), ElementError> {
-    let fail = |e: PoolError| ElementError::new(format!("{}: {e}", element.path()));
+/// [`ElementError`] with the pool's reason.
+pub fn configure_pool(pool: &BufferPool, config: PoolConfig) -> Result<(), ElementError> {
+    let fail = |e: PoolError| ElementError::new(e.to_string());
     match pool.set_config(config) {
         Ok(_) => {}
         Err(PoolError::Config {
