@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use penstock::basetransform::{BaseTransform, Transform, TransformMode};
+use penstock::basetransform::{BaseTransform, Transform};
 use penstock::caps::Caps;
 use penstock::element::{
     Element, ElementError, ElementFactory, PropType, PropValue, PropertyError, PropertySpec,
@@ -55,9 +55,7 @@ impl Default for Identity {
 }
 
 impl Transform for Identity {
-    fn passthrough_before_caps(&self) -> bool {
-        true
-    }
+    const ALWAYS_PASSTHROUGH: bool = true;
 
     /// The caps go on as they came, fixed or not.
     fn fixate_caps(
@@ -67,15 +65,6 @@ impl Transform for Identity {
         _othercaps: Caps,
     ) -> Result<Caps, ElementError> {
         Ok(incaps.clone())
-    }
-
-    fn set_caps(
-        &self,
-        _element: &Element,
-        _incaps: &Caps,
-        _outcaps: &Caps,
-    ) -> Result<TransformMode, ElementError> {
-        Ok(TransformMode::Passthrough)
     }
 
     fn set_property(

@@ -91,11 +91,18 @@ impl Allocation {
 /// [`TransformMode::InPlace`] and [`transform`](Transform::transform) for
 /// [`TransformMode::NewBuffer`].
 pub trait Transform: Send + Sync + 'static {
+    /// True for an element that never changes buffers (identity): always in passthrough,
+    /// before caps too, whatever [`set_caps`](Transform::set_caps) would say; the
+    /// per-buffer path then reads not even the mode flag. Caps, queries and events still
+    /// go through the element's methods.
+    const ALWAYS_PASSTHROUGH: bool = false;
+
     /// True if buffers go through untouched before any caps are set (a stream without
     /// caps, as from a source of ANY caps). Read once when the element is made.
-    /// Default: false (buffers before caps are not negotiated).
+    /// Default: [`ALWAYS_PASSTHROUGH`](Transform::ALWAYS_PASSTHROUGH) (else buffers
+    /// before caps are not negotiated).
     fn passthrough_before_caps(&self) -> bool {
-        false
+        Self::ALWAYS_PASSTHROUGH
     }
 
     /// The caps on the other side of the element for `caps` on the `direction` side
@@ -500,7 +507,11 @@ impl<T: Transform> BaseTransform<T> {
             .get()
             .ok_or_else(|| ElementError::new(format!("{} has no source pad", element.path())))?;
         let outcaps = self.find_transform(element, src, incaps)?;
-        let mode = self.imp.set_caps(element, incaps, &outcaps)?;
+        let mode = if T::ALWAYS_PASSTHROUGH {
+            TransformMode::Passthrough
+        } else {
+            self.imp.set_caps(element, incaps, &outcaps)?
+        };
         // Passthrough is known before downstream sees the caps, so that an allocation
         // query coming back from upstream is forwarded.
         self.passthrough
@@ -658,7 +669,7 @@ impl<T: Transform> ElementImpl for BaseTransform<T> {
     #[inline]
     fn chain(&self, element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
         let src = self.src.get().ok_or(FlowError::NotLinked)?;
-        if self.passthrough.load(Ordering::Acquire) {
+        if T::ALWAYS_PASSTHROUGH || self.passthrough.load(Ordering::Acquire) {
             return src.push(buffer);
         }
         self.chain_transform(element, src, buffer)

@@ -216,6 +216,23 @@ impl Transform for Pass {
     }
 }
 
+/// Always in passthrough, although its `set_caps` would ask for new buffers.
+#[derive(Default)]
+struct Always;
+
+impl Transform for Always {
+    const ALWAYS_PASSTHROUGH: bool = true;
+
+    fn set_caps(
+        &self,
+        _element: &Element,
+        _incaps: &Caps,
+        _outcaps: &Caps,
+    ) -> Result<TransformMode, ElementError> {
+        Ok(TransformMode::NewBuffer)
+    }
+}
+
 /// Output `size` anywhere from the input's to twice it: not fixed, so downstream's
 /// answer is fixated.
 #[derive(Default)]
@@ -308,6 +325,9 @@ fn registry() -> Registry {
     }));
     r.register(transform_factory("pass", || {
         Box::new(BaseTransform::new(Pass))
+    }));
+    r.register(transform_factory("always", || {
+        Box::new(BaseTransform::new(Always))
     }));
     r.register(transform_factory("widen", || {
         Box::new(BaseTransform::new(Widen))
@@ -450,6 +470,28 @@ fn a_transform_may_pass_buffers_before_any_caps() {
     let d = Chain::new("bt-early-doubler", "doubler", "collector");
     assert_eq!(d.push(&[9, 9], 0), Err(FlowError::NotNegotiated));
     assert!(d.collector().buffers().is_empty());
+}
+
+#[test]
+fn an_always_passthrough_transform_never_transforms_nor_allocates() {
+    let c = Chain::new("bt-always", "always", "collector");
+    let input = BufferMut::with_size(2).unwrap().freeze();
+    c.feeder.push(input.clone()).unwrap();
+    assert!(c.start("test/x, size=2"));
+    c.feeder.push(input.clone()).unwrap();
+    let out = c.collector().buffers();
+    assert_eq!(out.len(), 2);
+    assert!(
+        out.iter()
+            .all(|b| b.memories()[0].same_region(&input.memories()[0]))
+    );
+    assert_eq!(c.collector().allocation_queries.load(Ordering::Relaxed), 0);
+    assert_eq!(
+        c.transform
+            .implementation_as::<BaseTransform<Always>>()
+            .and_then(|b| b.mode()),
+        Some(TransformMode::Passthrough)
+    );
 }
 
 #[test]
