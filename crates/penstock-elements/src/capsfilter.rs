@@ -1,5 +1,6 @@
 //! `capsfilter`: restricts the caps that can flow (what `! video/x-raw,... !` makes).
 
+use penstock::sync::RwLockExt;
 use std::sync::{OnceLock, RwLock};
 
 use penstock::buffer::Buffer;
@@ -59,7 +60,7 @@ impl Default for CapsFilter {
 
 impl CapsFilter {
     fn filter(&self) -> Caps {
-        self.caps.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.caps.read_ignore_poison().clone()
     }
 }
 
@@ -79,7 +80,7 @@ impl ElementImpl for CapsFilter {
         let ("caps", PropValue::Caps(c)) = (name, &value) else {
             return Err(PropertyError::not_writable(element, name, &value));
         };
-        *self.caps.write().unwrap_or_else(|p| p.into_inner()) = c.clone();
+        *self.caps.write_ignore_poison() = c.clone();
         // New caps while streaming: ask upstream to renegotiate.
         if let Some(sink) = element.sink_pad() {
             if sink.is_linked() {

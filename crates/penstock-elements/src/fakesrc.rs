@@ -1,5 +1,6 @@
 //! `fakesrc`: produces empty or fixed-size buffers, for measuring the framework.
 
+use penstock::sync::MutexExt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
@@ -113,10 +114,7 @@ impl Default for FakeSrc {
 
 impl FakeSrc {
     fn settings(&self) -> Settings {
-        self.settings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.settings.lock_ignore_poison().clone()
     }
 }
 
@@ -130,7 +128,7 @@ impl PushSource for FakeSrc {
                 .map_err(|e| penstock::element::ElementError::new(e.to_string()))?;
             pool.set_active(true)
                 .map_err(|e| penstock::element::ElementError::new(e.to_string()))?;
-            *self.pool.lock().unwrap_or_else(|p| p.into_inner()) = Some(pool);
+            *self.pool.lock_ignore_poison() = Some(pool);
             self.pooled.store(true, Ordering::Release);
         }
         Ok(())
@@ -138,19 +136,19 @@ impl PushSource for FakeSrc {
 
     fn stop(&self, _element: &Element) {
         self.pooled.store(false, Ordering::Release);
-        if let Some(pool) = self.pool.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(pool) = self.pool.lock_ignore_poison().take() {
             let _ = pool.set_active(false);
         }
     }
 
     fn unlock(&self, _element: &Element) {
-        if let Some(pool) = &*self.pool.lock().unwrap_or_else(|p| p.into_inner()) {
+        if let Some(pool) = &*self.pool.lock_ignore_poison() {
             pool.set_flushing(true);
         }
     }
 
     fn unlock_stop(&self, _element: &Element) {
-        if let Some(pool) = &*self.pool.lock().unwrap_or_else(|p| p.into_inner()) {
+        if let Some(pool) = &*self.pool.lock_ignore_poison() {
             pool.set_flushing(false);
         }
     }
@@ -169,7 +167,7 @@ impl PushSource for FakeSrc {
         if !self.pooled.load(Ordering::Acquire) {
             return Ok(self.empty[n as usize % EMPTY_RING].clone());
         }
-        let pool = self.pool.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let pool = self.pool.lock_ignore_poison().clone();
         match pool {
             Some(pool) => {
                 let mut b = pool
@@ -188,7 +186,7 @@ impl PushSource for FakeSrc {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = self.settings.lock_ignore_poison();
         match (name, value) {
             ("num-buffers", PropValue::Int(v)) => {
                 s.num_buffers = v;

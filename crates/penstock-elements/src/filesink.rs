@@ -2,6 +2,7 @@
 //! buffer's memories (one `writev(2)` per buffer while the kernel takes it all; no
 //! staging copy).
 
+use penstock::sync::MutexExt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, IoSlice, Write};
 use std::sync::Mutex;
@@ -100,11 +101,7 @@ fn write_all_vectored<W: Write>(out: &mut W, mut slices: &mut [IoSlice<'_>]) -> 
 
 impl FileSink {
     fn open_file(&self, element: &Element) -> Result<(), ElementError> {
-        let s = self
-            .settings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let s = self.settings.lock_ignore_poison().clone();
         if s.location.is_empty() {
             return Err(ElementError {
                 message: "No file name specified for writing.".into(),
@@ -125,7 +122,7 @@ impl FileSink {
             message: format!("Could not open file \"{}\" for writing: {e}", s.location),
             debug: Some(format!("system error: {e}")),
         })?;
-        *self.open.lock().unwrap_or_else(|p| p.into_inner()) = Some(Open {
+        *self.open.lock_ignore_poison() = Some(Open {
             file,
             location: s.location,
             written: 0,
@@ -134,7 +131,7 @@ impl FileSink {
     }
 
     fn write_buffer(&self, element: &Element, buffer: &Buffer) -> FlowResult {
-        let mut guard = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.open.lock_ignore_poison();
         // Not open: the element is shutting down.
         let open = guard.as_mut().ok_or(FlowError::Flushing)?;
         let maps: Vec<MapRead<'_>> = match buffer.memories().iter().map(|m| m.map_read()).collect()
@@ -197,7 +194,7 @@ impl ElementImpl for FileSink {
                 });
             }
         }
-        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = self.settings.lock_ignore_poison();
         match (name, value) {
             ("location", PropValue::String(v)) => s.location = v,
             ("append", PropValue::Bool(v)) => s.append = v,
@@ -208,7 +205,7 @@ impl ElementImpl for FileSink {
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        let s = self.settings.lock_ignore_poison();
         Some(match name {
             "location" => PropValue::String(s.location.clone()),
             "append" => PropValue::Bool(s.append),
@@ -223,7 +220,7 @@ impl ElementImpl for FileSink {
             StateChange::PausedToReady => {
                 // Closing cannot report errors through std; every byte was handed to the
                 // kernel by a successful write.
-                self.open.lock().unwrap_or_else(|p| p.into_inner()).take();
+                self.open.lock_ignore_poison().take();
                 Ok(())
             }
             _ => Ok(()),
@@ -236,7 +233,7 @@ impl ElementImpl for FileSink {
 
     fn sink_event(&self, element: &Element, _pad: &Pad, event: Event) -> bool {
         if event == Event::Eos {
-            if let Some(open) = self.open.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            if let Some(open) = self.open.lock_ignore_poison().as_mut() {
                 // Nothing is staged in user space; flush for the day a writer is.
                 if let Err(e) = open.file.flush() {
                     element.post_error(

@@ -11,6 +11,7 @@
 //! mapped; the file is expected not to be truncated or rewritten while it is read (see
 //! [`MappedFile`] for why: a truncation under a mapping raises `SIGBUS`).
 
+use penstock::sync::MutexExt;
 use std::sync::Mutex;
 
 use penstock::basesrc::{BaseSrc, PushSource};
@@ -108,10 +109,7 @@ impl Default for FileSrc {
 
 impl FileSrc {
     fn settings(&self) -> Settings {
-        self.settings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.settings.lock_ignore_poison().clone()
     }
 }
 
@@ -152,7 +150,7 @@ impl PushSource for FileSrc {
         let mapped = MappedFile::open(&s.location).map_err(|e| open_error(&s.location, &e))?;
         let size = mapped.len();
         let file = (size > 0).then(|| Memory::from_owner_readonly(mapped));
-        *self.reading.lock().unwrap_or_else(|p| p.into_inner()) = Reading {
+        *self.reading.lock_ignore_poison() = Reading {
             file,
             size,
             position: 0,
@@ -166,7 +164,7 @@ impl PushSource for FileSrc {
 
     fn stop(&self, _element: &Element) {
         // Buffers still alive downstream keep the mapping; this drops our handle.
-        *self.reading.lock().unwrap_or_else(|p| p.into_inner()) = Reading::default();
+        *self.reading.lock_ignore_poison() = Reading::default();
     }
 
     fn segment_format(&self) -> Format {
@@ -174,7 +172,7 @@ impl PushSource for FileSrc {
     }
 
     fn create(&self, element: &Element) -> Result<Buffer, FlowError> {
-        let mut r = self.reading.lock().unwrap_or_else(|p| p.into_inner());
+        let mut r = self.reading.lock_ignore_poison();
         if r.num_buffers >= 0 && r.produced >= r.num_buffers as u64 {
             return Err(FlowError::Eos);
         }
@@ -207,7 +205,7 @@ impl PushSource for FileSrc {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = self.settings.lock_ignore_poison();
         match (name, value) {
             ("location", PropValue::String(v)) => {
                 let state = element.state();

@@ -8,9 +8,10 @@
 //! Each side's per-item writes sit on cache lines of their own: with them next to each
 //! other, the two cores traded a line per buffer and the handoff cost five times more.
 
+use penstock::sync::{CondvarExt, MutexExt};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering, fence};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use penstock::buffer::Buffer;
 use penstock::caps::Caps;
@@ -399,14 +400,6 @@ fn watch(looks: u32, pauses: u32, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn wait<'a, T>(c: &Condvar, g: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-    c.wait(g).unwrap_or_else(|p| p.into_inner())
-}
-
 /// The streaming thread's side: its batch and what it handed on.
 struct Streaming {
     shared: Arc<Shared>,
@@ -511,13 +504,13 @@ impl Streaming {
             // Park under upstream's lock, which orders it against pushes: either a push
             // comes before and this sees the item, or it comes after and sees `parked`
             // (and wakes this thread under `park`, held from here until the wait).
-            let parking = lock(&shared.park);
+            let parking = shared.park.lock_ignore_poison();
             let mut tx = shared.tx.lock();
             let park = tx.items.is_empty() && self.current_epoch();
             tx.parked |= park;
             drop(tx);
             if park {
-                drop(wait(&shared.not_empty, parking));
+                drop(shared.not_empty.wait_ignore_poison(parking));
                 slept = true;
             }
         }
@@ -591,7 +584,7 @@ impl Queue {
             // (each item is checked against the epoch under it; after a flush-start,
             // downstream refuses a push at once, so the wait is short).
             let shared = Arc::clone(&streaming.shared);
-            let _stream = lock(&shared.stream);
+            let _stream = shared.stream.lock_ignore_poison();
             while let Some(item) = streaming.batch.pop_front() {
                 if !streaming.current_epoch() {
                     streaming.batch.clear();
@@ -643,7 +636,7 @@ impl Queue {
         if wake {
             // Under `park`: the streaming thread holds it from parking until it waits.
             // All: one of them may be a thread of an older epoch, about to exit.
-            let _parking = lock(&shared.park);
+            let _parking = shared.park.lock_ignore_poison();
             shared.not_empty.notify_all();
         }
         Ok(())
@@ -765,7 +758,7 @@ impl Queue {
         let dropped = std::mem::take(&mut tx.items);
         shared.queued.store(0, Ordering::Relaxed);
         drop(tx);
-        let parking = lock(&shared.park);
+        let parking = shared.park.lock_ignore_poison();
         shared.not_empty.notify_all();
         drop(parking);
         shared.wake_room();
@@ -815,9 +808,9 @@ impl Queue {
 impl Shared {
     /// Sleeps until `wakes` differs from `seen`.
     fn sleep_until(&self, seen: u64) {
-        let mut g = lock(&self.sleep);
+        let mut g = self.sleep.lock_ignore_poison();
         while self.wakes.load(Ordering::Acquire) == seen {
-            g = wait(&self.not_full, g);
+            g = self.not_full.wait_ignore_poison(g);
         }
     }
 
@@ -826,7 +819,7 @@ impl Shared {
     /// waits. Upstream spinning for room (`Queue::spin_for_room`) sees the change too.
     fn wake_room(&self) {
         self.wakes.fetch_add(1, Ordering::Release);
-        drop(lock(&self.sleep));
+        drop(self.sleep.lock_ignore_poison());
         self.not_full.notify_all();
     }
 }
@@ -916,7 +909,7 @@ impl ElementImpl for Queue {
             Event::FlushStop { reset_time } => {
                 // Wait for the streaming thread of before the flush to finish its batch
                 // (see `start_task`): nothing from before the flush follows flush-stop.
-                let stream = lock(&self.shared.stream);
+                let stream = self.shared.stream.lock_ignore_poison();
                 drop(self.set_flushing(false));
                 let forwarded = self
                     .src

@@ -18,6 +18,7 @@
 //! GStreamer's rawvideoparse does. A trailing partial frame at EOS is dropped with a
 //! warning; a stream without a single whole frame is an error.
 
+use penstock::sync::MutexExt;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -459,7 +460,7 @@ pub struct RawVideoParse {
 
 impl RawVideoParse {
     fn parse(&self) -> MutexGuard<'_, Parse> {
-        self.parse.lock().unwrap_or_else(|p| p.into_inner())
+        self.parse.lock_ignore_poison()
     }
 
     /// Sends caps (checked with downstream) and a time segment.
@@ -561,7 +562,7 @@ impl ElementImpl for RawVideoParse {
             expected: expected.to_owned(),
             why: why.to_owned(),
         };
-        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = self.settings.lock_ignore_poison();
         match (name, value) {
             ("format", PropValue::Enum(v)) => s.format = v,
             ("width", PropValue::Int(v)) => s.width = v,
@@ -606,11 +607,7 @@ impl ElementImpl for RawVideoParse {
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let s = self
-            .settings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let s = self.settings.lock_ignore_poison().clone();
         // The layout in effect, as GStreamer reports it.
         let layout = || {
             let n = format_from_number(s.format).map_or(0, VideoFormat::n_planes);
@@ -639,11 +636,7 @@ impl ElementImpl for RawVideoParse {
     fn change_state(&self, element: &Element, change: StateChange) -> Result<(), ElementError> {
         match change {
             StateChange::ReadyToPaused => {
-                let settings = self
-                    .settings
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .clone();
+                let settings = self.settings.lock_ignore_poison().clone();
                 let config = settings.config().map_err(|why| ElementError {
                     message: format!("{}: invalid raw video settings: {why}", element.path()),
                     debug: Some(format!("{settings:?}")),

@@ -1,6 +1,7 @@
 //! `tee`: sends every buffer to all its source pads — a refcount per branch, never a
 //! copy. Answers the allocation query with the merge of its branches' answers.
 
+use penstock::sync::RwLockExt;
 use std::sync::RwLock;
 
 use penstock::buffer::Buffer;
@@ -45,15 +46,12 @@ pub struct Tee {
 impl ElementImpl for Tee {
     fn pad_added(&self, _element: &Element, pad: &Pad) {
         if pad.direction() == PadDirection::Src {
-            self.srcs
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(pad.clone());
+            self.srcs.write_ignore_poison().push(pad.clone());
         }
     }
 
     fn chain(&self, _element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
-        let srcs = self.srcs.read().unwrap_or_else(|p| p.into_inner());
+        let srcs = self.srcs.read_ignore_poison();
         let Some((last, rest)) = srcs.split_last() else {
             return Err(FlowError::NotLinked);
         };
@@ -86,7 +84,7 @@ impl ElementImpl for Tee {
     fn query(&self, element: &Element, pad: &Pad, query: &mut Query) -> bool {
         match query {
             Query::Allocation(q) if pad.direction() == PadDirection::Sink => {
-                let srcs = self.srcs.read().unwrap_or_else(|p| p.into_inner()).clone();
+                let srcs = self.srcs.read_ignore_poison().clone();
                 let mut answers = Vec::new();
                 for p in &srcs {
                     let mut branch =

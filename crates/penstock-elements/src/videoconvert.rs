@@ -18,6 +18,7 @@
 //! input's luma memory (no copy) and only the chroma planes are written, into a small
 //! pooled memory; the VideoMeta gives the planes' offsets across the two memories.
 
+use penstock::sync::MutexExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -210,17 +211,11 @@ fn colorimetry_of(caps: &Caps, info: &VideoInfo) -> Result<Colorimetry, ConvertE
 
 impl VideoConvert {
     fn stream(&self) -> Option<Arc<Stream>> {
-        self.stream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.stream.lock_ignore_poison().clone()
     }
 
     fn set_stream(&self, s: Option<Arc<Stream>>) {
-        let old = std::mem::replace(
-            &mut *self.stream.lock().unwrap_or_else(|p| p.into_inner()),
-            s,
-        );
+        let old = std::mem::replace(&mut *self.stream.lock_ignore_poison(), s);
         if let Some(old) = old {
             let _ = old.pool.set_active(false);
             if let Some(p) = &old.share_luma {
@@ -344,8 +339,7 @@ impl VideoConvert {
             let mut dst = planes_mut(&mut w, &out_layout).map_err(|e| fail(e.to_string()))?;
             stream
                 .converter
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
+                .lock_ignore_poison()
                 .convert(&src, &mut dst)
                 .map_err(|e| fail(e.to_string()))?;
         }

@@ -41,7 +41,8 @@
 //! GStreamer's `-1` ("crop automatically to the downstream caps") is not supported: it is
 //! rejected when the property is set, with a message saying so.
 
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use penstock::sync::MutexExt;
+use std::sync::{Mutex, OnceLock};
 
 use penstock::buffer::{Buffer, BufferRef};
 use penstock::caps::{Caps, Value};
@@ -331,10 +332,6 @@ pub struct VideoCrop {
     sink: OnceLock<Pad>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// Adds `delta` to a width or height value, clamped to `1..=i32::MAX` as GStreamer's
 /// `gst_video_crop_transform_dimension`; `None` for a value that is not an integer,
 /// range or list of them.
@@ -378,7 +375,7 @@ fn shift_caps(caps: &Caps, dx: i64, dy: i64) -> Caps {
 
 impl VideoCrop {
     fn current_crop(&self) -> Crop {
-        *lock(&self.crop)
+        *self.crop.lock_ignore_poison()
     }
 
     /// Caps on the other side of the element for `caps` on `pad`'s side.
@@ -417,7 +414,7 @@ impl VideoCrop {
             s.set("width", Value::Int(output.width() as i32));
             s.set("height", Value::Int(output.height() as i32));
         }
-        let old = lock(&self.stream).replace(Stream {
+        let old = self.stream.lock_ignore_poison().replace(Stream {
             crop,
             input,
             output,
@@ -440,7 +437,7 @@ impl VideoCrop {
     /// Asks downstream how to crop (see the module docs).
     fn decide(&self, element: &Element) -> Result<(), String> {
         let (crop, output, out_caps) = {
-            let guard = lock(&self.stream);
+            let guard = self.stream.lock_ignore_poison();
             let s = guard.as_ref().ok_or("no caps yet")?;
             (s.crop, s.output.clone(), s.out_caps.clone())
         };
@@ -469,7 +466,7 @@ impl VideoCrop {
                 Mode::Copy(pool)
             }
         };
-        let mut guard = lock(&self.stream);
+        let mut guard = self.stream.lock_ignore_poison();
         let s = guard.as_mut().ok_or("no caps yet")?;
         stop_mode(s.mode.replace(mode));
         Ok(())
@@ -573,7 +570,7 @@ impl ElementImpl for VideoCrop {
                 .to_owned(),
         })?;
         {
-            let mut c = lock(&self.crop);
+            let mut c = self.crop.lock_ignore_poison();
             match name {
                 "left" => c.left = v,
                 "right" => c.right = v,
@@ -609,14 +606,16 @@ impl ElementImpl for VideoCrop {
         change: StateChange,
     ) -> Result<(), penstock::element::ElementError> {
         if change == StateChange::PausedToReady {
-            stop_mode(lock(&self.stream).take().and_then(|s| s.mode));
+            stop_mode(self.stream.lock_ignore_poison().take().and_then(|s| s.mode));
         }
         Ok(())
     }
 
     fn chain(&self, element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
         let src = self.src.get().ok_or(FlowError::NotLinked)?;
-        let undecided = lock(&self.stream)
+        let undecided = self
+            .stream
+            .lock_ignore_poison()
             .as_ref()
             .ok_or(FlowError::NotNegotiated)?
             .mode
@@ -628,7 +627,7 @@ impl ElementImpl for VideoCrop {
             }
         }
         let out = {
-            let guard = lock(&self.stream);
+            let guard = self.stream.lock_ignore_poison();
             let s = guard.as_ref().ok_or(FlowError::NotNegotiated)?;
             match s.mode.as_ref().ok_or(FlowError::NotNegotiated)? {
                 Mode::Passthrough => buffer,
@@ -663,7 +662,7 @@ impl ElementImpl for VideoCrop {
     fn src_event(&self, element: &Element, _pad: &Pad, event: Event) -> bool {
         if event == Event::Reconfigure {
             // Downstream changed what it accepts: decide again before the next buffer.
-            if let Some(s) = lock(&self.stream).as_mut() {
+            if let Some(s) = self.stream.lock_ignore_poison().as_mut() {
                 stop_mode(s.mode.take());
             }
         }
@@ -730,7 +729,7 @@ impl ElementImpl for VideoCrop {
                     input,
                     mode: Some(Mode::Meta { min }),
                     ..
-                }) = lock(&self.stream).as_ref()
+                }) = self.stream.lock_ignore_poison().as_ref()
                 {
                     q.add_pool(None, input.size(), *min, 0);
                 }

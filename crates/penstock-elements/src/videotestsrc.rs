@@ -1,6 +1,7 @@
 //! `videotestsrc`: renders GStreamer's test patterns straight into buffers acquired from
 //! the negotiated pool (no intermediate frame, no copy).
 
+use penstock::sync::MutexExt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -213,16 +214,12 @@ fn err(e: impl std::fmt::Display) -> ElementError {
 
 impl VideoTestSrc {
     fn settings(&self) -> Settings {
-        self.settings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.settings.lock_ignore_poison().clone()
     }
 
     fn pool(&self) -> Option<BufferPool> {
         self.stream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .lock_ignore_poison()
             .as_ref()
             .map(|s| s.pool.clone())
     }
@@ -272,7 +269,7 @@ impl PushSource for VideoTestSrc {
             .map(ClockTime::from_nseconds);
         let (matrix, chroma_site) =
             render_colorimetry(s, &info).map_err(|e| err(format!("{}: {e}", element.path())))?;
-        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(Pending {
+        *self.pending.lock_ignore_poison() = Some(Pending {
             info,
             frame_duration: duration,
             dmabuf,
@@ -295,8 +292,7 @@ impl PushSource for VideoTestSrc {
             chroma_site,
         } = self
             .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .lock_ignore_poison()
             .take()
             .ok_or_else(|| err("allocation before caps"))?;
         let min = query.pools.first().map_or(0, |p| p.min).max(2);
@@ -354,7 +350,7 @@ impl PushSource for VideoTestSrc {
             ..RenderOptions::default()
         };
         let renderer = Renderer::new(pattern, &info, options).map_err(err)?;
-        let mut guard = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.stream.lock_ignore_poison();
         // After a reconfigure the stream goes on: keep the frame count and clock.
         let (n, started) = guard
             .as_ref()
@@ -375,7 +371,7 @@ impl PushSource for VideoTestSrc {
     }
 
     fn stop(&self, _element: &Element) {
-        if let Some(s) = self.stream.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(s) = self.stream.lock_ignore_poison().take() {
             let _ = s.pool.set_active(false);
         }
     }
@@ -397,7 +393,7 @@ impl PushSource for VideoTestSrc {
         // Acquire without holding the stream lock: `unlock` takes it to set the pool
         // flushing, and an acquire may wait for a buffer to come back.
         let pool = {
-            let guard = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+            let guard = self.stream.lock_ignore_poison();
             let stream = guard.as_ref().ok_or(FlowError::NotNegotiated)?;
             if settings.num_buffers >= 0 && stream.n >= settings.num_buffers as u64 {
                 return Err(FlowError::Eos);
@@ -407,7 +403,7 @@ impl PushSource for VideoTestSrc {
         let mut buf = pool
             .acquire(AcquireParams::default())
             .map_err(|_| FlowError::Flushing)?;
-        let mut guard = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.stream.lock_ignore_poison();
         let stream = guard.as_mut().ok_or(FlowError::NotNegotiated)?;
         let n = stream.n;
         let (offsets, strides) = match buf.meta::<VideoMeta>() {
@@ -455,7 +451,7 @@ impl PushSource for VideoTestSrc {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = self.settings.lock_ignore_poison();
         match (name, value) {
             ("num-buffers", PropValue::Int(v)) => s.num_buffers = v,
             ("is-live", PropValue::Bool(v)) => s.is_live = v,

@@ -4,6 +4,7 @@
 //! so every test here takes `SERIAL`: the copy counts one test reads cannot include
 //! another's.
 
+use penstock::sync::MutexExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -17,7 +18,7 @@ use sha1::{Digest, Sha1};
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+    SERIAL.lock_ignore_poison()
 }
 
 /// A scratch directory removed on drop.

@@ -6,6 +6,7 @@
 //! `kernel-test NAME: not run on this kernel (no DMA-BUF exporter)` and passes, unless
 //! `PENSTOCK_REQUIRE_KERNEL=1` is set: then the absence fails the test.
 
+use penstock::sync::MutexExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -83,7 +84,7 @@ fn registry() -> Registry {
 
 /// Runs `line ! recordsink` and returns what the sink got and the copies made.
 fn run(line: &str) -> (Vec<Received>, ledger::LedgerSnapshot) {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = ONE_AT_A_TIME.lock_ignore_poison();
     let log: Log = Arc::default();
     *LOG.lock().unwrap() = Some(Arc::clone(&log));
     let text = format!("{line} ! recordsink");

@@ -1,5 +1,6 @@
 //! The bus: messages from elements and streaming threads to the application.
 
+use crate::sync::MutexExt;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -90,7 +91,7 @@ impl Bus {
 
     /// The next message, waiting at most `timeout` (`None`: forever).
     pub fn pop(&self, timeout: Option<Duration>) -> Option<Message> {
-        let rx = self.rx.lock().unwrap_or_else(|p| p.into_inner());
+        let rx = self.rx.lock_ignore_poison();
         match timeout {
             None => rx.recv().ok(),
             Some(t) => rx.recv_timeout(t).ok(),
@@ -99,7 +100,7 @@ impl Bus {
 
     /// Every message waiting now.
     pub fn drain(&self) -> Vec<Message> {
-        let rx = self.rx.lock().unwrap_or_else(|p| p.into_inner());
+        let rx = self.rx.lock_ignore_poison();
         rx.try_iter().collect()
     }
 }

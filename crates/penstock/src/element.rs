@@ -12,6 +12,7 @@
 //! Playing; on the way down the framework sets every pad flushing, calls
 //! [`ElementImpl::unlock`] so blocked calls return, and joins the threads.
 
+use crate::sync::{MutexExt, RwLockExt};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -609,7 +610,7 @@ impl Registry {
         let name = match name {
             Some(n) => n.to_owned(),
             None => {
-                let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+                let mut c = self.counters.lock_ignore_poison();
                 let n = c.entry(f.name).or_insert(0);
                 let name = format!("{}{}", f.name, n);
                 *n += 1;
@@ -733,28 +734,20 @@ impl Element {
 
     /// `pipeline0/queue0`, or the name outside a pipeline.
     pub fn path(&self) -> String {
-        match &*self.0.parent_path.read().unwrap_or_else(|p| p.into_inner()) {
+        match &*self.0.parent_path.read_ignore_poison() {
             Some(p) => format!("{p}/{}", self.0.name),
             None => self.0.name.clone(),
         }
     }
 
     pub(crate) fn set_parent(&self, path: String, bus: Bus) {
-        *self
-            .0
-            .parent_path
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = Some(path);
-        *self.0.bus.write().unwrap_or_else(|p| p.into_inner()) = Some(bus);
+        *self.0.parent_path.write_ignore_poison() = Some(path);
+        *self.0.bus.write_ignore_poison() = Some(bus);
     }
 
     /// All pads.
     pub fn pads(&self) -> Vec<Pad> {
-        self.0
-            .pads
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.0.pads.read_ignore_poison().clone()
     }
 
     /// Source pads.
@@ -777,8 +770,7 @@ impl Element {
     pub fn pad(&self, name: &str) -> Option<Pad> {
         self.0
             .pads
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .read_ignore_poison()
             .iter()
             .find(|p| p.name() == name)
             .cloned()
@@ -788,8 +780,7 @@ impl Element {
     pub fn src_pad(&self) -> Option<Pad> {
         self.0
             .pads
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .read_ignore_poison()
             .iter()
             .find(|p| p.direction() == PadDirection::Src)
             .cloned()
@@ -799,8 +790,7 @@ impl Element {
     pub fn sink_pad(&self) -> Option<Pad> {
         self.0
             .pads
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .read_ignore_poison()
             .iter()
             .find(|p| p.direction() == PadDirection::Sink)
             .cloned()
@@ -830,11 +820,7 @@ impl Element {
                 ))
             })?;
         let pad_name = {
-            let mut c = self
-                .0
-                .request_counter
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
+            let mut c = self.0.request_counter.lock_ignore_poison();
             match name {
                 Some(name) => {
                     // Later unnamed requests must not take this name.
@@ -852,14 +838,10 @@ impl Element {
         };
         let pad = Pad::new(pad_name, t.clone());
         pad.set_parent(Arc::downgrade(&self.0));
-        if *self.0.state.lock().unwrap_or_else(|p| p.into_inner()) >= State::Paused {
+        if *self.0.state.lock_ignore_poison() >= State::Paused {
             pad.reset_for_streaming();
         }
-        self.0
-            .pads
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(pad.clone());
+        self.0.pads.write_ignore_poison().push(pad.clone());
         self.0.imp.pad_added(self, &pad);
         Ok(pad)
     }
@@ -942,7 +924,7 @@ impl Element {
 
     /// Current state.
     pub fn state(&self) -> State {
-        *self.0.state.lock().unwrap_or_else(|p| p.into_inner())
+        *self.0.state.lock_ignore_poison()
     }
 
     /// Goes step by step to `target`, posting a state-changed message per step.
@@ -973,7 +955,7 @@ impl Element {
                 self.post_error(&e.message, e.debug.clone());
                 return Err(e);
             }
-            *self.0.state.lock().unwrap_or_else(|p| p.into_inner()) = next;
+            *self.0.state.lock_ignore_poison() = next;
             self.post(MessageKind::StateChanged {
                 old: current,
                 new: next,
@@ -993,7 +975,7 @@ impl Element {
     /// Stops and joins the element's streaming threads (after [`unlock`](Self::unlock)).
     pub fn stop_tasks(&self) {
         self.unlock();
-        let tasks = std::mem::take(&mut *self.0.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        let tasks = std::mem::take(&mut *self.0.tasks.lock_ignore_poison());
         for (stop, _) in &tasks {
             stop.store(true, Ordering::Release);
         }
@@ -1030,17 +1012,13 @@ impl Element {
                     self.path()
                 ))
             })?;
-        self.0
-            .tasks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((stop, handle));
+        self.0.tasks.lock_ignore_poison().push((stop, handle));
         Ok(())
     }
 
     /// Posts a message on the pipeline's bus.
     pub fn post(&self, kind: MessageKind) {
-        if let Some(bus) = &*self.0.bus.read().unwrap_or_else(|p| p.into_inner()) {
+        if let Some(bus) = &*self.0.bus.read_ignore_poison() {
             bus.post(self.path(), kind);
         }
     }
@@ -1205,7 +1183,7 @@ mod tests {
         ) -> Result<(), PropertyError> {
             match (name, value) {
                 ("level", PropValue::Int(v)) => {
-                    *self.level.lock().unwrap_or_else(|p| p.into_inner()) = v;
+                    *self.level.lock_ignore_poison() = v;
                     Ok(())
                 }
                 (_, value) => Err(PropertyError::not_writable(element, name, &value)),
@@ -1213,8 +1191,7 @@ mod tests {
         }
 
         fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-            (name == "level")
-                .then(|| PropValue::Int(*self.level.lock().unwrap_or_else(|p| p.into_inner())))
+            (name == "level").then(|| PropValue::Int(*self.level.lock_ignore_poison()))
         }
     }
 

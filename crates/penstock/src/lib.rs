@@ -28,6 +28,7 @@ pub mod pipeline;
 pub mod pool;
 pub mod query;
 pub mod spin;
+pub mod sync;
 pub mod testsrc;
 pub mod time;
 pub mod video;

@@ -4,6 +4,7 @@
 //! that pad hands them to its element. Queries go to the peer and come back answered.
 //! Stream-start, caps and segment events are *sticky*: the pad keeps the latest of each.
 
+use crate::sync::{MutexExt, RwLockExt};
 use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
@@ -264,34 +265,22 @@ impl Pad {
 
     /// The linked pad.
     pub fn peer(&self) -> Option<Pad> {
-        self.0
-            .peer
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.0.peer.read_ignore_poison().clone()
     }
 
     /// True if linked.
     pub fn is_linked(&self) -> bool {
-        self.0
-            .peer
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
+        self.0.peer.read_ignore_poison().is_some()
     }
 
     /// The caps set on this pad by a caps event.
     pub fn current_caps(&self) -> Option<Caps> {
-        self.0
-            .caps
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.0.caps.lock_ignore_poison().clone()
     }
 
     /// The last sticky event of the same kind as `like` (matching by name).
     pub fn sticky_event(&self, name: &str) -> Option<Event> {
-        let sticky = self.0.sticky.lock().unwrap_or_else(|p| p.into_inner());
+        let sticky = self.0.sticky.lock_ignore_poison();
         sticky.iter().find(|e| e.name() == name).cloned()
     }
 
@@ -313,11 +302,7 @@ impl Pad {
     /// When the first buffer since streaming started reached this (sink) pad's element:
     /// the moment GStreamer would call it prerolled.
     pub fn first_buffer_at(&self) -> Option<Instant> {
-        *self
-            .0
-            .first_buffer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        *self.0.first_buffer.lock_ignore_poison()
     }
 
     #[cold]
@@ -325,8 +310,7 @@ impl Pad {
     fn mark_first_buffer(&self) {
         self.0
             .first_buffer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .lock_ignore_poison()
             .get_or_insert_with(Instant::now);
     }
 
@@ -337,19 +321,11 @@ impl Pad {
 
     pub(crate) fn reset_for_streaming(&self) {
         self.0.buffers.store(0, Ordering::Relaxed);
-        *self
-            .0
-            .first_buffer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = None;
+        *self.0.first_buffer.lock_ignore_poison() = None;
         self.0.eos.store(false, Ordering::Release);
         self.0.flushing.store(false, Ordering::Release);
-        self.0
-            .sticky
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-        *self.0.caps.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.0.sticky.lock_ignore_poison().clear();
+        *self.0.caps.lock_ignore_poison() = None;
     }
 
     /// Links `src` to `sink`, checking directions, existing links and that their
@@ -399,7 +375,7 @@ impl Pad {
     /// Replaces the peer and moves the link generation on (under the lock, so a reader
     /// that saw the new generation reads the new peer). Returns the old peer.
     fn set_peer(&self, peer: Option<Pad>) -> Option<Pad> {
-        let mut guard = self.0.peer.write().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.0.peer.write_ignore_poison();
         let old = std::mem::replace(&mut *guard, peer);
         self.0.link.store(next_link_generation(), Ordering::Release);
         old
@@ -512,7 +488,7 @@ impl Pad {
     fn store_event(&self, event: &Event) {
         match event {
             Event::Caps(c) => {
-                *self.0.caps.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+                *self.0.caps.lock_ignore_poison() = Some(c.clone());
             }
             Event::Eos => self.0.eos.store(true, Ordering::Release),
             Event::FlushStart => self.set_flushing(true),
@@ -523,7 +499,7 @@ impl Pad {
             _ => {}
         }
         if event.is_sticky() {
-            let mut sticky = self.0.sticky.lock().unwrap_or_else(|p| p.into_inner());
+            let mut sticky = self.0.sticky.lock_ignore_poison();
             sticky.retain(|e| e.name() != event.name());
             sticky.push(event.clone());
         }

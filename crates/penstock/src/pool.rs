@@ -13,6 +13,7 @@
 //! are still shared elsewhere, is freed instead of reused; memories added beside the
 //! pool's own are let go and the buffer is reused.
 
+use crate::sync::{CondvarExt, MutexExt};
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -261,7 +262,7 @@ pub(crate) struct Shared {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state is plain counters and a list: still consistent after a panic elsewhere.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock_ignore_poison()
     }
 }
 
@@ -582,7 +583,7 @@ impl BufferPool {
                 });
             }
             st.waiters += 1;
-            st = self.shared.cond.wait(st).unwrap_or_else(|p| p.into_inner());
+            st = self.shared.cond.wait_ignore_poison(st);
             st.waiters -= 1;
         }
     }
@@ -606,8 +607,7 @@ impl BufferPool {
             let (guard, _) = self
                 .shared
                 .cond
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(|p| p.into_inner());
+                .wait_timeout_ignore_poison(st, deadline - now);
             st = guard;
             st.idle_waiters -= 1;
         }

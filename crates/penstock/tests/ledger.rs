@@ -4,6 +4,7 @@
 //! The ledger is process-wide and this file is one process: every test takes `LOCK`, so
 //! that `reset` and the exact `since` checks see only their own records.
 
+use penstock::sync::MutexExt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use penstock::ledger::{self, CopyReason, Totals};
@@ -11,7 +12,7 @@ use penstock::ledger::{self, CopyReason, Totals};
 static LOCK: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+    LOCK.lock_ignore_poison()
 }
 
 #[test]

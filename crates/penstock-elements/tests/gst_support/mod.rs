@@ -13,6 +13,7 @@
 //! Shared by several test files; each uses a part of it.
 #![allow(dead_code)]
 
+use penstock::sync::MutexExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -151,7 +152,7 @@ pub fn run_parallel<J: Sync, R: Send>(
                         break;
                     }
                     let r = f(&jobs[i]);
-                    slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
+                    slots.lock_ignore_poison()[i] = Some(r);
                 }
             });
         }
