@@ -86,6 +86,34 @@ impl PadTemplate {
             caps,
         }
     }
+
+    /// An always source pad named `src`.
+    pub fn always_src(caps: Caps) -> Self {
+        PadTemplate::new("src", PadDirection::Src, PadPresence::Always, caps)
+    }
+
+    /// An always sink pad named `sink`.
+    pub fn always_sink(caps: Caps) -> Self {
+        PadTemplate::new("sink", PadDirection::Sink, PadPresence::Always, caps)
+    }
+
+    /// Request source pads named from `name` (`src_%u` makes `src_0`, `src_1`...).
+    pub fn request_src(name: &'static str, caps: Caps) -> Self {
+        PadTemplate::new(name, PadDirection::Src, PadPresence::Request, caps)
+    }
+
+    /// Request sink pads named from `name` (`sink_%u`).
+    pub fn request_sink(name: &'static str, caps: Caps) -> Self {
+        PadTemplate::new(name, PadDirection::Sink, PadPresence::Request, caps)
+    }
+
+    /// The `sink` and `src` always pads of a one-in-one-out element, both with `caps`.
+    pub fn sink_and_src(caps: Caps) -> Vec<Self> {
+        vec![
+            PadTemplate::always_sink(caps.clone()),
+            PadTemplate::always_src(caps),
+        ]
+    }
 }
 
 /// Why two pads could not be linked.
