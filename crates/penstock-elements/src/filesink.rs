@@ -103,13 +103,12 @@ impl FileSink {
     fn open_file(&self, element: &Element) -> Result<(), ElementError> {
         let s = self.settings.lock_ignore_poison().clone();
         if s.location.is_empty() {
-            return Err(ElementError {
-                message: "No file name specified for writing.".into(),
-                debug: Some(format!(
+            return Err(
+                ElementError::new("No file name specified for writing.").with_debug(format!(
                     "set the location property of {} to the file to write",
                     element.path()
                 )),
-            });
+            );
         }
         let mut options = OpenOptions::new();
         options.create(true);
@@ -118,9 +117,12 @@ impl FileSink {
         } else {
             options.write(true).truncate(true);
         }
-        let file = options.open(&s.location).map_err(|e| ElementError {
-            message: format!("Could not open file \"{}\" for writing: {e}", s.location),
-            debug: Some(format!("system error: {e}")),
+        let file = options.open(&s.location).map_err(|e| {
+            ElementError::new(format!(
+                "Could not open file \"{}\" for writing: {e}",
+                s.location
+            ))
+            .with_debug(format!("system error: {e}"))
         })?;
         *self.open.lock_ignore_poison() = Some(Open {
             file,

@@ -126,26 +126,22 @@ fn open_error(location: &str, err: &LinuxError) -> ElementError {
         } => format!("\"{location}\" is a directory."),
         other => format!("Could not open file \"{location}\" for reading: {other}"),
     };
-    ElementError {
-        message,
-        debug: Some(match err.os_error() {
-            Some(os) => format!("system error: {os}"),
-            None => err.to_string(),
-        }),
-    }
+    ElementError::new(message).with_debug(match err.os_error() {
+        Some(os) => format!("system error: {os}"),
+        None => err.to_string(),
+    })
 }
 
 impl PushSource for FileSrc {
     fn start(&self, element: &Element) -> Result<(), ElementError> {
         let s = self.settings();
         if s.location.is_empty() {
-            return Err(ElementError {
-                message: "No file name specified for reading.".into(),
-                debug: Some(format!(
+            return Err(
+                ElementError::new("No file name specified for reading.").with_debug(format!(
                     "set the location property of {} to the file to read",
                     element.path()
                 )),
-            });
+            );
         }
         let mapped = MappedFile::open(&s.location).map_err(|e| open_error(&s.location, &e))?;
         let size = mapped.len();

@@ -633,13 +633,13 @@ impl ElementImpl for RawVideoParse {
         })
     }
 
-    fn change_state(&self, element: &Element, change: StateChange) -> Result<(), ElementError> {
+    fn change_state(&self, _element: &Element, change: StateChange) -> Result<(), ElementError> {
         match change {
             StateChange::ReadyToPaused => {
                 let settings = self.settings.lock_ignore_poison().clone();
-                let config = settings.config().map_err(|why| ElementError {
-                    message: format!("{}: invalid raw video settings: {why}", element.path()),
-                    debug: Some(format!("{settings:?}")),
+                let config = settings.config().map_err(|why| {
+                    ElementError::new(format!("invalid raw video settings: {why}"))
+                        .with_debug(format!("{settings:?}"))
                 })?;
                 let mut p = self.parse();
                 p.restart();

@@ -173,6 +173,7 @@ pub fn negotiate(
                     peer
                 ),
                 debug: Some(format!("{}: {ours}\n{peer}: {theirs}", pad.path())),
+                element: None,
             });
         }
     };
@@ -312,6 +313,7 @@ fn explain_downstream(pad: &Pad, ours: &Caps) -> Option<ElementError> {
                         sink.path()
                     ),
                     debug: Some(format!("{from}: {acc}\n{}: {restriction}", sink.path())),
+                    element: None,
                 });
             }
         }
@@ -392,7 +394,7 @@ fn negotiate_stream<S: PushSource>(
                 let pool = BufferPool::new(format!("{}-relayout", element.name()));
                 pool.set_config(config)
                     .and_then(|_| pool.set_active(true))
-                    .map_err(|e| ElementError::new(format!("{}: {e}", element.path())))?;
+                    .map_err(|e| ElementError::new(e.to_string()))?;
                 adapt.layout = Some(Relayout { info, pool });
             }
         }
@@ -418,9 +420,9 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
         match change {
             StateChange::ReadyToPaused => self.src.start(element),
             StateChange::PausedToPlaying => {
-                let pad = element.src_pad().ok_or_else(|| {
-                    ElementError::new(format!("{} has no source pad", element.path()))
-                })?;
+                let pad = element
+                    .src_pad()
+                    .ok_or_else(|| ElementError::new("no source pad"))?;
                 self.src.unlock_stop(element);
                 let src = Arc::clone(&self.src);
                 let el = element.clone();

@@ -85,13 +85,20 @@ impl StateChange {
 }
 
 /// An error of an element, with a message for the user.
+///
+/// Element implementations write only what went wrong; the framework adds the element's
+/// path once, when the error leaves the element ([`Element::set_state`] fills
+/// [`element`](Self::element), a bus message carries it as its source), so a message
+/// must not start with the path itself.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{message}")]
+#[error("{}{message}", .element.as_ref().map(|p| format!("{p}: ")).unwrap_or_default())]
 pub struct ElementError {
     /// What went wrong.
     pub message: String,
     /// Details for developers.
     pub debug: Option<String>,
+    /// The path of the element the error came from, added by the framework.
+    pub element: Option<String>,
 }
 
 impl ElementError {
@@ -100,7 +107,24 @@ impl ElementError {
         ElementError {
             message: message.into(),
             debug: None,
+            element: None,
         }
+    }
+
+    /// The error with details for developers.
+    #[must_use]
+    pub fn with_debug(mut self, debug: impl Into<String>) -> Self {
+        self.debug = Some(debug.into());
+        self
+    }
+
+    /// The error attributed to `element`, unless it already names one.
+    #[must_use]
+    pub fn in_element(mut self, element: &Element) -> Self {
+        if self.element.is_none() {
+            self.element = Some(element.path());
+        }
+        self
     }
 }
 
@@ -953,7 +977,7 @@ impl Element {
             }
             if let Err(e) = self.0.imp.change_state(self, change) {
                 self.post_error(&e.message, e.debug.clone());
-                return Err(e);
+                return Err(e.in_element(self));
             }
             *self.0.state.lock_ignore_poison() = next;
             self.post(MessageKind::StateChanged {
@@ -980,6 +1004,8 @@ impl Element {
             stop.store(true, Ordering::Release);
         }
         for (_, handle) in tasks {
+            // A panic in `f` is caught and posted by the thread itself; this is for one
+            // that escaped (a panic while posting).
             if handle.join().is_err() {
                 self.post_error("a streaming thread panicked", None);
             }
@@ -989,6 +1015,10 @@ impl Element {
     /// Starts a streaming thread calling `f` until it returns [`TaskControl::Stop`] or
     /// the element stops its tasks.
     ///
+    /// A panic in `f` ends the task at once and is posted on the bus as an error from
+    /// this element (with the panic's message), so the pipeline stops with it instead
+    /// of waiting for data that will not come.
+    ///
     /// # Errors
     /// [`ElementError`] if the thread cannot be spawned.
     pub fn spawn_task<F>(&self, what: &str, mut f: F) -> Result<(), ElementError>
@@ -997,20 +1027,32 @@ impl Element {
     {
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = Arc::clone(&stop);
+        let element = Arc::downgrade(&self.0);
+        let task = what.to_owned();
         let handle = std::thread::Builder::new()
             .name(format!("{}:{what}", self.name()))
             .spawn(move || {
                 while !stop2.load(Ordering::Acquire) {
-                    if f() == TaskControl::Stop {
-                        break;
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut f)) {
+                        Ok(TaskControl::Continue) => {}
+                        Ok(TaskControl::Stop) => break,
+                        Err(payload) => {
+                            if let Some(inner) = element.upgrade() {
+                                Element(inner).post_error(
+                                    &format!(
+                                        "streaming thread '{task}' panicked: {}",
+                                        panic_message(payload.as_ref())
+                                    ),
+                                    None,
+                                );
+                            }
+                            break;
+                        }
                     }
                 }
             })
             .map_err(|e| {
-                ElementError::new(format!(
-                    "{}: cannot start a streaming thread: {e}",
-                    self.path()
-                ))
+                ElementError::new(format!("cannot start a streaming thread: {e}")).in_element(self)
             })?;
         self.0.tasks.lock_ignore_poison().push((stop, handle));
         Ok(())
@@ -1137,6 +1179,17 @@ fn request_index(template: &str, name: &str) -> Option<u32> {
         return None;
     }
     digits.parse().ok()
+}
+
+/// The text of a panic's payload (`panic!("...")` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "(no message)"
+    }
 }
 
 fn flow_name(e: FlowError) -> &'static str {
