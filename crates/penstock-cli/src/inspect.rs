@@ -12,7 +12,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), String> {
-    let registry = penstock_elements::registry();
+    let registry = crate::plugins::registry();
     match args.element {
         None => {
             for f in registry.factories() {

@@ -104,7 +104,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         })
         .transpose()?;
     let text = join_words(&args.pipeline);
-    let registry = penstock_elements::registry();
+    let registry = crate::plugins::registry();
     let pipeline = penstock::launch::build(&registry, &text).map_err(|e| {
         let mut msg = format!("ERROR: pipeline could not be constructed: {e}");
         if std::io::stderr().is_terminal() {

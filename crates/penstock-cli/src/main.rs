@@ -4,6 +4,7 @@
 mod inspect;
 mod json;
 mod launch;
+mod plugins;
 mod probe;
 
 use std::process::ExitCode;

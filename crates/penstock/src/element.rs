@@ -569,10 +569,48 @@ impl ElementFactory {
     }
 }
 
+/// A crate's elements, registered in one call: penstock's static plugins.
+///
+/// Every crate that offers elements exports one (`penstock_elements::PLUGIN`); an
+/// application builds its [`Registry`] from the plugins it links with
+/// ([`Registry::with_plugins`]), so a new element crate is one more entry in that list.
+///
+/// ```
+/// use penstock::element::{Plugin, Registry};
+///
+/// fn register(registry: &mut Registry) {
+///     // registry.register(mysrc::factory());
+///     let _ = registry;
+/// }
+///
+/// pub const PLUGIN: Plugin = Plugin {
+///     name: "my-elements",
+///     description: "my sources and sinks",
+///     register,
+/// };
+///
+/// let registry = Registry::with_plugins(&[PLUGIN]);
+/// assert_eq!(registry.plugins().collect::<Vec<_>>(), ["my-elements"]);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Plugin {
+    /// The plugin's name (by convention its crate's).
+    pub name: &'static str,
+    /// What its elements are for.
+    pub description: &'static str,
+    /// Adds the plugin's factories to a registry.
+    pub register: fn(&mut Registry),
+}
+
 /// Element factories by name.
 #[derive(Default, Debug)]
 pub struct Registry {
     factories: BTreeMap<&'static str, Arc<ElementFactory>>,
+    /// The plugin each factory came from (none for a factory registered directly).
+    origins: BTreeMap<&'static str, &'static str>,
+    plugins: Vec<&'static str>,
+    /// The plugin being registered.
+    registering: Option<&'static str>,
     counters: Mutex<BTreeMap<&'static str, u32>>,
 }
 
@@ -596,9 +634,43 @@ impl Registry {
         Registry::default()
     }
 
+    /// A registry with the factories of every plugin in `plugins`, in order.
+    pub fn with_plugins(plugins: &[Plugin]) -> Self {
+        let mut r = Registry::new();
+        for p in plugins {
+            r.register_plugin(p);
+        }
+        r
+    }
+
+    /// Adds every factory of `plugin` (a later plugin's factory replaces an earlier one
+    /// of the same name, as [`register`](Self::register) does).
+    pub fn register_plugin(&mut self, plugin: &Plugin) {
+        let outer = self.registering.replace(plugin.name);
+        (plugin.register)(self);
+        self.registering = outer;
+        if !self.plugins.contains(&plugin.name) {
+            self.plugins.push(plugin.name);
+        }
+    }
+
     /// Adds a factory (replacing one of the same name).
     pub fn register(&mut self, factory: ElementFactory) {
+        match self.registering {
+            Some(plugin) => self.origins.insert(factory.name, plugin),
+            None => self.origins.remove(factory.name),
+        };
         self.factories.insert(factory.name, Arc::new(factory));
+    }
+
+    /// The names of the plugins registered, in order.
+    pub fn plugins(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.plugins.iter().copied()
+    }
+
+    /// The plugin factory `name` came from (`None`: unknown, or registered directly).
+    pub fn plugin_of(&self, name: &str) -> Option<&'static str> {
+        self.origins.get(name).copied()
     }
 
     /// The factory named `name`.
