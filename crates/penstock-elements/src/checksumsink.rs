@@ -23,7 +23,7 @@ use penstock::element::{
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::memory::MemoryError;
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
 
 use sha1::{Digest, Sha1};
 use sha2::{Sha256, Sha512};
@@ -61,12 +61,7 @@ pub fn factory() -> ElementFactory {
                 PropValue::Bool(false),
             ),
         ],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        pad_templates: vec![PadTemplate::always_sink(Caps::new_any())],
         create: || Box::new(ChecksumSink::default()),
     }
 }

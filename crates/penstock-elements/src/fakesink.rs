@@ -10,7 +10,7 @@ use penstock::element::{
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
 use penstock::query::Query;
 
 /// The factory.
@@ -37,12 +37,7 @@ pub fn factory() -> ElementFactory {
                 "Number of buffers to accept before going EOS (-1 = unlimited)",
             ),
         ],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        pad_templates: vec![PadTemplate::always_sink(Caps::new_any())],
         create: || Box::new(FakeSink::default()),
     }
 }

@@ -13,7 +13,7 @@ use penstock::element::{
 };
 use penstock::event::Format;
 use penstock::flow::FlowError;
-use penstock::pad::{PadDirection, PadPresence, PadTemplate};
+use penstock::pad::PadTemplate;
 use penstock::pool::{AcquireParams, BufferPool};
 
 const SIZETYPES: &[(i32, &str, &str)] = &[
@@ -54,12 +54,7 @@ pub fn factory() -> ElementFactory {
                 PropValue::Enum(1),
             ),
         ],
-        pad_templates: vec![PadTemplate::new(
-            "src",
-            PadDirection::Src,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        pad_templates: vec![PadTemplate::always_src(Caps::new_any())],
         create: || Box::new(BaseSrc::new(FakeSrc::default())),
     }
 }

@@ -17,7 +17,7 @@ use penstock::element::{
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::memory::MapRead;
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
 
 /// The factory.
 pub fn factory() -> ElementFactory {
@@ -46,12 +46,7 @@ pub fn factory() -> ElementFactory {
                 PropValue::Bool(false),
             ),
         ],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        pad_templates: vec![PadTemplate::always_sink(Caps::new_any())],
         create: || Box::new(FileSink::default()),
     }
 }

@@ -23,7 +23,7 @@ use penstock::element::{
 use penstock::event::Format;
 use penstock::flow::FlowError;
 use penstock::memory::Memory;
-use penstock::pad::{PadDirection, PadPresence, PadTemplate};
+use penstock::pad::PadTemplate;
 use penstock_linux::{LinuxError, MappedFile};
 
 /// GStreamer's default block size.
@@ -56,12 +56,7 @@ pub fn factory() -> ElementFactory {
                 "Number of buffers to output before sending EOS (-1 = unlimited)",
             ),
         ],
-        pad_templates: vec![PadTemplate::new(
-            "src",
-            PadDirection::Src,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        pad_templates: vec![PadTemplate::always_src(Caps::new_any())],
         create: || Box::new(BaseSrc::new(FileSrc::default())),
     }
 }

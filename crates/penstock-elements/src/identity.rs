@@ -9,7 +9,7 @@ use penstock::element::{
     Element, ElementFactory, ElementImpl, PropType, PropValue, PropertyError, PropertySpec,
 };
 use penstock::flow::{FlowError, FlowResult};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
 
 /// The factory.
 pub fn factory() -> ElementFactory {
@@ -24,20 +24,7 @@ pub fn factory() -> ElementFactory {
             PropType::Bool,
             PropValue::Bool(true),
         )],
-        pad_templates: vec![
-            PadTemplate::new(
-                "sink",
-                PadDirection::Sink,
-                PadPresence::Always,
-                Caps::new_any(),
-            ),
-            PadTemplate::new(
-                "src",
-                PadDirection::Src,
-                PadPresence::Always,
-                Caps::new_any(),
-            ),
-        ],
+        pad_templates: PadTemplate::sink_and_src(Caps::new_any()),
         create: || Box::new(Identity::default()),
     }
 }

@@ -12,6 +12,7 @@ pub mod identity;
 pub mod queue;
 pub mod rawvideoparse;
 pub mod tee;
+pub mod templates;
 pub mod videoconvert;
 pub mod videocrop;
 pub mod videotestsrc;

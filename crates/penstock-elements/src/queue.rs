@@ -21,7 +21,7 @@ use penstock::element::{
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadDirection, PadTemplate};
 use penstock::query::Query;
 use penstock::spin;
 
@@ -73,20 +73,7 @@ pub fn factory() -> ElementFactory {
                 PropValue::Enum(0),
             ),
         ],
-        pad_templates: vec![
-            PadTemplate::new(
-                "sink",
-                PadDirection::Sink,
-                PadPresence::Always,
-                Caps::new_any(),
-            ),
-            PadTemplate::new(
-                "src",
-                PadDirection::Src,
-                PadPresence::Always,
-                Caps::new_any(),
-            ),
-        ],
+        pad_templates: PadTemplate::sink_and_src(Caps::new_any()),
         create: || Box::new(Queue::default()),
     }
 }

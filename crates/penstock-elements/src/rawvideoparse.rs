@@ -23,7 +23,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use penstock::buffer::{Buffer, BufferFlags, BufferMut};
-use penstock::caps::{Caps, Fraction, Value};
+use penstock::caps::{Caps, Fraction};
 use penstock::element::{
     Element, ElementError, ElementFactory, ElementImpl, PropType, PropValue, PropertyError,
     PropertySpec, State, StateChange,
@@ -33,7 +33,7 @@ use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::CopyReason;
 use penstock::memory::{Memory, MemoryError};
 use penstock::meta::VideoMeta;
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadDirection, PadTemplate};
 use penstock::query::Query;
 use penstock::time::ClockTime;
 use penstock::video::{VideoFormat, VideoInfo};
@@ -139,33 +139,19 @@ pub fn factory() -> ElementFactory {
             ),
         ],
         pad_templates: vec![
-            PadTemplate::new(
-                "sink",
-                PadDirection::Sink,
-                PadPresence::Always,
-                Caps::new_any(),
-            ),
-            PadTemplate::new("src", PadDirection::Src, PadPresence::Always, src_caps()),
+            PadTemplate::always_sink(Caps::new_any()),
+            PadTemplate::always_src(src_caps()),
         ],
         create: || Box::new(RawVideoParse::default()),
     }
 }
 
 fn src_caps() -> Caps {
-    let formats = FORMATS
-        .iter()
-        .filter_map(|(v, _, _)| format_from_number(*v))
-        .map(|f| Value::from(f.name()))
-        .collect();
-    Caps::builder("video/x-raw")
-        .field("format", Value::List(formats))
-        .field("width", 1..=i32::MAX)
-        .field("height", 1..=i32::MAX)
-        .field(
-            "framerate",
-            Fraction::new(0, 1)..=Fraction::new(i32::MAX, 1),
-        )
-        .build()
+    crate::templates::raw_video_formats(
+        FORMATS
+            .iter()
+            .filter_map(|(v, _, _)| format_from_number(*v)),
+    )
 }
 
 /// Parses `N/D` (or `N`) into a fraction with a positive denominator.

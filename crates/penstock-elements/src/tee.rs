@@ -8,7 +8,7 @@ use penstock::buffer::Buffer;
 use penstock::caps::Caps;
 use penstock::element::{Element, ElementFactory, ElementImpl};
 use penstock::flow::{FlowError, FlowResult};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadDirection, PadTemplate};
 use penstock::query::{AllocationQuery, Query};
 
 /// The factory.
@@ -20,18 +20,8 @@ pub fn factory() -> ElementFactory {
         description: "1-to-N pipe fitting",
         properties: vec![],
         pad_templates: vec![
-            PadTemplate::new(
-                "sink",
-                PadDirection::Sink,
-                PadPresence::Always,
-                Caps::new_any(),
-            ),
-            PadTemplate::new(
-                "src_%u",
-                PadDirection::Src,
-                PadPresence::Request,
-                Caps::new_any(),
-            ),
+            PadTemplate::always_sink(Caps::new_any()),
+            PadTemplate::request_src("src_%u", Caps::new_any()),
         ],
         create: || Box::new(Tee::default()),
     }

@@ -24,36 +24,19 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use penstock::PoolConfig;
 use penstock::buffer::{Buffer, BufferMut};
-use penstock::caps::{Caps, Fraction, Value};
+use penstock::caps::Caps;
 use penstock::element::{Element, ElementError, ElementFactory, ElementImpl, StateChange};
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::{self, CopyReason};
 use penstock::meta::VideoMeta;
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadDirection, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool, PoolError};
 use penstock::query::{AllocationQuery, Query};
 use penstock::video::convert::{
     Colorimetry, ConvertError, Converter, deinterleave, planes, planes_mut,
 };
 use penstock::video::{VideoFormat, VideoInfo, frame};
-
-/// Both pads' caps: every format, any size and rate.
-pub fn template_caps() -> Caps {
-    let formats: Vec<Value> = VideoFormat::ALL
-        .iter()
-        .map(|f| Value::from(f.name()))
-        .collect();
-    Caps::builder("video/x-raw")
-        .field("format", Value::list(formats))
-        .field("width", Value::int_range(1, i32::MAX))
-        .field("height", Value::int_range(1, i32::MAX))
-        .field(
-            "framerate",
-            Value::fraction_range(Fraction::new(0, 1), Fraction::new(i32::MAX, 1)),
-        )
-        .build()
-}
 
 /// The factory.
 pub fn factory() -> ElementFactory {
@@ -63,20 +46,7 @@ pub fn factory() -> ElementFactory {
         klass: "Filter/Converter/Video",
         description: "Converts video from one colorspace to another",
         properties: vec![],
-        pad_templates: vec![
-            PadTemplate::new(
-                "sink",
-                PadDirection::Sink,
-                PadPresence::Always,
-                template_caps(),
-            ),
-            PadTemplate::new(
-                "src",
-                PadDirection::Src,
-                PadPresence::Always,
-                template_caps(),
-            ),
-        ],
+        pad_templates: PadTemplate::sink_and_src(crate::templates::raw_video()),
         create: || Box::new(VideoConvert::default()),
     }
 }
@@ -109,7 +79,7 @@ fn err(e: impl std::fmt::Display) -> ElementError {
 /// opened up to every format, within the template.
 fn transform_caps(caps: &Caps) -> Caps {
     if caps.is_any() {
-        return template_caps();
+        return crate::templates::raw_video();
     }
     let mut open = Caps::new_empty();
     for (s, f) in caps.iter() {
@@ -119,7 +89,7 @@ fn transform_caps(caps: &Caps) -> Caps {
         }
         open.append_structure_full(s, f.clone());
     }
-    open.intersect(&template_caps())
+    open.intersect(&crate::templates::raw_video())
 }
 
 /// A format's colour model: YUV, RGB or gray.

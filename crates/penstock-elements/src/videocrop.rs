@@ -54,7 +54,7 @@ use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::{self, CopyReason};
 use penstock::meta::{VideoCropMeta, VideoMeta};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadDirection, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool, PoolConfig};
 use penstock::query::{AllocationQuery, Query};
 use penstock::video::frame::info_from_caps;
@@ -279,20 +279,7 @@ pub fn factory() -> ElementFactory {
                 "Pixels to crop at bottom (-1 to auto-crop: not supported)",
             ),
         ],
-        pad_templates: vec![
-            PadTemplate::new(
-                "sink",
-                PadDirection::Sink,
-                PadPresence::Always,
-                crate::videotestsrc::template_caps(),
-            ),
-            PadTemplate::new(
-                "src",
-                PadDirection::Src,
-                PadPresence::Always,
-                crate::videotestsrc::template_caps(),
-            ),
-        ],
+        pad_templates: PadTemplate::sink_and_src(crate::templates::raw_video_and_dma_drm()),
         create: || Box::new(VideoCrop::default()),
     }
 }

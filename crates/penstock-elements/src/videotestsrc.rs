@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 
 use penstock::basesrc::{BaseSrc, PushSource};
 use penstock::buffer::Buffer;
-use penstock::caps::{Caps, Fraction, Value};
+use penstock::caps::{Caps, Fraction};
 use penstock::element::{
     Element, ElementError, ElementFactory, PropType, PropValue, PropertyError, PropertySpec,
 };
 use penstock::flow::FlowError;
 use penstock::meta::VideoMeta;
-use penstock::pad::{PadDirection, PadPresence, PadTemplate};
+use penstock::pad::PadTemplate;
 use penstock::pool::{AcquireParams, BufferPool};
 use penstock::query::AllocationQuery;
 use penstock::testsrc::{ChromaSite, ColorMatrix, Pattern, RenderOptions, Renderer};
@@ -34,30 +34,6 @@ fn pattern_values() -> &'static [(i32, &'static str, &'static str)] {
             .map(|p| (p.value(), p.nick(), p.nick()))
             .collect()
     })
-}
-
-/// The source pad's caps: every supported format, any size and rate, in system memory
-/// and, as LINEAR `DMA_DRM` caps, in DMA-BUF memory (rendered straight into a DMA-BUF
-/// from the kernel's system heap or udmabuf).
-pub fn template_caps() -> Caps {
-    let formats: Vec<Value> = VideoFormat::ALL
-        .iter()
-        .map(|f| Value::from(f.name()))
-        .collect();
-    let mut caps = Caps::builder("video/x-raw")
-        .field("format", Value::list(formats))
-        .field("width", Value::int_range(1, i32::MAX))
-        .field("height", Value::int_range(1, i32::MAX))
-        .field(
-            "framerate",
-            Value::fraction_range(Fraction::new(0, 1), Fraction::new(i32::MAX, 1)),
-        )
-        .build();
-    // Every format has a DRM fourcc, so the conversion cannot fail.
-    if let Ok(dma) = dma_drm::raw_caps_to_dma_drm(&caps) {
-        caps.append(dma);
-    }
-    caps
 }
 
 /// The factory.
@@ -102,11 +78,8 @@ pub fn factory() -> ElementFactory {
                 PropValue::UInt(0xff00_0000),
             ),
         ],
-        pad_templates: vec![PadTemplate::new(
-            "src",
-            PadDirection::Src,
-            PadPresence::Always,
-            template_caps(),
+        pad_templates: vec![PadTemplate::always_src(
+            crate::templates::raw_video_and_dma_drm(),
         )],
         create: || Box::new(BaseSrc::new(VideoTestSrc::default())),
     }

@@ -18,7 +18,7 @@ use penstock::event::Event;
 use penstock::flow::FlowResult;
 use penstock::ledger;
 use penstock::memory::Memory;
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
 
 /// Whether this kernel exports DMA-BUFs for software frames (else: not run, or a
 /// failure under `PENSTOCK_REQUIRE_KERNEL=1`).
@@ -68,12 +68,7 @@ fn registry() -> Registry {
         klass: "Sink",
         description: "records memory types and bytes of every buffer",
         properties: vec![],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        pad_templates: vec![PadTemplate::always_sink(Caps::new_any())],
         create: || {
             let log = LOG.lock().unwrap().clone().expect("log set by the test");
             Box::new(RecordSink(log))

@@ -14,7 +14,7 @@ use penstock::element::{Element, ElementFactory, Registry};
 use penstock::flow::FlowError;
 use penstock::ledger;
 use penstock::meta::VideoMeta;
-use penstock::pad::{PadDirection, PadPresence, PadTemplate};
+use penstock::pad::PadTemplate;
 use penstock::pipeline::Pipeline;
 use penstock::video::{VideoFormat, VideoInfo};
 use sha1::{Digest, Sha1};
@@ -64,10 +64,7 @@ fn registry() -> Registry {
         klass: "Source/Video",
         description: "GRAY8 frames with a 16-byte stride",
         properties: vec![],
-        pad_templates: vec![PadTemplate::new(
-            "src",
-            PadDirection::Src,
-            PadPresence::Always,
+        pad_templates: vec![PadTemplate::always_src(
             "video/x-raw, format=GRAY8, width=8, height=4, framerate=30/1"
                 .parse::<Caps>()
                 .unwrap(),

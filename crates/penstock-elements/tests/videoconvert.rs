@@ -13,7 +13,7 @@ use penstock::flow::FlowResult;
 use penstock::launch;
 use penstock::ledger::{self, CopyReason};
 use penstock::meta::VideoMeta;
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
 use penstock::query::Query;
 use penstock::testsrc::{Pattern, RenderOptions, Renderer};
 use penstock::video::convert::{Converter, planes, planes_mut};
@@ -144,12 +144,7 @@ fn registry() -> Registry {
                 PropValue::Bool(false),
             ),
         ],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        pad_templates: vec![PadTemplate::always_sink(Caps::new_any())],
         create: || Box::new(CaptureSink::default()),
     });
     r
