@@ -300,6 +300,89 @@ impl PropertySpec {
         }
     }
 
+    /// A boolean property.
+    pub fn bool(name: &'static str, blurb: &'static str, default: bool) -> Self {
+        PropertySpec::new(name, blurb, PropType::Bool, PropValue::Bool(default))
+    }
+
+    /// A signed integer property in `range`.
+    pub fn int(
+        name: &'static str,
+        blurb: &'static str,
+        range: std::ops::RangeInclusive<i64>,
+        default: i64,
+    ) -> Self {
+        let (min, max) = range.into_inner();
+        PropertySpec::new(
+            name,
+            blurb,
+            PropType::Int { min, max },
+            PropValue::Int(default),
+        )
+    }
+
+    /// An unsigned integer property in `range`.
+    pub fn uint(
+        name: &'static str,
+        blurb: &'static str,
+        range: std::ops::RangeInclusive<u64>,
+        default: u64,
+    ) -> Self {
+        let (min, max) = range.into_inner();
+        PropertySpec::new(
+            name,
+            blurb,
+            PropType::UInt { min, max },
+            PropValue::UInt(default),
+        )
+    }
+
+    /// A floating-point property in `range`.
+    pub fn double(
+        name: &'static str,
+        blurb: &'static str,
+        range: std::ops::RangeInclusive<f64>,
+        default: f64,
+    ) -> Self {
+        let (min, max) = range.into_inner();
+        PropertySpec::new(
+            name,
+            blurb,
+            PropType::Double { min, max },
+            PropValue::Double(default),
+        )
+    }
+
+    /// A string property.
+    pub fn string(name: &'static str, blurb: &'static str, default: &str) -> Self {
+        PropertySpec::new(
+            name,
+            blurb,
+            PropType::String,
+            PropValue::String(default.to_owned()),
+        )
+    }
+
+    /// An enum property: `values` are (value, nick, description).
+    pub fn enumeration(
+        name: &'static str,
+        blurb: &'static str,
+        values: &'static [(i32, &'static str, &'static str)],
+        default: i32,
+    ) -> Self {
+        PropertySpec::new(
+            name,
+            blurb,
+            PropType::Enum(values),
+            PropValue::Enum(default),
+        )
+    }
+
+    /// A caps property.
+    pub fn caps(name: &'static str, blurb: &'static str, default: Caps) -> Self {
+        PropertySpec::new(name, blurb, PropType::Caps, PropValue::Caps(default))
+    }
+
     fn expected(&self) -> String {
         match &self.ty {
             PropType::Int { min, max } => format!("an integer in {min}..={max}"),

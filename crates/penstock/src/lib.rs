@@ -26,6 +26,7 @@ pub mod negotiate;
 pub mod pad;
 pub mod pipeline;
 pub mod pool;
+pub mod property;
 pub mod query;
 pub mod spin;
 pub mod sync;
