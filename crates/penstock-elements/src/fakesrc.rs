@@ -1,6 +1,8 @@
 //! `fakesrc`: produces empty or fixed-size buffers, for measuring the framework.
 
+use penstock::property::PropertyTable;
 use penstock::sync::MutexExt;
+use std::sync::LazyLock;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
@@ -8,9 +10,7 @@ use penstock::PoolConfig;
 use penstock::basesrc::{BaseSrc, PushSource};
 use penstock::buffer::{Buffer, BufferMut};
 use penstock::caps::Caps;
-use penstock::element::{
-    Element, ElementFactory, PropType, PropValue, PropertyError, PropertySpec,
-};
+use penstock::element::{Element, ElementFactory, PropValue, PropertyError, PropertySpec};
 use penstock::event::Format;
 use penstock::flow::FlowError;
 use penstock::pad::PadTemplate;
@@ -28,32 +28,7 @@ pub fn factory() -> ElementFactory {
         long_name: "Fake Source",
         klass: "Source",
         description: "Push empty (no data) or fixed-size buffers",
-        properties: vec![
-            crate::num_buffers_property(
-                "Number of buffers to output before sending EOS (-1 = unlimited)",
-            ),
-            PropertySpec::new(
-                "sizetype",
-                "How to determine buffer sizes",
-                PropType::Enum(SIZETYPES),
-                PropValue::Enum(1),
-            ),
-            PropertySpec::new(
-                "sizemax",
-                "Maximum buffer size",
-                PropType::Int {
-                    min: 0,
-                    max: i32::MAX as i64,
-                },
-                PropValue::Int(4096),
-            ),
-            PropertySpec::new(
-                "filltype",
-                "Fill buffers with zeros (the only fill type)",
-                PropType::Enum(&[(1, "zero", "Fill with zeros")]),
-                PropValue::Enum(1),
-            ),
-        ],
+        properties: PROPERTIES.specs(),
         pad_templates: vec![PadTemplate::always_src(Caps::new_any())],
         create: || Box::new(BaseSrc::new(FakeSrc::default())),
     }
@@ -68,6 +43,46 @@ struct Settings {
     sizetype: i32,
     sizemax: i64,
 }
+
+static PROPERTIES: LazyLock<PropertyTable<FakeSrc>> = LazyLock::new(|| {
+    PropertyTable::<FakeSrc>::new()
+        .add(
+            crate::num_buffers_property(
+                "Number of buffers to output before sending EOS (-1 = unlimited)",
+            ),
+            |s| s.settings.lock_ignore_poison().num_buffers,
+            |s, v| {
+                s.settings.lock_ignore_poison().num_buffers = v;
+                s.limit.store(v, Ordering::Relaxed);
+            },
+        )
+        .add(
+            PropertySpec::enumeration("sizetype", "How to determine buffer sizes", SIZETYPES, 1),
+            |s| s.settings.lock_ignore_poison().sizetype,
+            |s, v| s.settings.lock_ignore_poison().sizetype = v,
+        )
+        .add(
+            PropertySpec::int(
+                "sizemax",
+                "Maximum buffer size",
+                0..=i64::from(i32::MAX),
+                4096,
+            ),
+            |s| s.settings.lock_ignore_poison().sizemax,
+            |s, v| s.settings.lock_ignore_poison().sizemax = v,
+        )
+        .add(
+            // Zero is the only fill type (the spec admits no other value).
+            PropertySpec::enumeration(
+                "filltype",
+                "Fill buffers with zeros (the only fill type)",
+                &[(1, "zero", "Fill with zeros")],
+                1,
+            ),
+            |_| 1,
+            |_, _| {},
+        )
+});
 
 /// The source.
 pub struct FakeSrc {
@@ -181,29 +196,10 @@ impl PushSource for FakeSrc {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let mut s = self.settings.lock_ignore_poison();
-        match (name, value) {
-            ("num-buffers", PropValue::Int(v)) => {
-                s.num_buffers = v;
-                self.limit.store(v, Ordering::Relaxed);
-            }
-            ("sizetype", PropValue::Enum(v)) => s.sizetype = v,
-            ("sizemax", PropValue::Int(v)) => s.sizemax = v,
-            // Zero is the only fill type (the spec admits no other value).
-            ("filltype", PropValue::Enum(1)) => {}
-            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let s = self.settings();
-        Some(match name {
-            "num-buffers" => PropValue::Int(s.num_buffers),
-            "sizetype" => PropValue::Enum(s.sizetype),
-            "sizemax" => PropValue::Int(s.sizemax),
-            "filltype" => PropValue::Enum(1),
-            _ => return None,
-        })
+        PROPERTIES.get(self, name)
     }
 }

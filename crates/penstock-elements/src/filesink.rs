@@ -2,17 +2,19 @@
 //! buffer's memories (one `writev(2)` per buffer while the kernel takes it all; no
 //! staging copy).
 
+use penstock::property::PropertyTable;
 use penstock::sync::MutexExt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, IoSlice, Write};
+use std::sync::LazyLock;
 use std::sync::Mutex;
 
 use penstock::buffer::Buffer;
 use penstock::bus::MessageKind;
 use penstock::caps::Caps;
 use penstock::element::{
-    Element, ElementError, ElementFactory, ElementImpl, PropType, PropValue, PropertyError,
-    PropertySpec, State, StateChange,
+    Element, ElementError, ElementFactory, ElementImpl, PropValue, PropertyError, PropertySpec,
+    StateChange,
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
@@ -26,26 +28,7 @@ pub fn factory() -> ElementFactory {
         long_name: "File Sink",
         klass: "Sink/File",
         description: "Write stream to a file",
-        properties: vec![
-            PropertySpec::new(
-                "location",
-                "Location of the file to write",
-                PropType::String,
-                PropValue::String(String::new()),
-            ),
-            PropertySpec::new(
-                "append",
-                "Append to an already existing file",
-                PropType::Bool,
-                PropValue::Bool(false),
-            ),
-            PropertySpec::new(
-                "sync",
-                "Sync on the clock (accepted; penstock sinks never sync yet)",
-                PropType::Bool,
-                PropValue::Bool(false),
-            ),
-        ],
+        properties: PROPERTIES.specs(),
         pad_templates: vec![PadTemplate::always_sink(Caps::new_any())],
         create: || Box::new(FileSink::default()),
     }
@@ -64,6 +47,31 @@ struct Open {
     /// Bytes written since the file was opened.
     written: u64,
 }
+
+static PROPERTIES: LazyLock<PropertyTable<FileSink>> = LazyLock::new(|| {
+    PropertyTable::<FileSink>::new()
+        .add(
+            PropertySpec::string("location", "Location of the file to write", ""),
+            |s| s.settings.lock_ignore_poison().location.clone(),
+            |s, v| s.settings.lock_ignore_poison().location = v,
+        )
+        .only_when_stopped()
+        .add(
+            PropertySpec::bool("append", "Append to an already existing file", false),
+            |s| s.settings.lock_ignore_poison().append,
+            |s, v| s.settings.lock_ignore_poison().append = v,
+        )
+        .only_when_stopped()
+        .add(
+            PropertySpec::bool(
+                "sync",
+                "Sync on the clock (accepted; penstock sinks never sync yet)",
+                false,
+            ),
+            |s| s.settings.lock_ignore_poison().sync,
+            |s, v| s.settings.lock_ignore_poison().sync = v,
+        )
+});
 
 /// The sink.
 #[derive(Default)]
@@ -181,34 +189,11 @@ impl ElementImpl for FileSink {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        if matches!(name, "location" | "append") {
-            let state = element.state();
-            if state >= State::Paused {
-                return Err(PropertyError::WrongState {
-                    element: element.path(),
-                    name: name.to_owned(),
-                    state,
-                });
-            }
-        }
-        let mut s = self.settings.lock_ignore_poison();
-        match (name, value) {
-            ("location", PropValue::String(v)) => s.location = v,
-            ("append", PropValue::Bool(v)) => s.append = v,
-            ("sync", PropValue::Bool(v)) => s.sync = v,
-            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let s = self.settings.lock_ignore_poison();
-        Some(match name {
-            "location" => PropValue::String(s.location.clone()),
-            "append" => PropValue::Bool(s.append),
-            "sync" => PropValue::Bool(s.sync),
-            _ => return None,
-        })
+        PROPERTIES.get(self, name)
     }
 
     fn change_state(&self, element: &Element, change: StateChange) -> Result<(), ElementError> {

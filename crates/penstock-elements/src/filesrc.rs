@@ -11,14 +11,16 @@
 //! mapped; the file is expected not to be truncated or rewritten while it is read (see
 //! [`MappedFile`] for why: a truncation under a mapping raises `SIGBUS`).
 
+use penstock::property::PropertyTable;
 use penstock::sync::MutexExt;
+use std::sync::LazyLock;
 use std::sync::Mutex;
 
 use penstock::basesrc::{BaseSrc, PushSource};
 use penstock::buffer::{Buffer, BufferFlags, BufferMut};
 use penstock::caps::Caps;
 use penstock::element::{
-    Element, ElementError, ElementFactory, PropType, PropValue, PropertyError, PropertySpec, State,
+    Element, ElementError, ElementFactory, PropValue, PropertyError, PropertySpec,
 };
 use penstock::event::Format;
 use penstock::flow::FlowError;
@@ -36,26 +38,7 @@ pub fn factory() -> ElementFactory {
         long_name: "File Source",
         klass: "Source/File",
         description: "Read from arbitrary point in a file (mapped: buffers share the mapping)",
-        properties: vec![
-            PropertySpec::new(
-                "location",
-                "Location of the file to read",
-                PropType::String,
-                PropValue::String(String::new()),
-            ),
-            PropertySpec::new(
-                "blocksize",
-                "Size in bytes to read per buffer (0 is refused: it would never reach the end)",
-                PropType::UInt {
-                    min: 1,
-                    max: u64::from(u32::MAX),
-                },
-                PropValue::UInt(DEFAULT_BLOCKSIZE),
-            ),
-            crate::num_buffers_property(
-                "Number of buffers to output before sending EOS (-1 = unlimited)",
-            ),
-        ],
+        properties: PROPERTIES.specs(),
         pad_templates: vec![PadTemplate::always_src(Caps::new_any())],
         create: || Box::new(BaseSrc::new(FileSrc::default())),
     }
@@ -82,6 +65,33 @@ struct Reading {
     blocksize: usize,
     num_buffers: i64,
 }
+
+static PROPERTIES: LazyLock<PropertyTable<FileSrc>> = LazyLock::new(|| {
+    PropertyTable::<FileSrc>::new()
+        .add(
+            PropertySpec::string("location", "Location of the file to read", ""),
+            |s| s.settings.lock_ignore_poison().location.clone(),
+            |s, v| s.settings.lock_ignore_poison().location = v,
+        )
+        .only_when_stopped()
+        .add(
+            PropertySpec::uint(
+                "blocksize",
+                "Size in bytes to read per buffer (0 is refused: it would never reach the end)",
+                1..=u64::from(u32::MAX),
+                DEFAULT_BLOCKSIZE,
+            ),
+            |s| s.settings.lock_ignore_poison().blocksize,
+            |s, v| s.settings.lock_ignore_poison().blocksize = v,
+        )
+        .add(
+            crate::num_buffers_property(
+                "Number of buffers to output before sending EOS (-1 = unlimited)",
+            ),
+            |s| s.settings.lock_ignore_poison().num_buffers,
+            |s, v| s.settings.lock_ignore_poison().num_buffers = v,
+        )
+});
 
 /// The source.
 pub struct FileSrc {
@@ -196,33 +206,10 @@ impl PushSource for FileSrc {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let mut s = self.settings.lock_ignore_poison();
-        match (name, value) {
-            ("location", PropValue::String(v)) => {
-                let state = element.state();
-                if state >= State::Paused {
-                    return Err(PropertyError::WrongState {
-                        element: element.path(),
-                        name: name.to_owned(),
-                        state,
-                    });
-                }
-                s.location = v;
-            }
-            ("blocksize", PropValue::UInt(v)) => s.blocksize = v,
-            ("num-buffers", PropValue::Int(v)) => s.num_buffers = v,
-            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let s = self.settings();
-        Some(match name {
-            "location" => PropValue::String(s.location),
-            "blocksize" => PropValue::UInt(s.blocksize),
-            "num-buffers" => PropValue::Int(s.num_buffers),
-            _ => return None,
-        })
+        PROPERTIES.get(self, name)
     }
 }

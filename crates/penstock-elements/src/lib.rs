@@ -51,14 +51,5 @@ pub fn registry() -> Registry {
 
 /// The `num-buffers` property sources and sinks share: a count, -1 for unlimited.
 pub(crate) fn num_buffers_property(blurb: &'static str) -> penstock::element::PropertySpec {
-    use penstock::element::{PropType, PropValue, PropertySpec};
-    PropertySpec::new(
-        "num-buffers",
-        blurb,
-        PropType::Int {
-            min: -1,
-            max: i64::from(i32::MAX),
-        },
-        PropValue::Int(-1),
-    )
+    penstock::element::PropertySpec::int("num-buffers", blurb, -1..=i64::from(i32::MAX), -1)
 }

@@ -8,16 +8,18 @@
 //! Each side's per-item writes sit on cache lines of their own: with them next to each
 //! other, the two cores traded a line per buffer and the handoff cost five times more.
 
+use penstock::property::PropertyTable;
 use penstock::sync::{CondvarExt, MutexExt};
 use std::collections::VecDeque;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use penstock::buffer::Buffer;
 use penstock::caps::Caps;
 use penstock::element::{
-    Element, ElementError, ElementFactory, ElementImpl, PropType, PropValue, PropertyError,
-    PropertySpec, State as ElementState, StateChange, TaskControl,
+    Element, ElementError, ElementFactory, ElementImpl, PropValue, PropertyError, PropertySpec,
+    State as ElementState, StateChange, TaskControl,
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
@@ -38,41 +40,7 @@ pub fn factory() -> ElementFactory {
         long_name: "Queue",
         klass: "Generic",
         description: "Simple data queue",
-        properties: vec![
-            PropertySpec::new(
-                "max-size-buffers",
-                "Max. number of buffers in the queue (0=disable)",
-                PropType::UInt {
-                    min: 0,
-                    max: u32::MAX as u64,
-                },
-                PropValue::UInt(200),
-            ),
-            PropertySpec::new(
-                "max-size-bytes",
-                "Max. amount of data in the queue (bytes, 0=disable)",
-                PropType::UInt {
-                    min: 0,
-                    max: u32::MAX as u64,
-                },
-                PropValue::UInt(10_485_760),
-            ),
-            PropertySpec::new(
-                "max-size-time",
-                "Max. amount of data in the queue (in ns, 0=disable)",
-                PropType::UInt {
-                    min: 0,
-                    max: u64::MAX,
-                },
-                PropValue::UInt(1_000_000_000),
-            ),
-            PropertySpec::new(
-                "leaky",
-                "Where the queue leaks, if at all",
-                PropType::Enum(LEAKY),
-                PropValue::Enum(0),
-            ),
-        ],
+        properties: PROPERTIES.specs(),
         pad_templates: PadTemplate::sink_and_src(Caps::new_any()),
         create: || Box::new(Queue::default()),
     }
@@ -325,6 +293,50 @@ struct Shared {
     /// error: what a waiting upstream or drain waits for a change of.
     wakes: AtomicU64,
 }
+
+static PROPERTIES: LazyLock<PropertyTable<Queue>> = LazyLock::new(|| {
+    PropertyTable::<Queue>::new()
+        .add(
+            PropertySpec::uint(
+                "max-size-buffers",
+                "Max. number of buffers in the queue (0=disable)",
+                0..=u64::from(u32::MAX),
+                200,
+            ),
+            |q| q.shared.tx.lock().limits.buffers,
+            |q, v| q.shared.tx.lock().limits.buffers = v,
+        )
+        .add(
+            PropertySpec::uint(
+                "max-size-bytes",
+                "Max. amount of data in the queue (bytes, 0=disable)",
+                0..=u64::from(u32::MAX),
+                10_485_760,
+            ),
+            |q| q.shared.tx.lock().limits.bytes,
+            |q, v| q.shared.tx.lock().limits.bytes = v,
+        )
+        .add(
+            PropertySpec::uint(
+                "max-size-time",
+                "Max. amount of data in the queue (in ns, 0=disable)",
+                0..=u64::MAX,
+                1_000_000_000,
+            ),
+            |q| q.shared.tx.lock().limits.time,
+            |q, v| q.shared.tx.lock().limits.time = v,
+        )
+        .add(
+            PropertySpec::enumeration("leaky", "Where the queue leaks, if at all", LEAKY, 0),
+            |q| q.shared.tx.lock().limits.leaky,
+            |q, v| {
+                q.shared.tx.lock().limits.leaky = v;
+                q.shared.leaky.store(v, Ordering::Relaxed);
+            },
+        )
+        // Limits may have grown: wake a waiting upstream.
+        .after_set(|q, _| q.shared.wake_room())
+});
 
 /// The element.
 pub struct Queue {
@@ -832,37 +844,14 @@ impl ElementImpl for Queue {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let mut tx = self.shared.tx.lock();
-        let l = &mut tx.limits;
-        match (name, value) {
-            ("max-size-buffers", PropValue::UInt(v)) => l.buffers = v,
-            ("max-size-bytes", PropValue::UInt(v)) => l.bytes = v,
-            ("max-size-time", PropValue::UInt(v)) => l.time = v,
-            ("leaky", PropValue::Enum(v)) => {
-                l.leaky = v;
-                self.shared.leaky.store(v, Ordering::Relaxed);
-            }
-            (_, value) => {
-                drop(tx);
-                return Err(PropertyError::not_writable(element, name, &value));
-            }
-        }
-        drop(tx);
-        // Limits may have grown: wake a waiting upstream.
-        self.shared.wake_room();
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let mut tx = self.shared.tx.lock();
-        let l = tx.limits;
-        Some(match name {
-            "max-size-buffers" => PropValue::UInt(l.buffers),
-            "max-size-bytes" => PropValue::UInt(l.bytes),
-            "max-size-time" => PropValue::UInt(l.time),
-            "leaky" => PropValue::Enum(l.leaky),
-            "current-level-buffers" => PropValue::UInt(tx.current().buffers),
-            _ => return None,
+        PROPERTIES.get(self, name).or_else(|| {
+            // A level, not a setting: readable, and not in the factory's list.
+            (name == "current-level-buffers")
+                .then(|| PropValue::UInt(self.shared.tx.lock().current().buffers))
         })
     }
 

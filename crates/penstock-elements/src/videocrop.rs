@@ -41,14 +41,15 @@
 //! GStreamer's `-1` ("crop automatically to the downstream caps") is not supported: it is
 //! rejected when the property is set, with a message saying so.
 
+use penstock::property::{PropertyTable, Refused};
 use penstock::sync::MutexExt;
+use std::sync::LazyLock;
 use std::sync::{Mutex, OnceLock};
 
 use penstock::buffer::{Buffer, BufferRef};
 use penstock::caps::{Caps, Value};
 use penstock::element::{
-    Element, ElementFactory, ElementImpl, PropType, PropValue, PropertyError, PropertySpec,
-    StateChange,
+    Element, ElementFactory, ElementImpl, PropValue, PropertyError, PropertySpec, StateChange,
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
@@ -245,40 +246,12 @@ pub fn crop_copy(
 
 /// The factory.
 pub fn factory() -> ElementFactory {
-    let side = |name: &'static str, blurb: &'static str| {
-        PropertySpec::new(
-            name,
-            blurb,
-            PropType::Int {
-                min: -1,
-                max: i64::from(i32::MAX),
-            },
-            PropValue::Int(0),
-        )
-    };
     ElementFactory {
         name: "videocrop",
         long_name: "Crop",
         klass: "Filter/Effect/Video",
         description: "Crops video into a user-defined region",
-        properties: vec![
-            side(
-                "left",
-                "Pixels to crop at left (-1 to auto-crop: not supported)",
-            ),
-            side(
-                "right",
-                "Pixels to crop at right (-1 to auto-crop: not supported)",
-            ),
-            side(
-                "top",
-                "Pixels to crop at top (-1 to auto-crop: not supported)",
-            ),
-            side(
-                "bottom",
-                "Pixels to crop at bottom (-1 to auto-crop: not supported)",
-            ),
-        ],
+        properties: PROPERTIES.specs(),
         pad_templates: PadTemplate::sink_and_src(crate::templates::raw_video_and_dma_drm()),
         create: || Box::new(VideoCrop::default()),
     }
@@ -309,6 +282,76 @@ struct Stream {
     /// `None` until the allocation is decided (again, after a reconfigure).
     mode: Option<Mode>,
 }
+
+/// A side's property value as pixels: -1, GStreamer's automatic crop, is refused.
+fn side_value(v: i64) -> Result<u32, Refused> {
+    u32::try_from(v).map_err(|_| {
+        Refused::new(
+            "a number of pixels from 0 to 2147483647",
+            "-1 (GStreamer's automatic crop to the downstream caps) is not supported; \
+             give the number of pixels to crop",
+        )
+    })
+}
+
+static PROPERTIES: LazyLock<PropertyTable<VideoCrop>> = LazyLock::new(|| {
+    let side = |name: &'static str, blurb: &'static str| {
+        PropertySpec::int(name, blurb, -1..=i64::from(i32::MAX), 0)
+    };
+    PropertyTable::<VideoCrop>::new()
+        .add_checked(
+            side(
+                "left",
+                "Pixels to crop at left (-1 to auto-crop: not supported)",
+            ),
+            |c| i64::from(c.current_crop().left),
+            |c, _, v| {
+                c.crop.lock_ignore_poison().left = side_value(v)?;
+                Ok(())
+            },
+        )
+        .add_checked(
+            side(
+                "right",
+                "Pixels to crop at right (-1 to auto-crop: not supported)",
+            ),
+            |c| i64::from(c.current_crop().right),
+            |c, _, v| {
+                c.crop.lock_ignore_poison().right = side_value(v)?;
+                Ok(())
+            },
+        )
+        .add_checked(
+            side(
+                "top",
+                "Pixels to crop at top (-1 to auto-crop: not supported)",
+            ),
+            |c| i64::from(c.current_crop().top),
+            |c, _, v| {
+                c.crop.lock_ignore_poison().top = side_value(v)?;
+                Ok(())
+            },
+        )
+        .add_checked(
+            side(
+                "bottom",
+                "Pixels to crop at bottom (-1 to auto-crop: not supported)",
+            ),
+            |c| i64::from(c.current_crop().bottom),
+            |c, _, v| {
+                c.crop.lock_ignore_poison().bottom = side_value(v)?;
+                Ok(())
+            },
+        )
+        .after_set(|c, _| {
+            // While streaming, new sizes need new caps: ask upstream to renegotiate.
+            if let Some(sink) = c.sink.get() {
+                if sink.is_linked() && sink.current_caps().is_some() {
+                    sink.push_event(Event::Reconfigure);
+                }
+            }
+        })
+});
 
 /// The element.
 #[derive(Default)]
@@ -544,47 +587,11 @@ impl ElementImpl for VideoCrop {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let PropValue::Int(v) = value else {
-            return Err(PropertyError::not_writable(element, name, &value));
-        };
-        let v = u32::try_from(v).map_err(|_| PropertyError::BadValue {
-            element: element.path(),
-            name: name.to_owned(),
-            value: v.to_string(),
-            expected: "a number of pixels from 0 to 2147483647".to_owned(),
-            why: "-1 (GStreamer's automatic crop to the downstream caps) is not supported; \
-                  give the number of pixels to crop"
-                .to_owned(),
-        })?;
-        {
-            let mut c = self.crop.lock_ignore_poison();
-            match name {
-                "left" => c.left = v,
-                "right" => c.right = v,
-                "top" => c.top = v,
-                "bottom" => c.bottom = v,
-                _ => return Err(PropertyError::not_writable(element, name, &value)),
-            }
-        }
-        // While streaming, new sizes need new caps: ask upstream to renegotiate.
-        if let Some(sink) = self.sink.get() {
-            if sink.is_linked() && sink.current_caps().is_some() {
-                sink.push_event(Event::Reconfigure);
-            }
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let c = self.current_crop();
-        let v = match name {
-            "left" => c.left,
-            "right" => c.right,
-            "top" => c.top,
-            "bottom" => c.bottom,
-            _ => return None,
-        };
-        Some(PropValue::Int(i64::from(v)))
+        PROPERTIES.get(self, name)
     }
 
     fn change_state(

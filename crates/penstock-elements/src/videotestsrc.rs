@@ -1,7 +1,9 @@
 //! `videotestsrc`: renders GStreamer's test patterns straight into buffers acquired from
 //! the negotiated pool (no intermediate frame, no copy).
 
+use penstock::property::PropertyTable;
 use penstock::sync::MutexExt;
+use std::sync::LazyLock;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -9,7 +11,7 @@ use penstock::basesrc::{BaseSrc, PushSource};
 use penstock::buffer::Buffer;
 use penstock::caps::{Caps, Fraction};
 use penstock::element::{
-    Element, ElementError, ElementFactory, PropType, PropValue, PropertyError, PropertySpec,
+    Element, ElementError, ElementFactory, PropValue, PropertyError, PropertySpec,
 };
 use penstock::flow::FlowError;
 use penstock::meta::VideoMeta;
@@ -43,41 +45,7 @@ pub fn factory() -> ElementFactory {
         long_name: "Video test source",
         klass: "Source/Video",
         description: "Creates a test video stream",
-        properties: vec![
-            crate::num_buffers_property(
-                "Number of buffers to output before sending EOS (-1 = unlimited)",
-            ),
-            PropertySpec::new(
-                "is-live",
-                "Whether to act as a live source (pace buffers at the frame rate)",
-                PropType::Bool,
-                PropValue::Bool(false),
-            ),
-            PropertySpec::new(
-                "pattern",
-                "Type of test pattern to generate",
-                PropType::Enum(pattern_values()),
-                PropValue::Enum(0),
-            ),
-            PropertySpec::new(
-                "foreground-color",
-                "Foreground color to use (big-endian ARGB)",
-                PropType::UInt {
-                    min: 0,
-                    max: u32::MAX as u64,
-                },
-                PropValue::UInt(0xffff_ffff),
-            ),
-            PropertySpec::new(
-                "background-color",
-                "Background color to use (big-endian ARGB)",
-                PropType::UInt {
-                    min: 0,
-                    max: u32::MAX as u64,
-                },
-                PropValue::UInt(0xff00_0000),
-            ),
-        ],
+        properties: PROPERTIES.specs(),
         pad_templates: vec![PadTemplate::always_src(
             crate::templates::raw_video_and_dma_drm(),
         )],
@@ -157,6 +125,56 @@ fn render_colorimetry(
     };
     Ok((Some(matrix), Some(site)))
 }
+
+static PROPERTIES: LazyLock<PropertyTable<VideoTestSrc>> = LazyLock::new(|| {
+    PropertyTable::<VideoTestSrc>::new()
+        .add(
+            crate::num_buffers_property(
+                "Number of buffers to output before sending EOS (-1 = unlimited)",
+            ),
+            |s| s.settings.lock_ignore_poison().num_buffers,
+            |s, v| s.settings.lock_ignore_poison().num_buffers = v,
+        )
+        .add(
+            PropertySpec::bool(
+                "is-live",
+                "Whether to act as a live source (pace buffers at the frame rate)",
+                false,
+            ),
+            |s| s.settings.lock_ignore_poison().is_live,
+            |s, v| s.settings.lock_ignore_poison().is_live = v,
+        )
+        .add(
+            PropertySpec::enumeration(
+                "pattern",
+                "Type of test pattern to generate",
+                pattern_values(),
+                0,
+            ),
+            |s| s.settings.lock_ignore_poison().pattern,
+            |s, v| s.settings.lock_ignore_poison().pattern = v,
+        )
+        .add(
+            PropertySpec::uint(
+                "foreground-color",
+                "Foreground color to use (big-endian ARGB)",
+                0..=u64::from(u32::MAX),
+                0xffff_ffff,
+            ),
+            |s| u64::from(s.settings.lock_ignore_poison().foreground),
+            |s, v| s.settings.lock_ignore_poison().foreground = v as u32,
+        )
+        .add(
+            PropertySpec::uint(
+                "background-color",
+                "Background color to use (big-endian ARGB)",
+                0..=u64::from(u32::MAX),
+                0xff00_0000,
+            ),
+            |s| u64::from(s.settings.lock_ignore_poison().background),
+            |s, v| s.settings.lock_ignore_poison().background = v as u32,
+        )
+});
 
 /// The source.
 pub struct VideoTestSrc {
@@ -420,27 +438,10 @@ impl PushSource for VideoTestSrc {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let mut s = self.settings.lock_ignore_poison();
-        match (name, value) {
-            ("num-buffers", PropValue::Int(v)) => s.num_buffers = v,
-            ("is-live", PropValue::Bool(v)) => s.is_live = v,
-            ("pattern", PropValue::Enum(v)) => s.pattern = v,
-            ("foreground-color", PropValue::UInt(v)) => s.foreground = v as u32,
-            ("background-color", PropValue::UInt(v)) => s.background = v as u32,
-            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let s = self.settings();
-        Some(match name {
-            "num-buffers" => PropValue::Int(s.num_buffers),
-            "is-live" => PropValue::Bool(s.is_live),
-            "pattern" => PropValue::Enum(s.pattern),
-            "foreground-color" => PropValue::UInt(u64::from(s.foreground)),
-            "background-color" => PropValue::UInt(u64::from(s.background)),
-            _ => return None,
-        })
+        PROPERTIES.get(self, name)
     }
 }
