@@ -219,7 +219,7 @@ impl VideoConvert {
                 return Err(err(format!("bad output caps {out_caps}")));
             }
         };
-        let ci = colorimetry_of(caps, &in_info).map_err(|e| err(e))?;
+        let ci = colorimetry_of(caps, &in_info).map_err(err)?;
         let co = colorimetry_of(&out_caps, &out_info).map_err(|e| err(format!("output {e}")))?;
         let passthrough = out_info.format() == in_info.format() && ci == co;
         // Passthrough is decided before downstream sees the caps, so that an allocation

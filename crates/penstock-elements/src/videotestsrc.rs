@@ -228,8 +228,8 @@ impl PushSource for VideoTestSrc {
     fn set_caps(&self, _element: &Element, caps: &Caps) -> Result<(), ElementError> {
         let s = caps.structure(0).ok_or_else(|| err("empty caps"))?;
         let (format, dmabuf) = if dma_drm::is_dma_drm(s) {
-            let dma = VideoInfoDmaDrm::from_caps(caps).map_err(|e| err(e))?;
-            let layout = dma.cpu_layout().map_err(|e| err(e))?;
+            let dma = VideoInfoDmaDrm::from_caps(caps).map_err(err)?;
+            let layout = dma.cpu_layout().map_err(err)?;
             (layout.format(), Some(dma.drm_format()))
         } else {
             let format = s
@@ -255,7 +255,7 @@ impl PushSource for VideoTestSrc {
             .filter(|f| f.numer() > 0)
             .and_then(|f| ClockTime::scale(1_000_000_000, f.denom() as u64, f.numer() as u64))
             .map(ClockTime::from_nseconds);
-        let (matrix, chroma_site) = render_colorimetry(s, &info).map_err(|e| err(e))?;
+        let (matrix, chroma_site) = render_colorimetry(s, &info).map_err(err)?;
         *self.pending.lock_ignore_poison() = Some(Pending {
             info,
             frame_duration: duration,
