@@ -14,6 +14,7 @@ use penstock::flow::{FlowError, FlowResult};
 use penstock::pad::{Pad, PadTemplate};
 use penstock::property::PropertyTable;
 use penstock::query::Query;
+use penstock_video::VideoQueryExt;
 
 /// The factory.
 pub fn factory() -> ElementFactory {
@@ -120,8 +121,8 @@ impl ElementImpl for FakeSink {
         match query {
             // A black hole handles any layout, any meta.
             Query::Allocation(q) => {
-                q.add_meta("VideoMeta", None);
-                q.add_meta("VideoCropMeta", None);
+                q.add_video_meta(None);
+                q.add_video_crop_meta();
                 true
             }
             _ => element.default_query(pad, query),

@@ -34,11 +34,11 @@ use penstock::event::{Event, Format, Segment};
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::CopyReason;
 use penstock::memory::{Memory, MemoryError};
-use penstock::meta::VideoMeta;
 use penstock::pad::{Pad, PadDirection, PadTemplate};
 use penstock::query::Query;
 use penstock::time::ClockTime;
-use penstock::video::{VideoFormat, VideoInfo};
+use penstock_video::VideoMeta;
+use penstock_video::{VideoFormat, VideoInfo};
 
 /// The formats, with GStreamer's `GstVideoFormat` numbers and nicks (checked against
 /// `gst-inspect-1.0 rawvideoparse`, GStreamer 1.22).

@@ -1,7 +1,7 @@
 //! Pad template caps the video elements share: one definition of "raw video".
 
 use penstock::caps::{Caps, Fraction, Value};
-use penstock::video::{VideoFormat, dma_drm};
+use penstock_video::{VideoFormat, dma_drm};
 
 /// `video/x-raw` in every format penstock handles, any size (1 to `i32::MAX`) and any
 /// frame rate, in system memory.

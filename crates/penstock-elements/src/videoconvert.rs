@@ -1,5 +1,5 @@
 //! `videoconvert`: converts raw video between any two of the 17 formats, with
-//! GStreamer 1.22's arithmetic (see [`penstock::video::convert`]).
+//! GStreamer 1.22's arithmetic (see [`penstock_video::convert`]).
 //!
 //! Caps: both pads take every format at any size and rate; the sink side answers caps
 //! queries with what downstream can take with the format left free (and the other way
@@ -29,14 +29,15 @@ use penstock::element::{Element, ElementError, ElementFactory, ElementImpl, Stat
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::{self, CopyReason};
-use penstock::meta::VideoMeta;
 use penstock::pad::{Pad, PadDirection, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool, PoolError};
 use penstock::query::{AllocationQuery, Query};
-use penstock::video::convert::{
+use penstock_video::VideoMeta;
+use penstock_video::convert::{
     Colorimetry, ConvertError, Converter, deinterleave, planes, planes_mut,
 };
-use penstock::video::{VideoFormat, VideoInfo, frame};
+use penstock_video::{VideoFormat, VideoInfo, frame};
+use penstock_video::{VideoPoolConfigExt, VideoQueryExt};
 
 /// The factory.
 pub fn factory() -> ElementFactory {
@@ -393,7 +394,7 @@ fn decide_allocation(
     let mut config = PoolConfig::video(out_info.clone())
         .min_max(min, 0)
         .params(q.params());
-    let meta = q.has_meta("VideoMeta");
+    let meta = q.has_meta::<VideoMeta>();
     if meta {
         config = match q.video_alignment() {
             Some(a) => config.with_video_alignment(a),
@@ -533,7 +534,7 @@ impl ElementImpl for VideoConvert {
                     return element.default_query(pad, query);
                 }
                 // We read any layout a video meta describes.
-                q.add_meta("VideoMeta", None);
+                q.add_video_meta(None);
                 if let Some(Ok(info)) = frame::info_from_caps(&q.caps) {
                     q.add_pool(None, info.size(), 2, 0);
                 }

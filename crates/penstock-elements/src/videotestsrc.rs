@@ -4,27 +4,29 @@
 use penstock::property::PropertyTable;
 use penstock::sync::MutexExt;
 use std::sync::LazyLock;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use penstock::basesrc::{BaseSrc, PushSource};
+use penstock::allocator::{AllocationParams, Allocator};
+use penstock::basesrc::{BaseSrc, BufferAdapter, PushSource};
 use penstock::buffer::Buffer;
 use penstock::caps::{Caps, Fraction};
+use penstock::drm::DrmFormat;
 use penstock::element::{
     Element, ElementError, ElementFactory, PropValue, PropertyError, PropertySpec,
 };
 use penstock::flow::FlowError;
-use penstock::meta::VideoMeta;
 use penstock::pad::PadTemplate;
 use penstock::pool::{AcquireParams, BufferPool};
 use penstock::query::AllocationQuery;
-use penstock::testsrc::{ChromaSite, ColorMatrix, Pattern, RenderOptions, Renderer};
-use penstock::video::convert::Colorimetry;
-use penstock::video::convert::matrix::{ColorMatrix as CMatrix, Space};
-use penstock::video::dma_drm::{self, VideoInfoDmaDrm};
-use penstock::video::drm::DrmFormat;
-use penstock::video::{VideoFormat, VideoInfo};
 use penstock::{ClockTime, PoolConfig};
+use penstock_video::VideoMeta;
+use penstock_video::convert::Colorimetry;
+use penstock_video::convert::matrix::{ColorMatrix as CMatrix, Space};
+use penstock_video::dma_drm::{self, VideoInfoDmaDrm};
+use penstock_video::testsrc::{ChromaSite, ColorMatrix, Pattern, RenderOptions, Renderer};
+use penstock_video::{VideoFormat, VideoInfo};
+use penstock_video::{VideoPoolConfigExt, VideoQueryExt};
 
 fn pattern_values() -> &'static [(i32, &'static str, &'static str)] {
     static VALUES: std::sync::OnceLock<Vec<(i32, &'static str, &'static str)>> =
@@ -304,7 +306,7 @@ impl PushSource for VideoTestSrc {
             }
             None => config.params(query.params()),
         };
-        if query.has_meta("VideoMeta") {
+        if query.has_meta::<VideoMeta>() {
             config = match query.video_alignment() {
                 Some(a) => config.with_video_alignment(a),
                 None => config.with_video_meta(),
@@ -373,6 +375,18 @@ impl PushSource for VideoTestSrc {
         if let Some(p) = self.pool() {
             p.set_flushing(false);
         }
+    }
+
+    fn output_adapter(
+        &self,
+        element: &Element,
+        caps: &Caps,
+        query: &AllocationQuery,
+        target: Option<(Arc<dyn Allocator>, AllocationParams)>,
+    ) -> Result<Option<Box<dyn BufferAdapter>>, ElementError> {
+        // Frames from a downstream pool may be padded: a consumer without VideoMeta gets
+        // them re-laid out.
+        penstock_video::relayout::relayout_adapter(element, caps, query, target)
     }
 
     fn create(&self, element: &Element) -> Result<Buffer, FlowError> {

@@ -805,12 +805,11 @@ impl BufferRef {
         last.downcast_mut::<T>().expect("type just pushed")
     }
 
-    /// Attaches a meta that stays when the buffer returns to its pool.
-    pub(crate) fn add_pooled_meta<T: Meta>(&mut self, meta: T) {
-        self.metas.push(MetaEntry {
-            meta: Box::new(meta),
-            pooled: true,
-        });
+    /// Marks every meta as the pool's: they stay when the buffer returns to it.
+    pub(crate) fn mark_metas_pooled(&mut self) {
+        for m in &mut self.metas {
+            m.pooled = true;
+        }
     }
 
     /// The first meta of type `T`, mutable.
@@ -1009,6 +1008,14 @@ impl BufferMut {
         m.map_write()?.copy_from_slice(data);
         ledger::record_copy(CopyReason::Explicit, data.len(), "Buffer::copy_from_slice");
         Ok(BufferMut::from_memory(m))
+    }
+
+    /// The unique `Arc` inside (for a pool that links the buffer to itself).
+    pub(crate) fn into_arc(mut self) -> Arc<BufferRef> {
+        (self.0)
+            .0
+            .take()
+            .unwrap_or_else(|| unreachable!("buffer used after drop"))
     }
 
     pub(crate) fn inner_mut(&mut self) -> &mut BufferRef {

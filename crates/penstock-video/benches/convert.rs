@@ -4,8 +4,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use penstock::video::convert::{Converter, planes, planes_mut};
-use penstock::video::{VideoFormat, VideoInfo};
+use penstock_video::convert::{Converter, planes, planes_mut};
+use penstock_video::{VideoFormat, VideoInfo};
 
 /// Benches `run` under `name` and prints its fastest single run too: the machine may
 /// be shared, and besides criterion's statistics the fastest run is the figure least

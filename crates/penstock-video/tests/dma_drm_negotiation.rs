@@ -1,6 +1,6 @@
 //! A source negotiating DMA_DRM caps through the base source, with the consumer's offer
 //! as its sink template and the PipeWire procedure (test allocation) in `fixate`:
-//! the way a DMA-BUF source is expected to use `penstock::negotiate`.
+//! the way a DMA-BUF source is expected to use `penstock_video::negotiate`.
 //!
 //! Element and pipeline names are unique per test: the ledger and the thread names are
 //! process-wide.
@@ -12,15 +12,15 @@ use penstock::basesrc::{BaseSrc, PushSource};
 use penstock::buffer::{Buffer, BufferMut};
 use penstock::bus::MessageKind;
 use penstock::caps::{Caps, Fraction};
+use penstock::drm::{DrmFormat, DrmFourcc};
 use penstock::element::{Element, ElementError, ElementFactory, ElementImpl, Registry};
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
-use penstock::negotiate::{Announcement, Offer, Producer};
 use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 use penstock::pipeline::Pipeline;
-use penstock::video::drm::{DrmFormat, DrmFourcc};
-use penstock::video::frame::info_from_caps;
-use penstock::video::{VideoFormat, VideoInfo};
+use penstock_video::frame::info_from_caps;
+use penstock_video::negotiate::{Announcement, Offer, Producer};
+use penstock_video::{VideoFormat, VideoInfo};
 
 const Y_TILED: u64 = 0x0100_0000_0000_0002;
 const X_TILED: u64 = 0x0100_0000_0000_0001;
@@ -276,7 +276,7 @@ fn a_source_negotiating_linear_dma_drm_gets_a_video_info() {
     });
     let (caps, info) = DmaSrc::of(&src).negotiated.lock().unwrap().clone().unwrap();
     assert_eq!(
-        penstock::video::VideoInfoDmaDrm::from_caps(&caps)
+        penstock_video::VideoInfoDmaDrm::from_caps(&caps)
             .unwrap()
             .drm_format(),
         DrmFormat::linear(DrmFourcc::Nv12)

@@ -6,7 +6,7 @@ use std::fmt;
 use std::ops::Range;
 
 use super::color::Px;
-use crate::video::{MAX_PLANES, VideoFormat};
+use crate::{MAX_PLANES, VideoFormat};
 
 /// Where chroma samples sit relative to luma samples, which decides how GStreamer
 /// filters chroma when subsampling it horizontally.

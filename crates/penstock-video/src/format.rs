@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use drm_fourcc::DrmFourcc;
+use penstock::drm::{DrmFormat, DrmFormatSet};
 
 use super::VideoError;
 
@@ -334,6 +335,12 @@ impl VideoFormat {
             .find(|fmt| fmt.drm_fourcc() == Some(f))
     }
 
+    /// The format with the memory layout of DRM format `drm`'s fourcc (whatever its
+    /// modifier), or `None` when penstock has no such format.
+    pub fn from_drm_format(drm: &DrmFormat) -> Option<VideoFormat> {
+        Self::from_drm_fourcc(drm.fourcc)
+    }
+
     /// Number of planes (separately strided memory regions) of a frame.
     pub const fn n_planes(self) -> usize {
         self.desc().n_planes as usize
@@ -422,4 +429,14 @@ impl FromStr for VideoFormat {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         VideoFormat::from_name(s).ok_or_else(|| VideoError::UnknownFormat { name: s.to_owned() })
     }
+}
+
+/// Every fourcc of a penstock [`VideoFormat`], LINEAR only: what a software allocator
+/// (memfd, dma-heap, udmabuf) can lay out.
+pub fn linear_drm_formats() -> DrmFormatSet {
+    VideoFormat::ALL
+        .into_iter()
+        .filter_map(VideoFormat::drm_fourcc)
+        .map(DrmFormat::linear)
+        .collect()
 }

@@ -1,13 +1,15 @@
 //! Integration tests of `penstock::meta`: user metas through the `Meta` trait, typed
-//! access on buffers, the transform rules of `VideoMeta` and `VideoCropMeta`.
+//! access on buffers, the transform rules of `VideoMeta` and `VideoCropMeta` beside
+//! user metas on copies and regions.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use penstock::buffer::CopyFlags;
-use penstock::meta::{Meta, MetaTransform, VideoCropMeta, VideoMeta};
-use penstock::video::{VideoFormat, VideoInfo};
+use penstock::meta::{Meta, MetaTransform};
 use penstock::{Buffer, BufferMut};
+use penstock_video::{VideoCropMeta, VideoMeta};
+use penstock_video::{VideoFormat, VideoInfo};
 
 #[derive(Debug, Clone, PartialEq)]
 struct FrameNumber(u64);
@@ -226,4 +228,109 @@ fn metas_are_send_and_sync() {
     assert_send_sync::<dyn Meta>();
     assert_send_sync::<VideoMeta>();
     assert_send_sync::<VideoCropMeta>();
+}
+
+/// A user meta that records the transform it was copied with.
+#[derive(Debug, Clone, PartialEq)]
+struct Lineage {
+    copies: u32,
+    last: Option<MetaTransform>,
+}
+
+impl Meta for Lineage {
+    fn name(&self) -> &'static str {
+        "Lineage"
+    }
+    fn transform(&self, t: &MetaTransform) -> Option<Box<dyn Meta>> {
+        Some(Box::new(Lineage {
+            copies: self.copies + 1,
+            last: Some(*t),
+        }))
+    }
+}
+
+/// A user meta that never survives a region.
+#[derive(Debug, Clone, PartialEq)]
+struct WholeOnly(u8);
+
+impl Meta for WholeOnly {
+    fn name(&self) -> &'static str {
+        "WholeOnly"
+    }
+    fn transform(&self, t: &MetaTransform) -> Option<Box<dyn Meta>> {
+        (!t.region).then(|| Box::new(self.clone()) as Box<dyn Meta>)
+    }
+}
+
+#[test]
+fn metas_transform_on_copy() {
+    let info = VideoInfo::new(VideoFormat::Nv12, 64, 48).unwrap();
+    let mut b = BufferMut::with_size(info.size()).unwrap();
+    b.add_meta(VideoMeta::from_info(&info));
+    b.add_meta(VideoCropMeta {
+        x: 0,
+        y: 0,
+        width: 32,
+        height: 16,
+    });
+    b.add_meta(Lineage {
+        copies: 0,
+        last: None,
+    });
+    b.add_meta(WholeOnly(5));
+    assert_eq!(b.metas().count(), 4);
+    let names: Vec<&str> = b.metas().map(|m| m.name()).collect();
+    assert_eq!(
+        names,
+        ["VideoMeta", "VideoCropMeta", "Lineage", "WholeOnly"]
+    );
+
+    // Whole copy: every meta kept.
+    let whole = b.copy_region(CopyFlags::ALL, 0, None).unwrap();
+    assert_eq!(
+        whole.meta::<VideoMeta>(),
+        Some(&VideoMeta::from_info(&info))
+    );
+    assert!(whole.meta::<VideoCropMeta>().is_some());
+    assert_eq!(whole.meta::<WholeOnly>(), Some(&WholeOnly(5)));
+    let l = whole.meta::<Lineage>().unwrap();
+    assert_eq!(l.copies, 1);
+    assert_eq!(l.last, Some(MetaTransform::whole(info.size())));
+
+    // Partial region from an offset: the layout metas go, the user meta sees it.
+    let part = b
+        .copy_region(CopyFlags::ALL | CopyFlags::DEEP, 64, Some(128))
+        .unwrap();
+    assert!(part.meta::<VideoMeta>().is_none());
+    assert!(part.meta::<VideoCropMeta>().is_none());
+    assert!(part.meta::<WholeOnly>().is_none());
+    let l = part.meta::<Lineage>().unwrap();
+    assert_eq!(
+        l.last,
+        Some(MetaTransform {
+            region: true,
+            offset: 64,
+            size: 128,
+            deep: true
+        })
+    );
+
+    // A head too short for the frame drops the VideoMeta, keeps the crop.
+    let head = b.copy_region(CopyFlags::ALL, 0, Some(64)).unwrap();
+    assert!(head.meta::<VideoMeta>().is_none());
+    assert!(head.meta::<VideoCropMeta>().is_some());
+
+    // Without META nothing is transformed.
+    let bare = b.copy_region(CopyFlags::MEMORY, 0, None).unwrap();
+    assert_eq!(bare.metas().count(), 0);
+
+    // A copy of a copy counts generations; make_mut transforms as a whole copy.
+    let again = whole.copy_region(CopyFlags::META, 0, None).unwrap();
+    assert_eq!(again.meta::<Lineage>().unwrap().copies, 2);
+    let frozen = b.freeze();
+    let keep = frozen.clone();
+    let m = keep.make_mut();
+    assert_eq!(m.meta::<Lineage>().unwrap().copies, 1);
+    assert_eq!(m.meta::<WholeOnly>(), Some(&WholeOnly(5)));
+    assert_eq!(frozen.meta::<Lineage>().unwrap().copies, 0);
 }

@@ -5,9 +5,9 @@ use std::cell::RefCell;
 use proptest::prelude::*;
 
 use super::*;
-use crate::video::dma_drm::VideoInfoDmaDrm;
-use crate::video::frame::info_from_caps;
-use crate::video::{VideoError, VideoInfo};
+use crate::dma_drm::VideoInfoDmaDrm;
+use crate::frame::info_from_caps;
+use crate::{VideoError, VideoInfo};
 
 const X_TILED: u64 = 0x0100_0000_0000_0001;
 const Y_TILED: u64 = 0x0100_0000_0000_0002;
@@ -1017,8 +1017,8 @@ fn announcements_and_producers_from_caps() {
 
 #[test]
 fn producers_from_allocators() {
-    use crate::allocator::{AllocationParams, Allocator, SystemAllocator};
-    use crate::memory::{Memory, MemoryError};
+    use penstock::allocator::{AllocationParams, Allocator, SystemAllocator};
+    use penstock::memory::{Memory, MemoryError};
 
     /// A DMA-BUF allocator stand-in that reports what it lays out.
     #[derive(Debug)]

@@ -3,7 +3,7 @@
 
 use super::matrix::{ColorMatrix, RgbToYuv, Space, YuvToRgb, integer_matrix};
 use super::*;
-use crate::video::{VideoFormat, VideoInfo};
+use crate::{VideoFormat, VideoInfo};
 
 fn frame(f: VideoFormat, w: u32, h: u32, fill: impl Fn(usize) -> u8) -> (VideoInfo, Vec<u8>) {
     let info = VideoInfo::new(f, w, h).unwrap();

@@ -6,8 +6,8 @@
 //! buffer with any plane offsets and strides (such as a video meta describes).
 //!
 //! ```
-//! use penstock::testsrc::{Pattern, RenderOptions, Renderer};
-//! use penstock::video::{VideoFormat, VideoInfo};
+//! use penstock_video::testsrc::{Pattern, RenderOptions, Renderer};
+//! use penstock_video::{VideoFormat, VideoInfo};
 //!
 //! let info = VideoInfo::new(VideoFormat::Nv12, 320, 240)?;
 //! let mut r = Renderer::new(Pattern::Smpte, &info, RenderOptions::default())?;
@@ -71,7 +71,7 @@ use color::{Named, Palette, Space};
 use pack::{Cache, LumaWriter, Packer, Target};
 use patterns::{FrameState, Lcg, Painter};
 
-use crate::video::{MAX_PLANES, VideoError, VideoFormat, VideoInfo};
+use crate::{MAX_PLANES, VideoError, VideoFormat, VideoInfo};
 
 /// Drawing options: the `videotestsrc` properties that change pixels.
 ///

@@ -1,16 +1,16 @@
-//! A tour of the core: a pooled 1080p NV12 frame, a shared sub-memory, a frame wrapped
+//! A tour of the core and the video library: a pooled 1080p NV12 frame, a shared sub-memory, a frame wrapped
 //! from externally owned chunks, copy-on-write, and the ledger's report.
 //!
-//! Run: `cargo run --example demo -p penstock`
+//! Run: `cargo run --example demo -p penstock-video`
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use penstock::ledger;
-use penstock::meta::VideoMeta;
 use penstock::pool::AcquireParams;
-use penstock::video::{VideoAlignment, VideoFormat, VideoInfo};
 use penstock::{BufferMut, BufferPool, PoolConfig};
+use penstock_video::VideoMeta;
+use penstock_video::{VideoAlignment, VideoFormat, VideoInfo, VideoPoolConfigExt};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     ledger::reset();

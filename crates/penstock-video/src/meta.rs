@@ -1,7 +1,7 @@
 //! Video metas: plane layout and crop rectangle.
 
-use super::{Meta, MetaTransform};
-use crate::video::{MAX_PLANES, VideoFormat, VideoInfo};
+use crate::{MAX_PLANES, VideoFormat, VideoInfo};
+use penstock::meta::{Meta, MetaTransform};
 
 /// The layout of a video frame in its buffer: format, size, and per-plane offset and
 /// stride (bytes from the buffer's first byte), plus the DRM format modifier
@@ -42,8 +42,8 @@ impl VideoMeta {
     /// bytes (every plane's rows must fit).
     ///
     /// # Errors
-    /// [`VideoError`](crate::video::VideoError) naming what does not fit.
-    pub fn layout(&self, buffer_size: usize) -> Result<VideoInfo, crate::video::VideoError> {
+    /// [`VideoError`](crate::VideoError) naming what does not fit.
+    pub fn layout(&self, buffer_size: usize) -> Result<VideoInfo, crate::VideoError> {
         let n = self.n_planes.min(MAX_PLANES);
         VideoInfo::with_layout(
             self.format,

@@ -13,235 +13,29 @@
 //! are still shared elsewhere, is freed instead of reused; memories added beside the
 //! pool's own are let go and the buffer is reused.
 
-use crate::sync::{CondvarExt, MutexExt};
+//!
+//! What the pool does with buffers (how they are made, what happens when one comes back)
+//! is a [`PoolImpl`]: [`BufferPool::new`] uses [`DefaultPoolImpl`], and
+//! [`BufferPool::with_impl`] takes any other, such as a device pool that queues returned
+//! buffers back to its driver.
+
+mod config;
+mod imp;
+
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
 
-use crate::allocator::{AllocationParams, Allocator, SystemAllocator};
 use crate::buffer::{BufferFlags, BufferMut, BufferRef, PoolLink};
-use crate::memory::MemoryError;
-use crate::meta::VideoMeta;
-use crate::video::{VideoAlignment, VideoInfo};
+use crate::sync::{CondvarExt, MutexExt};
 
-/// A pool's configuration. Build with [`PoolConfig::new`] or [`PoolConfig::video`] and
-/// the builder methods; [`BufferPool::set_config`] answers with the accepted config or a
-/// counter-proposal.
-#[derive(Clone)]
-pub struct PoolConfig {
-    /// Bytes per buffer. For video, at least the (aligned) frame size.
-    pub size: usize,
-    /// Buffers allocated when the pool is activated.
-    pub min: u32,
-    /// Most buffers out at once; 0 means unlimited.
-    pub max: u32,
-    /// Where memories come from (`None`: system memory).
-    pub allocator: Option<Arc<dyn Allocator>>,
-    /// Allocation parameters.
-    pub params: AllocationParams,
-    /// The video frames the buffers hold, if any.
-    pub video_info: Option<VideoInfo>,
-    /// Attach a [`VideoMeta`] describing the layout to every buffer.
-    pub video_meta: bool,
-    /// Padding and stride alignment for video frames (needs `video_meta`).
-    pub video_alignment: Option<VideoAlignment>,
-}
-
-impl fmt::Debug for PoolConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PoolConfig")
-            .field("size", &self.size)
-            .field("min", &self.min)
-            .field("max", &self.max)
-            .field(
-                "allocator",
-                &self.allocator.as_ref().map(|a| a.name().to_owned()),
-            )
-            .field("params", &self.params)
-            .field("video_info", &self.video_info)
-            .field("video_meta", &self.video_meta)
-            .field("video_alignment", &self.video_alignment)
-            .finish()
-    }
-}
-
-impl PartialEq for PoolConfig {
-    fn eq(&self, o: &Self) -> bool {
-        let same_alloc = match (&self.allocator, &o.allocator) {
-            (None, None) => true,
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-            _ => false,
-        };
-        same_alloc
-            && self.size == o.size
-            && self.min == o.min
-            && self.max == o.max
-            && self.params == o.params
-            && self.video_info == o.video_info
-            && self.video_meta == o.video_meta
-            && self.video_alignment == o.video_alignment
-    }
-}
-
-impl PoolConfig {
-    /// Buffers of `size` bytes, no minimum, no maximum, system memory.
-    pub fn new(size: usize) -> Self {
-        PoolConfig {
-            size,
-            min: 0,
-            max: 0,
-            allocator: None,
-            params: AllocationParams::default(),
-            video_info: None,
-            video_meta: false,
-            video_alignment: None,
-        }
-    }
-
-    /// Buffers for frames of `info` in its default layout.
-    pub fn video(info: VideoInfo) -> Self {
-        let mut c = PoolConfig::new(info.size());
-        c.video_info = Some(info);
-        c
-    }
-
-    /// Sets `min` and `max` (0 = unlimited).
-    pub fn min_max(mut self, min: u32, max: u32) -> Self {
-        self.min = min;
-        self.max = max;
-        self
-    }
-
-    /// Sets the allocator and its params.
-    pub fn allocator(mut self, allocator: Arc<dyn Allocator>, params: AllocationParams) -> Self {
-        self.allocator = Some(allocator);
-        self.params = params;
-        self
-    }
-
-    /// Sets the allocation params.
-    pub fn params(mut self, params: AllocationParams) -> Self {
-        self.params = params;
-        self
-    }
-
-    /// Adds a VideoMeta to every buffer.
-    pub fn with_video_meta(mut self) -> Self {
-        self.video_meta = true;
-        self
-    }
-
-    /// Pads and aligns the frames. Implies the video meta, and raises the memory
-    /// alignment to the strictest stride alignment.
-    pub fn with_video_alignment(mut self, align: VideoAlignment) -> Self {
-        self.params.align |= stride_mask(&align);
-        self.video_alignment = Some(align);
-        self.video_meta = true;
-        self
-    }
-
-    /// The frame layout the buffers will have, with padding and alignment applied.
-    ///
-    /// # Errors
-    /// [`PoolError::Config`] if the alignment cannot be applied.
-    pub fn layout(&self) -> Result<Option<VideoInfo>, PoolError> {
-        let Some(info) = &self.video_info else {
-            return Ok(None);
-        };
-        let mut info = info.clone();
-        if let Some(a) = &self.video_alignment {
-            info.align(a).map_err(|e| PoolError::Config {
-                reason: format!("video alignment {a:?} cannot be applied: {e}"),
-                proposal: None,
-            })?;
-        }
-        Ok(Some(info))
-    }
-}
-
-/// How [`BufferPool::acquire`] behaves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct AcquireParams {
-    /// Return [`PoolError::WouldBlock`] instead of waiting when `max` buffers are out.
-    pub dont_wait: bool,
-    /// Mark the buffer DISCONT.
-    pub discont: bool,
-}
-
-impl AcquireParams {
-    /// Don't wait.
-    pub const DONT_WAIT: AcquireParams = AcquireParams {
-        dont_wait: true,
-        discont: false,
-    };
-}
-
-/// Errors of pools.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum PoolError {
-    /// The pool is flushing; acquire again after `set_flushing(false)`.
-    #[error("buffer pool '{0}' is flushing")]
-    Flushing(String),
-    /// All `max` buffers are out and the caller asked not to wait.
-    #[error("buffer pool '{pool}': all {max} buffers are in use (would block)")]
-    WouldBlock {
-        /// Pool name.
-        pool: String,
-        /// Its maximum.
-        max: u32,
-    },
-    /// The pool is not active.
-    #[error("buffer pool '{0}' is not active (call set_active(true) first)")]
-    Inactive(String),
-    /// Configuration while active, or before any configuration.
-    #[error("buffer pool '{pool}': {what}")]
-    State {
-        /// Pool name.
-        pool: String,
-        /// What was wrong.
-        what: &'static str,
-    },
-    /// The configuration was not accepted; `proposal` is one that would be.
-    #[error("pool configuration rejected: {reason}{}", if .proposal.is_some() { " (a counter-proposal is attached)" } else { "" })]
-    Config {
-        /// Why.
-        reason: String,
-        /// An acceptable configuration close to the one asked for, if any.
-        proposal: Option<Box<PoolConfig>>,
-    },
-    /// A memory could not be allocated.
-    #[error("buffer pool '{pool}': {source}")]
-    Alloc {
-        /// Pool name.
-        pool: String,
-        /// The allocator's error.
-        #[source]
-        source: MemoryError,
-    },
-}
-
-/// Counters of a pool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PoolStats {
-    /// Buffers allocated since the pool was made.
-    pub allocated: u64,
-    /// Buffers handed out and not returned yet.
-    pub outstanding: usize,
-    /// Acquires served with a returned buffer.
-    pub reused: u64,
-    /// Buffers freed (pool deactivated, memories replaced, shared, or reconfigured).
-    pub freed: u64,
-    /// Buffers waiting in the pool now.
-    pub free: usize,
-}
+pub use config::{AcquireParams, BufferLayout, PoolConfig, PoolError, PoolStats};
+pub use imp::{DefaultPoolImpl, PoolImpl, default_alloc_buffer};
 
 struct State {
     config: Option<PoolConfig>,
-    /// Layout of a configured video pool.
-    layout: Option<VideoInfo>,
     generation: u64,
     active: bool,
     flushing: bool,
@@ -255,6 +49,7 @@ struct State {
 
 pub(crate) struct Shared {
     name: String,
+    imp: Box<dyn PoolImpl>,
     state: Mutex<State>,
     cond: Condvar,
 }
@@ -276,20 +71,26 @@ impl fmt::Debug for BufferPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BufferPool")
             .field("name", &self.shared.name)
+            .field("impl", &self.shared.imp.name())
             .field("stats", &self.stats())
             .finish()
     }
 }
 
 impl BufferPool {
-    /// A new, unconfigured, inactive pool.
+    /// A new, unconfigured, inactive pool with the default behaviour.
     pub fn new(name: impl Into<String>) -> BufferPool {
+        BufferPool::with_impl(name, DefaultPoolImpl)
+    }
+
+    /// A new, unconfigured, inactive pool whose buffers `imp` makes and takes back.
+    pub fn with_impl(name: impl Into<String>, imp: impl PoolImpl) -> BufferPool {
         BufferPool {
             shared: Arc::new(Shared {
                 name: name.into(),
+                imp: Box::new(imp),
                 state: Mutex::new(State {
                     config: None,
-                    layout: None,
                     generation: 0,
                     active: false,
                     flushing: false,
@@ -309,6 +110,13 @@ impl BufferPool {
         &self.shared.name
     }
 
+    /// The pool's implementation, as its concrete type `I` (a device element reaching
+    /// the device pool it proposed).
+    pub fn implementation<I: PoolImpl>(&self) -> Option<&I> {
+        let any: &dyn std::any::Any = self.shared.imp.as_ref();
+        any.downcast_ref::<I>()
+    }
+
     /// True if both handles are the same pool.
     pub fn ptr_eq(&self, other: &BufferPool) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
@@ -316,13 +124,16 @@ impl BufferPool {
 
     /// Checks `config` and, if acceptable as is, stores it and returns it. Otherwise
     /// nothing changes and the error carries a counter-proposal where one exists:
-    /// `size` below the (aligned) frame size, `max` below `min`, alignment without the
-    /// video meta that describes it.
+    /// `max` below `min`, what the layout refuses ([`BufferLayout::check`]: for video,
+    /// alignment without the meta that describes it), `size` below the layout's size,
+    /// memory alignment weaker than the layout's; then what the implementation refuses
+    /// ([`PoolImpl::check_config`]).
     ///
     /// # Errors
     /// [`PoolError::State`] while active; [`PoolError::Config`] as above.
     pub fn set_config(&self, config: PoolConfig) -> Result<PoolConfig, PoolError> {
-        let layout = Self::validate(&config)?;
+        Self::validate(&config)?;
+        self.shared.imp.check_config(&config)?;
         let mut st = self.shared.lock();
         if st.active {
             return Err(PoolError::State {
@@ -331,7 +142,6 @@ impl BufferPool {
             });
         }
         st.config = Some(config.clone());
-        st.layout = layout;
         st.generation += 1;
         let dropped = std::mem::take(&mut st.free);
         st.stats.freed += dropped.len() as u64;
@@ -340,11 +150,11 @@ impl BufferPool {
         st.live = 0;
         st.stats.free = 0;
         drop(st);
-        discard(dropped);
+        self.discard(dropped);
         Ok(config)
     }
 
-    fn validate(config: &PoolConfig) -> Result<Option<VideoInfo>, PoolError> {
+    fn validate(config: &PoolConfig) -> Result<(), PoolError> {
         let reject = |reason: String, proposal: PoolConfig| PoolError::Config {
             reason,
             proposal: Some(Box::new(proposal)),
@@ -357,48 +167,41 @@ impl BufferPool {
                 p,
             ));
         }
-        if config.video_alignment.is_some() && !config.video_meta {
-            let mut p = config.clone();
-            p.video_meta = true;
-            return Err(reject(
-                "a video alignment needs the video meta to describe the padded layout".into(),
-                p,
-            ));
-        }
-        let layout = config.layout()?;
-        if let Some(info) = &layout {
-            if config.size < info.size() {
+        if let Some(layout) = &config.layout {
+            layout
+                .check(config)
+                .map_err(|(reason, proposal)| PoolError::Config {
+                    reason,
+                    proposal: proposal.map(Box::new),
+                })?;
+            let size = layout.size();
+            if config.size < size {
                 let mut p = config.clone();
-                p.size = info.size();
+                p.size = size;
                 return Err(reject(
                     format!(
-                        "size {} is below the {} bytes of a {}x{} {:?} frame in this layout",
+                        "size {} is below the {size} bytes of {}",
                         config.size,
-                        info.size(),
-                        info.width(),
-                        info.height(),
-                        info.format()
+                        layout.describe()
                     ),
                     p,
                 ));
             }
-            if let Some(a) = &config.video_alignment {
-                let stride_mask = stride_mask(a);
-                if config.params.align & stride_mask != stride_mask {
-                    let mut p = config.clone();
-                    p.params.align |= stride_mask;
-                    return Err(reject(
-                        format!(
-                            "memory alignment mask {:#x} is weaker than the stride alignment {:#x}",
-                            config.params.align, stride_mask
-                        ),
-                        p,
-                    ));
-                }
+            let mask = layout.align_mask();
+            if config.params.align & mask != mask {
+                let mut p = config.clone();
+                p.params.align |= mask;
+                return Err(reject(
+                    format!(
+                        "memory alignment mask {:#x} is weaker than the stride alignment {mask:#x}",
+                        config.params.align
+                    ),
+                    p,
+                ));
             }
         } else if config.size == 0 {
             return Err(PoolError::Config {
-                reason: "size is 0 and no video info gives one".into(),
+                reason: "size is 0 and no layout gives one".into(),
                 proposal: None,
             });
         }
@@ -411,7 +214,7 @@ impl BufferPool {
                 });
             }
         }
-        Ok(layout)
+        Ok(())
     }
 
     /// The current configuration.
@@ -419,9 +222,9 @@ impl BufferPool {
         self.shared.lock().config.clone()
     }
 
-    /// The frame layout of a video pool (aligned), as its buffers' VideoMeta says.
-    pub fn video_layout(&self) -> Option<VideoInfo> {
-        self.shared.lock().layout.clone()
+    /// What the configured buffers hold (a video frame layout), if anything.
+    pub fn layout(&self) -> Option<Arc<dyn BufferLayout>> {
+        self.shared.lock().config.as_ref()?.layout.clone()
     }
 
     /// Activates (preallocating `min` buffers) or deactivates (freeing the idle ones;
@@ -436,31 +239,7 @@ impl BufferPool {
         if st.active == active {
             return Ok(());
         }
-        if active {
-            let Some(config) = st.config.clone() else {
-                return Err(PoolError::State {
-                    pool: self.shared.name.clone(),
-                    what: "not configured (call set_config first)",
-                });
-            };
-            let mut fresh = Vec::with_capacity(config.min as usize);
-            for _ in 0..config.min {
-                match self.alloc_buffer(&config, st.layout.as_ref(), st.generation) {
-                    Ok(b) => fresh.push(b),
-                    Err(e) => {
-                        drop(st);
-                        discard(fresh);
-                        return Err(e);
-                    }
-                }
-            }
-            st.stats.allocated += fresh.len() as u64;
-            st.live += fresh.len();
-            st.free.extend(fresh);
-            st.stats.free = st.free.len();
-            st.active = true;
-            st.flushing = false;
-        } else {
+        if !active {
             st.active = false;
             let dropped = std::mem::take(&mut st.free);
             st.stats.freed += dropped.len() as u64;
@@ -468,8 +247,53 @@ impl BufferPool {
             st.stats.free = 0;
             self.shared.cond.notify_all();
             drop(st);
-            discard(dropped);
+            self.discard(dropped);
+            self.shared.imp.stop();
+            return Ok(());
         }
+        let Some(config) = st.config.clone() else {
+            return Err(PoolError::State {
+                pool: self.shared.name.clone(),
+                what: "not configured (call set_config first)",
+            });
+        };
+        let generation = st.generation;
+        // The implementation's hooks run without the lock.
+        drop(st);
+        self.shared.imp.start(&config)?;
+        let mut fresh = Vec::with_capacity(config.min as usize);
+        for _ in 0..config.min {
+            match self.alloc_buffer(&config, generation) {
+                Ok(b) => fresh.push(b),
+                Err(e) => {
+                    self.discard(fresh);
+                    self.shared.imp.stop();
+                    return Err(e);
+                }
+            }
+        }
+        let mut st = self.shared.lock();
+        if st.active || st.generation != generation {
+            // Another thread activated or reconfigured the pool meanwhile: its state
+            // stands, these buffers go.
+            let reconfigured = st.generation != generation;
+            drop(st);
+            self.discard(fresh);
+            if reconfigured {
+                self.shared.imp.stop();
+                return Err(PoolError::State {
+                    pool: self.shared.name.clone(),
+                    what: "reconfigured while activating",
+                });
+            }
+            return Ok(());
+        }
+        st.stats.allocated += fresh.len() as u64;
+        st.live += fresh.len();
+        st.free.extend(fresh);
+        st.stats.free = st.free.len();
+        st.active = true;
+        st.flushing = false;
         Ok(())
     }
 
@@ -482,41 +306,51 @@ impl BufferPool {
     /// [`PoolError::Flushing`] and waiters are woken with that error.
     pub fn set_flushing(&self, flushing: bool) {
         let mut st = self.shared.lock();
+        let changed = st.flushing != flushing;
         st.flushing = flushing;
         if flushing {
             self.shared.cond.notify_all();
         }
+        drop(st);
+        if changed {
+            if flushing {
+                self.shared.imp.flush_start();
+            } else {
+                self.shared.imp.flush_stop();
+            }
+        }
     }
 
+    /// A new buffer from the implementation, linked to this pool: the memories and
+    /// metas it has now are what the pool restores on reuse.
     fn alloc_buffer(
         &self,
         config: &PoolConfig,
-        layout: Option<&VideoInfo>,
         generation: u64,
     ) -> Result<Arc<BufferRef>, PoolError> {
-        let memory = match &config.allocator {
-            Some(a) => a.alloc(config.size, &config.params),
-            None => SystemAllocator.alloc(config.size, &config.params),
+        let b = self.shared.imp.alloc_buffer(&self.shared.name, config)?;
+        let mut arc = b.into_arc();
+        let Some(r) = Arc::get_mut(&mut arc) else {
+            unreachable!("a BufferMut is unique")
+        };
+        if r.pool.is_some() {
+            return Err(PoolError::State {
+                pool: self.shared.name.clone(),
+                what: "the implementation returned a buffer that belongs to a pool",
+            });
         }
-        .map_err(|source| PoolError::Alloc {
-            pool: self.shared.name.clone(),
-            source,
-        })?;
-        let mut r = BufferRef::empty();
-        let mut link_layout = SmallVec::new();
-        link_layout.push((memory.region_id(), memory.offset(), memory.size()));
-        r.memories.push(memory);
-        if config.video_meta {
-            if let Some(info) = layout {
-                r.add_pooled_meta(VideoMeta::from_info(info));
-            }
-        }
+        let link_layout: SmallVec<_> = r
+            .memories
+            .iter()
+            .map(|m| (m.region_id(), m.offset(), m.size()))
+            .collect();
+        r.mark_metas_pooled();
         r.pool = Some(PoolLink {
             pool: Arc::downgrade(&self.shared),
             layout: link_layout,
             generation,
         });
-        Ok(Arc::new(r))
+        Ok(arc)
     }
 
     /// A buffer from the pool: a returned one if any, a new one while fewer than `max`
@@ -553,10 +387,9 @@ impl BufferPool {
                     pool: self.shared.name.clone(),
                     what: "not configured",
                 })?;
-                let layout = st.layout.clone();
                 let generation = st.generation;
                 drop(st);
-                return match self.alloc_buffer(&config, layout.as_ref(), generation) {
+                return match self.alloc_buffer(&config, generation) {
                     Ok(arc) => {
                         self.shared.lock().stats.allocated += 1;
                         let mut b = BufferMut::from_arc_unique(arc);
@@ -615,17 +448,19 @@ impl BufferPool {
     }
 }
 
-/// The union of the per-plane stride alignment masks.
-fn stride_mask(a: &VideoAlignment) -> usize {
-    a.stride_align.iter().fold(0usize, |m, &s| m | s as usize)
+impl BufferPool {
+    /// Frees buffers that never left the pool (or were already counted as freed): their
+    /// pool link is cut first, so that dropping them does not return them to the pool.
+    fn discard(&self, buffers: Vec<Arc<BufferRef>>) {
+        discard_with(&*self.shared.imp, buffers);
+    }
 }
 
-/// Frees buffers that never left the pool (or were already counted as freed): their
-/// pool link is cut first, so that dropping them does not return them to the pool.
-fn discard(mut buffers: Vec<Arc<BufferRef>>) {
+fn discard_with(imp: &dyn PoolImpl, mut buffers: Vec<Arc<BufferRef>>) {
     for arc in &mut buffers {
         if let Some(r) = Arc::get_mut(arc) {
             r.pool = None;
+            imp.free_buffer(r);
         }
     }
     drop(buffers);
@@ -664,6 +499,9 @@ pub(crate) fn release(mut arc: Arc<BufferRef>) {
         return; // The pool is gone: the buffer is freed here.
     };
     let reusable = reset(r, &link);
+    if reusable {
+        shared.imp.release_buffer(r);
+    }
     let mut st = shared.lock();
     st.stats.outstanding = st.stats.outstanding.saturating_sub(1);
     let current = link.generation == st.generation;
@@ -687,7 +525,11 @@ pub(crate) fn release(mut arc: Arc<BufferRef>) {
         shared.cond.notify_all();
     }
     drop(st);
-    drop(freed);
+    if let Some(mut arc) = freed {
+        if let Some(r) = Arc::get_mut(&mut arc) {
+            shared.imp.free_buffer(r);
+        }
+    }
 }
 
 /// The rare path: two handles dropped at once and the count reached zero inside `Arc`.

@@ -1,4 +1,11 @@
-//! Video formats and layouts.
+//! # penstock-video — the video library of penstock
+//!
+//! What the core crate (`penstock`) leaves out: everything that knows what a video frame
+//! is. Formats and frame layouts, the metas that describe them, the pool configuration
+//! that lays buffers out as frames ([`pool`]), the step that re-lays frames out for a
+//! consumer that cannot read a padded layout ([`relayout`]), the convert kernels, the
+//! test-pattern renderer ([`testsrc`]), DMA_DRM caps and the DMA-BUF modifier
+//! negotiation ([`negotiate`]).
 //!
 //! [`VideoFormat`] names the raw pixel formats penstock understands (with GStreamer's
 //! names and the matching DRM fourccs) and describes where each component lives.
@@ -8,12 +15,12 @@
 //! stride alignment the way `gst_video_info_align` does; and [`VideoInfo::with_layout`]
 //! validates an explicit layout such as a video meta carries.
 //!
-//! [`drm`] names DMA-BUF formats (fourcc + modifier), and [`dma_drm`] reads and writes
+//! The core's `penstock::drm` names DMA-BUF formats (fourcc + modifier), and [`dma_drm`] reads and writes
 //! GStreamer 1.24's `format=DMA_DRM` caps ([`VideoInfoDmaDrm`]); LINEAR ones have the
 //! CPU layout of the equivalent [`VideoFormat`].
 //!
 //! ```
-//! use penstock::video::{VideoAlignment, VideoFormat, VideoInfo};
+//! use penstock_video::{VideoAlignment, VideoFormat, VideoInfo};
 //!
 //! let info = VideoInfo::new(VideoFormat::I420, 320, 240)?;
 //! assert_eq!(info.size(), 115_200);
@@ -22,21 +29,30 @@
 //! let mut padded = info.clone();
 //! padded.align(&VideoAlignment { stride_align: [63; 4], ..Default::default() })?;
 //! assert!(padded.strides()[..3].iter().all(|s| s % 64 == 0));
-//! # Ok::<(), penstock::video::VideoError>(())
+//! # Ok::<(), penstock_video::VideoError>(())
 //! ```
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod convert;
 pub mod dma_drm;
-pub mod drm;
 mod format;
 pub mod frame;
 mod info;
+pub mod meta;
+pub mod negotiate;
+pub mod pool;
+pub mod relayout;
 #[cfg(test)]
 mod tests;
+pub mod testsrc;
 
 pub use dma_drm::{DmaDrmError, VideoInfoDmaDrm};
-pub use format::VideoFormat;
+pub use format::{VideoFormat, linear_drm_formats};
 pub use info::{VideoAlignment, VideoInfo};
+pub use meta::{VideoCropMeta, VideoMeta};
+pub use pool::{VideoBufferPoolExt, VideoLayout, VideoPoolConfigExt, VideoQueryExt};
 
 /// The most planes a frame of any format has.
 pub const MAX_PLANES: usize = 4;

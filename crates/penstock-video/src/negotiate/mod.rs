@@ -56,9 +56,9 @@
 //! # Example
 //!
 //! ```
-//! use penstock::negotiate::{Choice, FirstCandidate, Offer, Producer};
-//! use penstock::video::VideoFormat;
-//! use penstock::video::drm::{DrmFormat, DrmFormatSet, DrmFourcc, DRM_FORMAT_MOD_LINEAR};
+//! use penstock_video::negotiate::{Choice, FirstCandidate, Offer, Producer};
+//! use penstock_video::VideoFormat;
+//! use penstock::drm::{DrmFormat, DrmFormatSet, DrmFourcc, DRM_FORMAT_MOD_LINEAR};
 //!
 //! const Y_TILED: u64 = 0x0100_0000_0000_0002;
 //!
@@ -95,20 +95,20 @@
 //!     Choice::DmaBuf { format: DrmFormat::linear(DrmFourcc::Nv12), n_planes: 2 }
 //! );
 //! println!("{}", again.explanation);
-//! # Ok::<(), penstock::negotiate::NegotiationError>(())
+//! # Ok::<(), penstock_video::negotiate::NegotiationError>(())
 //! ```
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use crate::caps::{CAPS_FEATURE_MEMORY_DMABUF, Caps, CapsFeatures, Fraction, Structure, Value};
-use crate::video::dma_drm::{
+use crate::dma_drm::{
     DMA_DRM_FORMAT, DRM_FORMAT_FIELD, DmaDrmError, VideoInfoDmaDrm, drm_formats_of,
 };
-use crate::video::drm::{
+use crate::{MAX_PLANES, VideoFormat};
+use penstock::caps::{CAPS_FEATURE_MEMORY_DMABUF, Caps, CapsFeatures, Fraction, Structure, Value};
+use penstock::drm::{
     DRM_FORMAT_MOD_INVALID, DRM_FORMAT_MOD_LINEAR, DrmFormat, DrmFormatSet, DrmFourcc, fourcc_chars,
 };
-use crate::video::{MAX_PLANES, VideoFormat};
 
 #[cfg(test)]
 mod tests;
@@ -1028,13 +1028,13 @@ impl TestAllocate for FirstCandidate {
 /// The plane count of the penstock format equivalent to `format`'s fourcc, whatever the
 /// modifier; `None` for fourccs penstock has no format for.
 pub fn default_plane_count(format: DrmFormat) -> Option<usize> {
-    format.video_format().map(VideoFormat::n_planes)
+    VideoFormat::from_drm_format(&format).map(VideoFormat::n_planes)
 }
 
 /// Checks an announced plane count: 1 to 4, and the format's own for LINEAR.
 fn check_plane_count(format: DrmFormat, n_planes: usize) -> Result<(), String> {
     if format.is_linear() {
-        if let Some(v) = format.video_format() {
+        if let Some(v) = VideoFormat::from_drm_format(&format) {
             return if n_planes == v.n_planes() {
                 Ok(())
             } else {
@@ -1378,12 +1378,12 @@ impl Producer {
     /// A producer whose allocator makes `dmabuf` (see [`Allocator::drm_formats`]); it
     /// can write the LINEAR ones' formats into shared memory too.
     ///
-    /// [`Allocator::drm_formats`]: crate::Allocator::drm_formats
+    /// [`Allocator::drm_formats`]: penstock::Allocator::drm_formats
     pub fn new(dmabuf: DrmFormatSet) -> Producer {
         let mut shm: Vec<VideoFormat> = dmabuf
             .iter()
             .filter(|f| f.is_linear())
-            .filter_map(DrmFormat::video_format)
+            .filter_map(VideoFormat::from_drm_format)
             .collect();
         shm.dedup();
         Producer { dmabuf, shm }
@@ -1394,8 +1394,8 @@ impl Producer {
     /// or, for an allocator of plain memory, every format in shared memory and no
     /// DMA-BUF.
     ///
-    /// [`Allocator::drm_formats`]: crate::Allocator::drm_formats
-    pub fn from_allocator(allocator: &dyn crate::Allocator) -> Producer {
+    /// [`Allocator::drm_formats`]: penstock::Allocator::drm_formats
+    pub fn from_allocator(allocator: &dyn penstock::Allocator) -> Producer {
         match allocator.drm_formats() {
             Some(formats) => Producer::new(formats),
             None => Producer::new(DrmFormatSet::new()).with_shm_formats(VideoFormat::ALL),

@@ -6,7 +6,7 @@
 //! allocator can make or a peer can accept; negotiation intersects such sets.
 //!
 //! ```
-//! use penstock::video::drm::{DrmFormat, DrmFormatSet, DRM_FORMAT_MOD_LINEAR};
+//! use penstock::drm::{DrmFormat, DrmFormatSet, DRM_FORMAT_MOD_LINEAR};
 //!
 //! let f: DrmFormat = "NV12".parse()?;
 //! assert_eq!(f.modifier, DRM_FORMAT_MOD_LINEAR);
@@ -16,7 +16,7 @@
 //! let a: DrmFormatSet = [f, tiled].into_iter().collect();
 //! let b: DrmFormatSet = [f].into_iter().collect();
 //! assert_eq!(a.intersect(&b).iter().collect::<Vec<_>>(), [&f]);
-//! # Ok::<(), penstock::video::drm::DrmFormatError>(())
+//! # Ok::<(), penstock::drm::DrmFormatError>(())
 //! ```
 
 use std::fmt;
@@ -24,12 +24,14 @@ use std::str::FromStr;
 
 pub use drm_fourcc::DrmFourcc;
 
-use super::VideoFormat;
-
 /// `DRM_FORMAT_MOD_LINEAR`: rows one after another, as the CPU expects.
 pub const DRM_FORMAT_MOD_LINEAR: u64 = 0;
 /// `DRM_FORMAT_MOD_INVALID`: "no explicit modifier" (implicit, driver-chosen layout).
 pub const DRM_FORMAT_MOD_INVALID: u64 = 0x00ff_ffff_ffff_ffff;
+
+/// The caps field that names DMA-BUF formats (`drm-format=NV12:0x...`), GStreamer 1.24's.
+/// [`Caps`](crate::caps::Caps) compare its values as [`DrmFormat`]s, not as text.
+pub const DRM_FORMAT_FIELD: &str = "drm-format";
 
 /// Errors from parsing a `drm-format` string.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,11 +89,6 @@ impl DrmFormat {
     /// Whether the CPU can read the layout row by row (LINEAR).
     pub const fn is_linear(&self) -> bool {
         self.modifier == DRM_FORMAT_MOD_LINEAR
-    }
-
-    /// The penstock video format with this fourcc's memory layout, if any.
-    pub fn video_format(&self) -> Option<VideoFormat> {
-        VideoFormat::from_drm_fourcc(self.fourcc)
     }
 
     /// Sort key: fourcc code, then modifier.
@@ -176,16 +173,6 @@ impl DrmFormatSet {
         DrmFormatSet {
             formats: Vec::new(),
         }
-    }
-
-    /// Every fourcc of a penstock [`VideoFormat`], LINEAR only: what a software allocator
-    /// (memfd, dma-heap, udmabuf) can lay out.
-    pub fn linear_video_formats() -> DrmFormatSet {
-        VideoFormat::ALL
-            .into_iter()
-            .filter_map(VideoFormat::drm_fourcc)
-            .map(DrmFormat::linear)
-            .collect()
     }
 
     /// Adds a format; returns whether it was new.
@@ -298,16 +285,6 @@ mod tests {
             );
         }
         assert!("ÿÿ".parse::<DrmFormat>().is_err());
-    }
-
-    #[test]
-    fn every_video_format_has_a_linear_drm_format() {
-        let set = DrmFormatSet::linear_video_formats();
-        assert_eq!(set.len(), VideoFormat::ALL.len());
-        for f in &set {
-            assert!(f.is_linear());
-            assert!(f.video_format().is_some());
-        }
     }
 
     #[test]

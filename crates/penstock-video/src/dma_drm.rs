@@ -18,7 +18,7 @@
 //! layout when there is one. A LINEAR buffer of a fourcc penstock knows is laid out
 //! exactly like the equivalent plain format (`NV12` ↔ [`VideoFormat::Nv12`], see
 //! [`VideoFormat::from_drm_fourcc`]) in GStreamer's default layout; any other modifier
-//! (tiled, compressed, or the implicit [`DRM_FORMAT_MOD_INVALID`](super::drm::DRM_FORMAT_MOD_INVALID))
+//! (tiled, compressed, or the implicit [`DRM_FORMAT_MOD_INVALID`](penstock::drm::DRM_FORMAT_MOD_INVALID))
 //! has no layout the CPU can read.
 //!
 //! [`dma_drm_caps_to_raw`] and [`raw_caps_to_dma_drm`] convert between DMA_DRM caps and
@@ -26,7 +26,7 @@
 //!
 //! ```
 //! use penstock::caps::Caps;
-//! use penstock::video::{VideoFormat, dma_drm::VideoInfoDmaDrm};
+//! use penstock_video::{VideoFormat, dma_drm::VideoInfoDmaDrm};
 //!
 //! let caps: Caps = "video/x-raw(memory:DMABuf), format=DMA_DRM, drm-format=NV12, \
 //!                   width=1280, height=720".parse()?;
@@ -38,15 +38,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::caps::{CAPS_FEATURE_MEMORY_DMABUF, Caps, CapsFeatures, Structure, Value};
+use penstock::caps::{CAPS_FEATURE_MEMORY_DMABUF, Caps, CapsFeatures, Structure, Value};
 
-use super::drm::{DrmFormat, DrmFormatError, fourcc_chars};
 use super::{VideoError, VideoFormat, VideoInfo};
+use penstock::drm::{DrmFormat, DrmFormatError, fourcc_chars};
 
 /// The `format` value of DMA_DRM caps.
 pub const DMA_DRM_FORMAT: &str = "DMA_DRM";
 /// The field holding the DRM format (`FOURCC[:0xMODIFIER]`) in DMA_DRM caps.
-pub const DRM_FORMAT_FIELD: &str = "drm-format";
+pub use penstock::drm::DRM_FORMAT_FIELD;
 
 /// Why caps are not (valid) DMA_DRM caps, or have no CPU layout.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -192,7 +192,7 @@ impl VideoInfoDmaDrm {
                 height,
             });
         }
-        let layout = match drm.video_format() {
+        let layout = match VideoFormat::from_drm_format(&drm) {
             Some(format) if drm.is_linear() => {
                 Some(VideoInfo::new(format, width, height).map_err(Box::new)?)
             }
@@ -400,7 +400,7 @@ pub fn dma_drm_caps_to_raw(caps: &Caps) -> Result<Caps, DmaDrmError> {
         let plain: Vec<String> = formats
             .iter()
             .filter(|d| d.is_linear())
-            .filter_map(DrmFormat::video_format)
+            .filter_map(VideoFormat::from_drm_format)
             .map(|v| v.name().to_owned())
             .collect();
         let Some(first) = formats.first() else {
@@ -503,9 +503,9 @@ pub fn raw_caps_to_dma_drm(caps: &Caps) -> Result<Caps, DmaDrmError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::caps::Caps;
-    use crate::video::drm::{DRM_FORMAT_MOD_INVALID, DrmFourcc};
-    use crate::video::frame::info_from_caps;
+    use crate::frame::info_from_caps;
+    use penstock::caps::Caps;
+    use penstock::drm::{DRM_FORMAT_MOD_INVALID, DrmFourcc};
     use proptest::prelude::*;
 
     const TILED: u64 = 0x0100_0000_0000_0001;

@@ -1,10 +1,10 @@
 //! Video caps ↔ [`VideoInfo`], and re-laying frames out when a consumer cannot read a
 //! producer's layout.
 
-use crate::buffer::{BufferError, BufferMut, BufferRef};
-use crate::caps::Caps;
-use crate::ledger::{self, CopyReason};
 use crate::meta::VideoMeta;
+use penstock::buffer::{BufferError, BufferMut, BufferRef};
+use penstock::caps::Caps;
+use penstock::ledger::{self, CopyReason};
 
 use super::dma_drm::{DMA_DRM_FORMAT, VideoInfoDmaDrm};
 use super::{VideoError, VideoFormat, VideoInfo};

@@ -12,7 +12,7 @@ use super::color::{
 };
 use super::patterns::Lcg;
 use super::{ChromaSite, Mode, Pattern, RenderOptions, Renderer, TestSrcError};
-use crate::video::{VideoError, VideoFormat, VideoInfo};
+use crate::{VideoError, VideoFormat, VideoInfo};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
