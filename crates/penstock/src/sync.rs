@@ -27,12 +27,19 @@ use std::time::Duration;
 pub trait MutexExt<T: ?Sized> {
     /// Locks the mutex, poisoned or not.
     fn lock_ignore_poison(&self) -> MutexGuard<'_, T>;
+    /// The data through a unique reference (no locking needed), poisoned or not.
+    fn get_mut_ignore_poison(&mut self) -> &mut T;
 }
 
 impl<T: ?Sized> MutexExt<T> for Mutex<T> {
     #[inline]
     fn lock_ignore_poison(&self) -> MutexGuard<'_, T> {
         self.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    #[inline]
+    fn get_mut_ignore_poison(&mut self) -> &mut T {
+        self.get_mut().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -105,6 +112,9 @@ mod tests {
         assert!(m.is_poisoned());
         *m.lock_ignore_poison() += 1;
         assert_eq!(*m.lock_ignore_poison(), 7);
+        let mut m = Arc::try_unwrap(m).unwrap();
+        *m.get_mut_ignore_poison() += 1;
+        assert_eq!(*m.get_mut_ignore_poison(), 8);
     }
 
     #[test]
