@@ -1,9 +1,6 @@
 //! `capsfilter`: restricts the caps that can flow (what `! video/x-raw,... !` makes).
 
-use penstock::property::PropertyTable;
-use penstock::sync::RwLockExt;
-use std::sync::LazyLock;
-use std::sync::{OnceLock, RwLock};
+use std::sync::{LazyLock, OnceLock, RwLock};
 
 use penstock::buffer::Buffer;
 use penstock::caps::Caps;
@@ -12,7 +9,9 @@ use penstock::element::{
 };
 use penstock::flow::{FlowError, FlowResult};
 use penstock::pad::{Pad, PadTemplate};
+use penstock::property::PropertyTable;
 use penstock::query::Query;
+use penstock::sync::RwLockExt;
 
 /// The factory.
 pub fn factory() -> ElementFactory {

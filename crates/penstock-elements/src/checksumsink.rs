@@ -10,7 +10,6 @@
 //! memories are hashed one after the other (no merge, no copy). Each line goes to
 //! stdout and is also posted on the bus as an element message named `checksum`.
 
-use penstock::property::PropertyTable;
 use std::io::Write;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -26,6 +25,7 @@ use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::memory::MemoryError;
 use penstock::pad::{Pad, PadTemplate};
+use penstock::property::PropertyTable;
 
 use sha1::{Digest, Sha1};
 use sha2::{Sha256, Sha512};

@@ -1,10 +1,7 @@
 //! `fakesrc`: produces empty or fixed-size buffers, for measuring the framework.
 
-use penstock::property::PropertyTable;
-use penstock::sync::MutexExt;
-use std::sync::LazyLock;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
 
 use penstock::PoolConfig;
 use penstock::basesrc::{BaseSrc, PushSource};
@@ -15,6 +12,8 @@ use penstock::event::Format;
 use penstock::flow::FlowError;
 use penstock::pad::PadTemplate;
 use penstock::pool::{AcquireParams, BufferPool};
+use penstock::property::PropertyTable;
+use penstock::sync::MutexExt;
 
 const SIZETYPES: &[(i32, &str, &str)] = &[
     (1, "empty", "Send empty buffers"),

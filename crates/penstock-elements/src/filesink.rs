@@ -2,12 +2,9 @@
 //! buffer's memories (one `writev(2)` per buffer while the kernel takes it all; no
 //! staging copy).
 
-use penstock::property::PropertyTable;
-use penstock::sync::MutexExt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, IoSlice, Write};
-use std::sync::LazyLock;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 
 use penstock::buffer::Buffer;
 use penstock::bus::MessageKind;
@@ -20,6 +17,8 @@ use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::memory::MapRead;
 use penstock::pad::{Pad, PadTemplate};
+use penstock::property::PropertyTable;
+use penstock::sync::MutexExt;
 
 /// The factory.
 pub fn factory() -> ElementFactory {

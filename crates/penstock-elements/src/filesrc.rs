@@ -11,10 +11,7 @@
 //! mapped; the file is expected not to be truncated or rewritten while it is read (see
 //! [`MappedFile`] for why: a truncation under a mapping raises `SIGBUS`).
 
-use penstock::property::PropertyTable;
-use penstock::sync::MutexExt;
-use std::sync::LazyLock;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 
 use penstock::basesrc::{BaseSrc, PushSource};
 use penstock::buffer::{Buffer, BufferFlags, BufferMut};
@@ -26,6 +23,8 @@ use penstock::event::Format;
 use penstock::flow::FlowError;
 use penstock::memory::Memory;
 use penstock::pad::PadTemplate;
+use penstock::property::PropertyTable;
+use penstock::sync::MutexExt;
 use penstock_linux::{LinuxError, MappedFile};
 
 /// GStreamer's default block size.

@@ -8,12 +8,9 @@
 //! Each side's per-item writes sit on cache lines of their own: with them next to each
 //! other, the two cores traded a line per buffer and the handoff cost five times more.
 
-use penstock::property::PropertyTable;
-use penstock::sync::{CondvarExt, MutexExt};
 use std::collections::VecDeque;
-use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering, fence};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, LazyLock, Mutex, OnceLock};
 
 use penstock::buffer::Buffer;
 use penstock::caps::Caps;
@@ -24,8 +21,10 @@ use penstock::element::{
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::pad::{Pad, PadDirection, PadTemplate};
+use penstock::property::PropertyTable;
 use penstock::query::Query;
 use penstock::spin;
+use penstock::sync::{CondvarExt, MutexExt};
 
 const LEAKY: &[(i32, &str, &str)] = &[
     (0, "no", "Not Leaky"),

@@ -18,11 +18,8 @@
 //! GStreamer's rawvideoparse does. A trailing partial frame at EOS is dropped with a
 //! warning; a stream without a single whole frame is an error.
 
-use penstock::property::{PropertyTable, Refused};
-use penstock::sync::MutexExt;
 use std::collections::VecDeque;
-use std::sync::LazyLock;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
 
 use penstock::buffer::{Buffer, BufferFlags, BufferMut};
 use penstock::caps::{Caps, Fraction};
@@ -35,7 +32,9 @@ use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::CopyReason;
 use penstock::memory::{Memory, MemoryError};
 use penstock::pad::{Pad, PadDirection, PadTemplate};
+use penstock::property::{PropertyTable, Refused};
 use penstock::query::Query;
+use penstock::sync::MutexExt;
 use penstock::time::ClockTime;
 use penstock_video::VideoMeta;
 use penstock_video::{VideoFormat, VideoInfo};

@@ -1,7 +1,6 @@
 //! `tee`: sends every buffer to all its source pads — a refcount per branch, never a
 //! copy. Answers the allocation query with the merge of its branches' answers.
 
-use penstock::sync::RwLockExt;
 use std::sync::RwLock;
 
 use penstock::buffer::Buffer;
@@ -10,6 +9,7 @@ use penstock::element::{Element, ElementFactory, ElementImpl};
 use penstock::flow::{FlowError, FlowResult};
 use penstock::pad::{Pad, PadDirection, PadTemplate};
 use penstock::query::{AllocationQuery, Query};
+use penstock::sync::RwLockExt;
 
 /// The factory.
 pub fn factory() -> ElementFactory {

@@ -18,7 +18,6 @@
 //! input's luma memory (no copy) and only the chroma planes are written, into a small
 //! pooled memory; the VideoMeta gives the planes' offsets across the two memories.
 
-use penstock::sync::MutexExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -32,6 +31,7 @@ use penstock::ledger::{self, CopyReason};
 use penstock::pad::{Pad, PadDirection, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool, PoolError};
 use penstock::query::{AllocationQuery, Query};
+use penstock::sync::MutexExt;
 use penstock_video::VideoMeta;
 use penstock_video::convert::{
     Colorimetry, ConvertError, Converter, deinterleave, planes, planes_mut,

@@ -41,10 +41,7 @@
 //! GStreamer's `-1` ("crop automatically to the downstream caps") is not supported: it is
 //! rejected when the property is set, with a message saying so.
 
-use penstock::property::{PropertyTable, Refused};
-use penstock::sync::MutexExt;
-use std::sync::LazyLock;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{LazyLock, Mutex, OnceLock};
 
 use penstock::buffer::{Buffer, BufferRef};
 use penstock::caps::{Caps, Value};
@@ -56,7 +53,9 @@ use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::{self, CopyReason};
 use penstock::pad::{Pad, PadDirection, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool, PoolConfig};
+use penstock::property::{PropertyTable, Refused};
 use penstock::query::{AllocationQuery, Query};
+use penstock::sync::MutexExt;
 use penstock_video::frame::info_from_caps;
 use penstock_video::{VideoCropMeta, VideoMeta};
 use penstock_video::{VideoFormat, VideoInfo};

@@ -1,10 +1,7 @@
 //! `videotestsrc`: renders GStreamer's test patterns straight into buffers acquired from
 //! the negotiated pool (no intermediate frame, no copy).
 
-use penstock::property::PropertyTable;
-use penstock::sync::MutexExt;
-use std::sync::LazyLock;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use penstock::allocator::{AllocationParams, Allocator};
@@ -18,7 +15,9 @@ use penstock::element::{
 use penstock::flow::FlowError;
 use penstock::pad::PadTemplate;
 use penstock::pool::{AcquireParams, BufferPool};
+use penstock::property::PropertyTable;
 use penstock::query::AllocationQuery;
+use penstock::sync::MutexExt;
 use penstock::{ClockTime, PoolConfig};
 use penstock_video::VideoMeta;
 use penstock_video::convert::Colorimetry;

@@ -4,7 +4,6 @@
 //! so every test here takes `SERIAL`: the copy counts one test reads cannot include
 //! another's.
 
-use penstock::sync::MutexExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -13,6 +12,7 @@ use penstock::bus::MessageKind;
 use penstock::element::Element;
 use penstock::ledger;
 use penstock::pipeline::{Pipeline, PipelineError, RunReport};
+use penstock::sync::MutexExt;
 use sha1::{Digest, Sha1};
 
 static SERIAL: Mutex<()> = Mutex::new(());

@@ -6,7 +6,6 @@
 //! `kernel-test NAME: not run on this kernel (no DMA-BUF exporter)` and passes, unless
 //! `PENSTOCK_REQUIRE_KERNEL=1` is set: then the absence fails the test.
 
-use penstock::sync::MutexExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,6 +18,7 @@ use penstock::flow::FlowResult;
 use penstock::ledger;
 use penstock::memory::Memory;
 use penstock::pad::{Pad, PadTemplate};
+use penstock::sync::MutexExt;
 
 /// Whether this kernel exports DMA-BUFs for software frames (else: not run, or a
 /// failure under `PENSTOCK_REQUIRE_KERNEL=1`).

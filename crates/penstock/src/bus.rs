@@ -1,11 +1,11 @@
 //! The bus: messages from elements and streaming threads to the application.
 
-use crate::sync::MutexExt;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::element::State;
+use crate::sync::MutexExt;
 
 /// What a message says.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,7 +12,6 @@
 //! Playing; on the way down the framework sets every pad flushing, calls
 //! [`ElementImpl::unlock`] so blocked calls return, and joins the threads.
 
-use crate::sync::{MutexExt, RwLockExt};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +25,7 @@ use crate::event::Event;
 use crate::flow::{FlowError, FlowResult};
 use crate::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 use crate::query::{CapsQuery, Query};
+use crate::sync::{MutexExt, RwLockExt};
 
 /// Element states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -21,12 +21,13 @@
 //! assert_eq!(snap.site("doc-example").copies.bytes, 4096);
 //! ```
 
-use crate::sync::MutexExt;
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::sync::MutexExt;
 
 /// Why a copy was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -4,7 +4,6 @@
 //! that pad hands them to its element. Queries go to the peer and come back answered.
 //! Stream-start, caps and segment events are *sticky*: the pad keeps the latest of each.
 
-use crate::sync::{MutexExt, RwLockExt};
 use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
@@ -18,6 +17,7 @@ use crate::element::{Element, ElementInner};
 use crate::event::Event;
 use crate::flow::{FlowError, FlowResult};
 use crate::query::{CapsQuery, Query};
+use crate::sync::{MutexExt, RwLockExt};
 
 /// Direction of a pad.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

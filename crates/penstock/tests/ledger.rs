@@ -4,10 +4,10 @@
 //! The ledger is process-wide and this file is one process: every test takes `LOCK`, so
 //! that `reset` and the exact `since` checks see only their own records.
 
-use penstock::sync::MutexExt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use penstock::ledger::{self, CopyReason, Totals};
+use penstock::sync::MutexExt;
 
 static LOCK: Mutex<()> = Mutex::new(());
 

@@ -13,11 +13,11 @@
 //! Shared by several test files; each uses a part of it.
 #![allow(dead_code)]
 
-use penstock::sync::MutexExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use penstock::sync::MutexExt;
 use penstock_video::{VideoFormat, VideoInfo};
 
 /// `gst-launch-1.0` if installed. `None` (after printing why) when it is missing and
