@@ -206,11 +206,12 @@ impl VideoConvert {
         let downstream = src.peer_caps(None);
         let out_caps = choose_output(caps, in_info.format(), &downstream).ok_or_else(|| {
             ElementError::new(format!(
-                "not negotiated: {} can take no format {} could convert {caps} to",
+                "not negotiated: {} cannot convert {caps} to anything {} takes \
+                 ({downstream})",
+                element.path(),
                 src.peer()
                     .map(|p| p.path())
                     .unwrap_or_else(|| "(unlinked)".into()),
-                element.path()
             ))
             .with_debug(format!("downstream: {downstream}"))
         })?;

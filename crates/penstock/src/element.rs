@@ -702,7 +702,7 @@ pub struct Registry {
 #[non_exhaustive]
 pub enum MakeError {
     /// No factory of that name.
-    #[error("no element \"{name}\"{}", .suggestion.as_ref().map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default())]
+    #[error("no element \"{}\"{}", crate::launch::abbreviate(name), .suggestion.as_ref().map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default())]
     NoSuchElement {
         /// The name asked for.
         name: String,
