@@ -7,9 +7,9 @@
 //!
 //! # What GStreamer does, and what is done here
 //!
-//! Caps with a `colorimetry` field are converted with its range and matrix
-//! ([`Colorimetry::from_caps_field`], [`Converter::with_colorimetry`]); caps without
-//! one get GStreamer's defaults ([`default_space`]): YUV is
+//! Frames are converted with the range and matrix of their [`VideoInfo::colorimetry`]
+//! (read from the caps' `colorimetry` field, or GStreamer's default for caps without
+//! one, [`Colorimetry::default_for`]): YUV is
 //! limited-range BT.601 up to 576 rows, BT.709 above, BT.2020 from 2160 rows; RGB is
 //! full-range; GRAY8 is full-range BT.601. Chroma of 4:2:0 and 4:2:2 YUV is centred
 //! between luma samples up to 576 rows and horizontally co-sited above.
@@ -33,9 +33,10 @@ pub mod matrix;
 #[cfg(test)]
 mod tests;
 
-use matrix::{ColorMatrix, RgbToYuv, Space, YuvToRgb, YuvToYuv};
+use matrix::{RgbToYuv, YuvToRgb, YuvToYuv};
 
-use super::{VideoFormat, VideoInfo};
+use crate::colorimetry::{ChromaSite, ColorMatrix, ColorRange, Colorimetry, Space};
+use crate::{VideoFormat, VideoInfo};
 
 /// Why a conversion could not be set up or run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -98,17 +99,17 @@ pub enum ConvertError {
         /// What is wrong.
         reason: String,
     },
-    /// A caps `colorimetry` value this converter cannot use.
-    #[error("{field}={value} for {format}: {why}")]
+    /// A colorimetry this converter cannot convert.
+    #[error("{what} colorimetry {colorimetry} for {format}: {why}")]
     Colorimetry {
-        /// The caps field (`colorimetry`).
-        field: &'static str,
-        /// The value as written.
-        value: String,
+        /// `input` or `output`.
+        what: &'static str,
+        /// The colorimetry, as caps write it.
+        colorimetry: String,
         /// The frames' format.
         format: VideoFormat,
-        /// Why it cannot be used.
-        why: String,
+        /// Why it cannot be converted.
+        why: &'static str,
     },
 }
 
@@ -203,138 +204,58 @@ pub fn planes_mut<'a>(
     Ok(out.into_iter().flatten().collect())
 }
 
-/// Chroma siting of subsampled YUV, as GStreamer assumes without a `chroma-site` field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ChromaSite {
-    /// RGB and gray: no chroma planes.
-    None,
-    /// Chroma centred between luma samples (GStreamer's `jpeg`).
-    Centered,
-    /// Chroma horizontally on the even luma samples, vertically centred (`mpeg2`).
-    HCosited,
-}
-
-/// The colour space GStreamer 1.22 gives `format` frames `height` rows high when the
-/// caps have no `colorimetry` (its `set_default_colorimetry`).
-pub fn default_space(format: VideoFormat, height: u32) -> Space {
-    if format.is_yuv() {
-        Space::Yuv(if height >= 2160 {
-            ColorMatrix::Bt2020
-        } else if height > 576 {
-            ColorMatrix::Bt709
-        } else {
-            ColorMatrix::Bt601
-        })
-    } else if format.is_gray() {
-        Space::Gray
-    } else {
-        Space::Rgb
-    }
-}
-
-/// The chroma siting GStreamer 1.22 assumes for `format` frames `height` rows high.
-pub fn default_site(format: VideoFormat, height: u32) -> ChromaSite {
-    if !format.is_yuv() {
-        ChromaSite::None
-    } else if height > 576 {
-        ChromaSite::HCosited
-    } else {
-        ChromaSite::Centered
-    }
-}
-
-/// How one side of a conversion encodes colour: its [`Space`] and its chroma siting.
+/// How one side of a conversion encodes colour, as the kernels compute with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Colorimetry {
+struct Side {
     /// Range and matrix.
-    pub space: Space,
-    /// Where subsampled chroma sits ([`ChromaSite::None`] for RGB and gray).
-    pub site: ChromaSite,
+    space: Space,
+    /// Where subsampled chroma sits ([`ChromaSite::UNKNOWN`] for RGB and gray).
+    site: ChromaSite,
 }
 
-impl Colorimetry {
-    /// GStreamer 1.22's default for `format` frames `height` rows high.
-    pub fn default_for(format: VideoFormat, height: u32) -> Colorimetry {
-        Colorimetry {
-            space: default_space(format, height),
-            site: default_site(format, height),
-        }
-    }
-
-    /// From a caps structure's `colorimetry` field (`None` where it is absent:
-    /// GStreamer's default for the format and size).
-    ///
-    /// The value is one of GStreamer's names (`bt601`, `bt709`, `bt2020`, `bt2020-10`,
-    /// `bt2100-pq`, `bt2100-hlg`, `smpte240m`, `sRGB`) or its
-    /// `range:matrix:transfer:primaries` numbers (range 0 unknown, 1 full, 2 limited;
-    /// matrix 0 unknown, 1 RGB, 2 FCC, 3 BT.709, 4 BT.601, 5 SMPTE 240M, 6 BT.2020);
-    /// unknown parts take the default. Only the range and the matrix matter to the
-    /// conversion: GStreamer 1.22's videoconvert converts neither transfer functions
-    /// nor primaries by default.
-    ///
-    /// The chroma siting stays GStreamer's default for the size, whatever the caps'
-    /// `chroma-site` says: GStreamer's own fast paths ignore that field, and where its
-    /// generic path follows it, this converter does not match it yet.
-    ///
-    /// # Errors
-    /// [`ConvertError::Colorimetry`] for a value that is not one of these, or that the
-    /// format cannot have (the RGB matrix for YUV, limited-range RGB).
-    pub fn from_caps_field(
-        format: VideoFormat,
-        height: u32,
-        colorimetry: Option<&str>,
-    ) -> Result<Colorimetry, ConvertError> {
-        let mut c = Colorimetry::default_for(format, height);
-        let Some(v) = colorimetry else {
-            return Ok(c);
+impl Side {
+    /// What `info`'s colorimetry means to the converter, as to GStreamer 1.22's
+    /// videoconvert: the range and matrix of YUV, full-range R'G'B' for RGB, full-range
+    /// BT.601 for gray whatever its caps say; transfer functions and primaries are not
+    /// converted. The chroma siting is the default of the size whatever the colorimetry
+    /// says: GStreamer's own fast paths ignore `chroma-site`, and where its generic path
+    /// follows it, this converter does not match it yet.
+    fn of(what: &'static str, info: &VideoInfo) -> Result<Side, ConvertError> {
+        let (f, h) = (info.format(), info.height());
+        let c = info.colorimetry();
+        let default = Colorimetry::default_for(f, h);
+        let unsupported = |why: &'static str| ConvertError::Colorimetry {
+            what,
+            colorimetry: c.to_string(),
+            format: f,
+            why,
         };
-        let bad = |why: &str| ConvertError::Colorimetry {
-            field: "colorimetry",
-            value: v.to_owned(),
-            format,
-            why: why.to_owned(),
-        };
-        // (range, matrix) as GStreamer numbers; 0 = unknown.
-        let (range, matrix) = match v {
-            "bt601" => (2, 4),
-            "bt709" => (2, 3),
-            "smpte240m" => (2, 5),
-            "sRGB" => (1, 1),
-            "bt2020" | "bt2020-10" | "bt2100-pq" | "bt2100-hlg" => (2, 6),
-            _ => {
-                let parts: Vec<Option<u32>> = v.split(':').map(|p| p.parse().ok()).collect();
-                match parts.as_slice() {
-                    [Some(r), Some(m), Some(_), Some(_)] => (*r, *m),
-                    _ => {
-                        return Err(bad(
-                            "not a GStreamer colorimetry name nor range:matrix:transfer:primaries",
-                        ));
-                    }
-                }
+        let space = if f.is_yuv() {
+            let matrix = match c.matrix {
+                ColorMatrix::Unknown => default.matrix,
+                ColorMatrix::Rgb => return Err(unsupported("YUV cannot have the RGB matrix")),
+                m => m,
+            };
+            let range = match c.range {
+                ColorRange::Full => ColorRange::Full,
+                _ => ColorRange::Limited,
+            };
+            Space::Yuv(matrix, range)
+        } else if f.is_gray() {
+            default.space(f)
+        } else {
+            if c.range == ColorRange::Limited {
+                return Err(unsupported(
+                    "limited-range RGB is not supported (GStreamer's videoconvert takes RGB as \
+                     full range)",
+                ));
             }
+            Space::Rgb
         };
-        if format.is_yuv() {
-            let m = match matrix {
-                0 => c.space.matrix().unwrap_or(ColorMatrix::Bt601),
-                2 => ColorMatrix::Fcc,
-                3 => ColorMatrix::Bt709,
-                4 => ColorMatrix::Bt601,
-                5 => ColorMatrix::Smpte240m,
-                6 => ColorMatrix::Bt2020,
-                1 => return Err(bad("YUV cannot have the RGB matrix")),
-                _ => return Err(bad("unknown matrix number")),
-            };
-            c.space = match range {
-                0 | 2 => Space::Yuv(m),
-                1 => Space::YuvFull(m),
-                _ => return Err(bad("unknown range number")),
-            };
-        } else if format.is_rgb() && range == 2 {
-            return Err(bad(
-                "limited-range RGB is not supported (GStreamer's videoconvert takes RGB as full range)",
-            ));
-        }
-        Ok(c)
+        Ok(Side {
+            space,
+            site: default.chroma_site,
+        })
     }
 }
 
@@ -423,40 +344,27 @@ pub struct Converter {
     output: VideoFormat,
     width: u32,
     height: u32,
+    /// Input and output [`Side`]s are equal.
+    same_encoding: bool,
     path: Path,
     /// 4:4:4 working rows of the generic path (4 bytes a pixel).
     tmp: Vec<u8>,
 }
 
 impl Converter {
-    /// A converter from `input` frames to `output` frames (formats and size; the
-    /// layouts are given with each frame).
+    /// A converter from `input` frames to `output` frames: their formats, size and
+    /// colorimetries ([`VideoInfo::colorimetry`], as [`frame::info_from_caps`] reads it
+    /// from caps; see `Side::of` for what of it matters). The layouts are given with
+    /// each frame. Frames of one format with different colorimetries are converted,
+    /// not copied.
+    ///
+    /// [`frame::info_from_caps`]: crate::frame::info_from_caps
     ///
     /// # Errors
-    /// [`ConvertError::SizeMismatch`] when the sizes differ.
+    /// [`ConvertError::SizeMismatch`] when the sizes differ;
+    /// [`ConvertError::Colorimetry`] for a colorimetry the converter cannot take
+    /// (limited-range RGB, YUV with the RGB matrix).
     pub fn new(input: &VideoInfo, output: &VideoInfo) -> Result<Converter, ConvertError> {
-        let (fi, fo, h) = (input.format(), output.format(), input.height());
-        Converter::with_colorimetry(
-            input,
-            output,
-            Colorimetry::default_for(fi, h),
-            Colorimetry::default_for(fo, h),
-        )
-    }
-
-    /// A converter between frames whose colorimetry is given (from their caps'
-    /// `colorimetry` field, [`Colorimetry::from_caps_field`]) rather than
-    /// GStreamer's default for their format and size. Frames of one format with
-    /// different colorimetries are converted, not copied.
-    ///
-    /// # Errors
-    /// [`ConvertError::SizeMismatch`] when the sizes differ.
-    pub fn with_colorimetry(
-        input: &VideoInfo,
-        output: &VideoInfo,
-        ci: Colorimetry,
-        co: Colorimetry,
-    ) -> Result<Converter, ConvertError> {
         if input.width() != output.width() || input.height() != output.height() {
             return Err(ConvertError::SizeMismatch {
                 in_width: input.width(),
@@ -465,6 +373,8 @@ impl Converter {
                 out_height: output.height(),
             });
         }
+        let ci = Side::of("input", input)?;
+        let co = Side::of("output", output)?;
         let (fi, fo, h) = (input.format(), output.format(), input.height());
         let path = plan(fi, fo, ci, co);
         Ok(Converter {
@@ -472,9 +382,18 @@ impl Converter {
             output: fo,
             width: input.width(),
             height: h,
+            same_encoding: ci == co,
             path,
             tmp: Vec::new(),
         })
+    }
+
+    /// Whether input and output encode colour alike (range, matrix and chroma siting as
+    /// the converter sees them), so that samples only move: with the same format on
+    /// both sides, a converter that only copies, and frames that may be passed on as
+    /// they are.
+    pub fn keeps_samples(&self) -> bool {
+        self.same_encoding
     }
 
     /// Input format.
@@ -551,7 +470,7 @@ impl Converter {
 
 /// Picks GStreamer's way of converting `fi` frames of colorimetry `ci` to `fo` frames
 /// of colorimetry `co`.
-fn plan(fi: VideoFormat, fo: VideoFormat, ci: Colorimetry, co: Colorimetry) -> Path {
+fn plan(fi: VideoFormat, fo: VideoFormat, ci: Side, co: Side) -> Path {
     use VideoFormat::*;
     let (si, so) = (ci.space, co.space);
     let same_matrix = si.matrix() == so.matrix();
@@ -622,16 +541,13 @@ fn sub_scale(x: u32, shift: u32) -> usize {
 
 /// Rows of `plane` in a frame `height` rows high.
 fn plane_rows(f: VideoFormat, height: u32, plane: usize) -> usize {
-    let comp = f.plane_components(plane).next().unwrap_or(0);
-    sub_scale(height, f.subsampling(comp).1)
+    f.plane_size(plane, 1, height)
+        .map_or(0, |p| p.height as usize)
 }
 
 /// Bytes of one row of `plane`.
 fn plane_row_bytes(f: VideoFormat, width: u32, plane: usize) -> usize {
-    f.plane_components(plane)
-        .map(|c| sub_scale(width, f.subsampling(c).0) * f.pixel_stride(c))
-        .max()
-        .unwrap_or(0)
+    f.plane_size(plane, width, 1).map_or(0, |p| p.row_bytes)
 }
 
 fn check_planes(
@@ -1007,7 +923,7 @@ fn upsample_chroma_row(
         let (a, b) = if x % 2 == 1 {
             if x + 1 < w {
                 match site {
-                    ChromaSite::HCosited => {
+                    ChromaSite::H_COSITED => {
                         (f11(c(k, ui), c(k + 1, ui)), f11(c(k, vi), c(k + 1, vi)))
                     }
                     _ => (f31(c(k, ui), c(k + 1, ui)), f31(c(k, vi), c(k + 1, vi))),
@@ -1015,7 +931,7 @@ fn upsample_chroma_row(
             } else {
                 (c(k, ui), c(k, vi))
             }
-        } else if x == 0 || site == ChromaSite::HCosited {
+        } else if x == 0 || site == ChromaSite::H_COSITED {
             (c(k, ui), c(k, vi))
         } else {
             (f31(c(k, ui), c(k - 1, ui)), f31(c(k, vi), c(k - 1, vi)))
@@ -1404,7 +1320,7 @@ fn f11(a: u8, b: u8) -> u8 {
 fn upsample_h(site: ChromaSite, w: usize, trow: &mut [u8]) {
     for ch in 2..4 {
         match site {
-            ChromaSite::HCosited => {
+            ChromaSite::H_COSITED => {
                 let mut i = 1;
                 while i + 1 < w {
                     trow[i * 4 + ch] = f11(trow[(i - 1) * 4 + ch], trow[(i + 1) * 4 + ch]);
@@ -1435,7 +1351,7 @@ fn downsample_h(r: &Resample, w: usize, trow: &mut [u8]) {
     for ch in 2..4 {
         let at = |i: usize| i * 4 + ch;
         match r.site {
-            ChromaSite::HCosited => {
+            ChromaSite::H_COSITED => {
                 if w < 2 {
                     continue;
                 }
