@@ -2,6 +2,7 @@
 //! penstock-elements). Sizes stay small so that Miri runs them.
 
 use super::matrix::{RgbToYuv, YuvToRgb, integer_matrix};
+use super::planes::comp_desc;
 use super::*;
 use crate::colorimetry::{ColorMatrix, ColorRange, Colorimetry, Space};
 use crate::{VideoFormat, VideoInfo};
