@@ -45,7 +45,6 @@ fn options(fg: u32, bg: u32, hs: i32) -> RenderOptions {
         foreground_color: fg,
         background_color: bg,
         horizontal_speed: hs,
-        ..RenderOptions::default()
     }
 }
 
