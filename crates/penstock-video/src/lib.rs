@@ -3,8 +3,8 @@
 //! What the core crate (`penstock`) leaves out: everything that knows what a video frame
 //! is. Formats and frame layouts, the metas that describe them, the pool configuration
 //! that lays buffers out as frames ([`pool`]), the step that re-lays frames out for a
-//! consumer that cannot read a padded layout ([`relayout`]), the convert kernels, the
-//! test-pattern renderer ([`testsrc`]), DMA_DRM caps and the DMA-BUF modifier
+//! consumer that cannot read a padded layout ([`relayout`]), the convert and crop
+//! kernels ([`convert`], [`crop`]), the test-pattern renderer ([`testsrc`]), DMA_DRM caps and the DMA-BUF modifier
 //! negotiation ([`negotiate`]).
 //!
 //! [`VideoFormat`] names the raw pixel formats penstock understands (with GStreamer's
@@ -39,6 +39,7 @@
 
 pub mod colorimetry;
 pub mod convert;
+pub mod crop;
 pub mod dma_drm;
 mod format;
 pub mod frame;
