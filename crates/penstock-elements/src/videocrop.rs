@@ -58,10 +58,10 @@ use penstock::ledger::{self, CopyReason};
 use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool, PoolConfig};
 use penstock::query::{AllocationQuery, Query};
+use penstock_video::VideoInfo;
 pub use penstock_video::crop::{Crop, CropError, crop_copy};
 use penstock_video::frame::info_from_caps;
 use penstock_video::{VideoCropMeta, VideoMeta};
-use penstock_video::VideoInfo;
 use penstock_video::{VideoPoolConfigExt, VideoQueryExt};
 
 /// The factory.

@@ -20,6 +20,8 @@ use super::{Colorimetry, VideoError, VideoFormat, VideoInfo};
 ///   drm-format=NV12, width=…, height=…` is laid out exactly like the equivalent plain
 ///   format (see [`dma_drm`](super::dma_drm)).
 ///
+/// A `colorimetry` or `chroma-site` field that cannot be read gives
+/// `Some(Err(VideoError::Colorimetry(…)))`, naming the field and the value.
 /// Other DMA_DRM caps give `Some(Err(VideoError::DmaDrm(…)))` saying why there is no CPU
 /// layout (a tiled or compressed modifier, a fourcc penstock does not know, a bad
 /// `drm-format`). Caps in other memory (such as `video/x-raw(memory:DMABuf),

@@ -19,7 +19,8 @@ pub struct VideoAlignment {
     pub stride_align: [u32; MAX_PLANES],
 }
 
-/// The layout of one raw video frame: format, visible size, and where each plane lies.
+/// The layout of one raw video frame: format, visible size, and where each plane lies;
+/// and how its samples encode colour ([`VideoInfo::colorimetry`]).
 ///
 /// Build one with [`VideoInfo::new`] (GStreamer's default layout), then optionally
 /// [`VideoInfo::align`] it; or validate a layout from elsewhere with

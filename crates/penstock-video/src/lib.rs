@@ -12,7 +12,8 @@
 //! [`VideoInfo`] is the memory layout of one frame: plane offsets, strides and the frame
 //! size, and the frame's [`Colorimetry`] (matrix, range, transfer, primaries, chroma
 //! siting; [`colorimetry`]). [`VideoFormat::plane_size`] is the one plane-geometry
-//! computation (subsampled plane width and height, row bytes) everything shares. [`VideoInfo::new`] computes exactly the layout GStreamer uses by default, so raw
+//! computation (subsampled plane width and height, row bytes) everything shares.
+//! [`VideoInfo::new`] computes exactly the layout GStreamer uses by default, so raw
 //! frames are interchangeable with GStreamer's; [`VideoInfo::align`] adds padding and
 //! stride alignment the way `gst_video_info_align` does; and [`VideoInfo::with_layout`]
 //! validates an explicit layout such as a video meta carries.

@@ -1,7 +1,7 @@
 //! GStreamer's generic conversion path: unpack each row to 4:4:4, upsample chroma,
 //! apply the matrix, downsample chroma, pack.
 
-use super::planes::{Plane, PlaneMut, comp_desc, row_mut, sub_scale};
+use super::planes::{Plane, PlaneMut, comp_desc, row_mut};
 use super::rgb::rgb_offsets;
 use super::{Matrix, Resample, channel};
 use crate::VideoFormat;
@@ -133,7 +133,7 @@ pub(super) fn pack_row(f: VideoFormat, y: usize, w: usize, trow: &[u8], dst: &mu
         let ch = channel(f, c);
         let start = (y >> vs) * dst[p].stride + off;
         let d = &mut dst[p].data[start..];
-        let cols = sub_scale(w as u32, hs);
+        let cols = f.comp_width(c, w as u32) as usize;
         if hs == 0 {
             for (o, px) in d
                 .iter_mut()

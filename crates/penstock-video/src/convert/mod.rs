@@ -283,9 +283,12 @@ pub struct Converter {
 impl Converter {
     /// A converter from `input` frames to `output` frames: their formats, size and
     /// colorimetries ([`VideoInfo::colorimetry`], as [`frame::info_from_caps`] reads it
-    /// from caps; see `Side::of` for what of it matters). The layouts are given with
-    /// each frame. Frames of one format with different colorimetries are converted,
-    /// not copied.
+    /// from caps). Of a colorimetry only the range and matrix of YUV matter, as in
+    /// GStreamer 1.22's videoconvert: RGB is full range, gray full-range BT.601 whatever
+    /// its colorimetry says, transfer functions and primaries are not converted, and
+    /// chroma siting is the default of the size (see the [module docs](self)). The
+    /// layouts are given with each frame. Frames of one format with different
+    /// colorimetries are converted, not copied.
     ///
     /// [`frame::info_from_caps`]: crate::frame::info_from_caps
     ///

@@ -95,10 +95,6 @@ pub fn planes_mut<'a>(
     Ok(out.into_iter().flatten().collect())
 }
 
-pub(super) fn sub_scale(x: u32, shift: u32) -> usize {
-    ((x as usize) + (1 << shift) - 1) >> shift
-}
-
 /// Rows of `plane` in a frame `height` rows high.
 pub(super) fn plane_rows(f: VideoFormat, height: u32, plane: usize) -> usize {
     f.plane_size(plane, 1, height)

@@ -2,7 +2,7 @@
 //! between planar 4:2:0 and packed 4:2:2, which average or repeat chroma): 4:2:0
 //! repacking, 4:2:2 byte swaps, luma-only copies.
 
-use super::planes::{Plane, PlaneMut, comp_desc, copy_rows, row, row_mut, sub_scale};
+use super::planes::{Plane, PlaneMut, comp_desc, copy_rows, row, row_mut};
 use crate::VideoFormat;
 
 /// Copies component `c` of `fi` into component `c` of `fo` (same subsampling).
@@ -14,10 +14,11 @@ pub(super) fn move_comp(
     src: &[Plane<'_>],
     dst: &mut [PlaneMut<'_>],
 ) {
-    let (pi, oi, si, hs, vs) = comp_desc(fi, c);
+    let (pi, oi, si, _, _) = comp_desc(fi, c);
     let (po, oo, so, _, _) = comp_desc(fo, c);
-    let cols = sub_scale(w as u32, hs);
-    let rows = sub_scale(h as u32, vs);
+    // The frame's width and height came from u32s.
+    let cols = fi.comp_width(c, w as u32) as usize;
+    let rows = fi.comp_height(c, h as u32) as usize;
     for r in 0..rows {
         let s = &src[pi].data[r * src[pi].stride + oi..];
         let d = &mut dst[po].data[r * dst[po].stride + oo..];

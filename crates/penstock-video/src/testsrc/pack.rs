@@ -144,9 +144,9 @@ impl Packer {
     /// pixel stride. For packed 4:2:2 with an odd width this is `2w`, one or two bytes
     /// short of the row: the last chroma sample is not copied.
     pub(crate) fn copy_segments(&self, plane: usize) -> Segments {
-        let (hsub, _) = self.format.subsampling(plane);
-        let samples = self.width.div_ceil(1 << hsub);
-        Segments::one(samples * self.format.pixel_stride(plane))
+        // Component `plane`, as GStreamer's copy has it (not the plane's components).
+        let samples = u32::try_from(self.width).map_or(0, |w| self.format.comp_width(plane, w));
+        Segments::one(samples as usize * self.format.pixel_stride(plane))
     }
 
     /// Bytes in a visible row of `plane`.
