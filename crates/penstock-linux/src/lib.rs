@@ -20,11 +20,12 @@ pub mod dma_heap;
 pub mod dmabuf;
 pub mod error;
 pub mod fd;
+#[doc(hidden)]
 pub mod kernel_test;
 pub mod mapped_file;
 pub mod memfd;
 pub mod probe;
-pub mod sys;
+mod sys;
 pub mod udmabuf;
 
 pub use dma_heap::DmaHeapAllocator;
