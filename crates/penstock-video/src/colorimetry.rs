@@ -58,45 +58,74 @@ impl ColorMatrix {
 }
 
 /// The transfer function ("gamma") of the samples (GStreamer's
-/// `GstVideoTransferFunction`, numbered as there).
+/// `GstVideoTransferFunction`, in its order, which is its numbering).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)] // The names are GStreamer's and say what they are.
 pub enum TransferFunction {
+    /// Not known.
     Unknown,
+    /// Linear (gamma 1.0).
     Gamma10,
+    /// Gamma 1.8.
     Gamma18,
+    /// Gamma 2.0.
     Gamma20,
+    /// Gamma 2.2.
     Gamma22,
+    /// ITU-R BT.709.
     Bt709,
+    /// SMPTE 240M.
     Smpte240m,
+    /// sRGB (gamma 2.4 with a linear segment).
     Srgb,
+    /// Gamma 2.8.
     Gamma28,
+    /// Logarithmic, 100:1 range.
     Log100,
+    /// Logarithmic, 316.22777:1 range.
     Log316,
+    /// ITU-R BT.2020, 12 bits.
     Bt2020_12,
+    /// Adobe RGB (gamma 2.19921875).
     AdobeRgb,
+    /// ITU-R BT.2020, 10 bits.
     Bt2020_10,
+    /// SMPTE ST 2084 (PQ), for HDR.
     Smpte2084,
+    /// ARIB STD-B67 (HLG), for HDR.
     AribStdB67,
+    /// ITU-R BT.601 (the same curve as BT.709).
     Bt601,
 }
 
-/// The colour primaries (GStreamer's `GstVideoColorPrimaries`, numbered as there).
+/// The colour primaries (GStreamer's `GstVideoColorPrimaries`, in its order, which is
+/// its numbering).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)] // The names are GStreamer's and say what they are.
 pub enum ColorPrimaries {
+    /// Not known.
     Unknown,
+    /// ITU-R BT.709 (and sRGB).
     Bt709,
+    /// ITU-R BT.470 System M (NTSC 1953).
     Bt470m,
+    /// ITU-R BT.470 System B, G (PAL).
     Bt470bg,
+    /// SMPTE 170M (NTSC, BT.601 525 lines).
     Smpte170m,
+    /// SMPTE 240M.
     Smpte240m,
+    /// Generic film.
     Film,
+    /// ITU-R BT.2020.
     Bt2020,
+    /// Adobe RGB.
     AdobeRgb,
+    /// SMPTE ST 428 (CIE 1931 XYZ).
     Smptest428,
+    /// SMPTE RP 431 (DCI-P3).
     Smpterp431,
+    /// SMPTE EG 432 (Display P3).
     Smpteeg432,
+    /// EBU 3213 (JEDEC P22 phosphors).
     Ebu3213,
 }
 
