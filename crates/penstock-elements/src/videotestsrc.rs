@@ -221,20 +221,17 @@ impl PushSource for VideoTestSrc {
         caps.fixate()
     }
 
-    fn set_caps(&self, element: &Element, caps: &Caps) -> Result<(), ElementError> {
+    fn set_caps(&self, _element: &Element, caps: &Caps) -> Result<(), ElementError> {
         let s = caps.structure(0).ok_or_else(|| err("empty caps"))?;
         let (format, dmabuf) = if dma_drm::is_dma_drm(s) {
-            let dma = VideoInfoDmaDrm::from_caps(caps)
-                .map_err(|e| err(format!("{}: {e}", element.path())))?;
-            let layout = dma
-                .cpu_layout()
-                .map_err(|e| err(format!("{}: {e}", element.path())))?;
+            let dma = VideoInfoDmaDrm::from_caps(caps).map_err(|e| err(e.to_string()))?;
+            let layout = dma.cpu_layout().map_err(|e| err(e.to_string()))?;
             (layout.format(), Some(dma.drm_format()))
         } else {
             let format = s
                 .get_str("format")
                 .and_then(VideoFormat::from_name)
-                .ok_or_else(|| err(format!("{}: unsupported format in {caps}", element.path())))?;
+                .ok_or_else(|| err(format!("unsupported format in {caps}")))?;
             (format, None)
         };
         let width = s
@@ -254,8 +251,7 @@ impl PushSource for VideoTestSrc {
             .filter(|f| f.numer() > 0)
             .and_then(|f| ClockTime::scale(1_000_000_000, f.denom() as u64, f.numer() as u64))
             .map(ClockTime::from_nseconds);
-        let colorimetry =
-            render_colorimetry(s, &info).map_err(|e| err(format!("{}: {e}", element.path())))?;
+        let colorimetry = render_colorimetry(s, &info).map_err(err)?;
         let info = info.with_colorimetry(colorimetry);
         *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(Pending {
             info,
@@ -294,7 +290,7 @@ impl PushSource for VideoTestSrc {
                     Some(p) => p,
                     None => (
                         penstock_linux::dmabuf::software_allocator()
-                            .map_err(|e| err(format!("{}: {drm} caps: {e}", element.path())))?,
+                            .map_err(|e| err(format!("{drm} caps: {e}")))?,
                         query.params(),
                     ),
                 };
