@@ -18,9 +18,9 @@
 //! input's luma memory (no copy) and only the chroma planes are written, into a small
 //! pooled memory; the VideoMeta gives the planes' offsets across the two memories.
 //!
-//! The element is a [`BaseTransform`]: the base answers caps queries with
-//! [`transform_caps`], runs the allocation query, passes buffers through and forwards
-//! events; this file chooses the output format and converts.
+//! The element is a [`BaseTransform`]: the base runs the allocation query, passes
+//! buffers through, forwards events and fixes the output caps with this file's choice
+//! of format; this file answers caps queries, chooses the output format and converts.
 
 use std::sync::{Arc, Mutex};
 
@@ -29,37 +29,19 @@ use penstock::basetransform::{
     Allocation, BaseTransform, Transform, TransformMode, configure_pool,
 };
 use penstock::buffer::{Buffer, BufferMut};
-use penstock::caps::{Caps, Fraction, Value};
+use penstock::caps::Caps;
 use penstock::element::{Element, ElementError, ElementFactory};
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::{self, CopyReason};
 use penstock::memory::Memory;
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadDirection, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool};
 use penstock::query::{AllocationQuery, Query};
+use penstock::sync::MutexExt;
 use penstock_video::VideoMeta;
-use penstock_video::convert::{
-    Colorimetry, ConvertError, Converter, deinterleave, planes, planes_mut,
-};
+use penstock_video::convert::{Converter, deinterleave, planes, planes_mut};
 use penstock_video::{VideoFormat, VideoInfo, frame};
 use penstock_video::{VideoPoolConfigExt, VideoQueryExt};
-
-/// Both pads' caps: every format, any size and rate.
-pub fn template_caps() -> Caps {
-    let formats: Vec<Value> = VideoFormat::ALL
-        .iter()
-        .map(|f| Value::from(f.name()))
-        .collect();
-    Caps::builder("video/x-raw")
-        .field("format", Value::list(formats))
-        .field("width", Value::int_range(1, i32::MAX))
-        .field("height", Value::int_range(1, i32::MAX))
-        .field(
-            "framerate",
-            Value::fraction_range(Fraction::new(0, 1), Fraction::new(i32::MAX, 1)),
-        )
-        .build()
-}
 
 /// The factory.
 pub fn factory() -> ElementFactory {
@@ -69,20 +51,7 @@ pub fn factory() -> ElementFactory {
         klass: "Filter/Converter/Video",
         description: "Converts video from one colorspace to another",
         properties: vec![],
-        pad_templates: vec![
-            PadTemplate::new(
-                "sink",
-                PadDirection::Sink,
-                PadPresence::Always,
-                template_caps(),
-            ),
-            PadTemplate::new(
-                "src",
-                PadDirection::Src,
-                PadPresence::Always,
-                template_caps(),
-            ),
-        ],
+        pad_templates: PadTemplate::sink_and_src(crate::templates::raw_video()),
         create: || Box::new(BaseTransform::new(VideoConvert::default())),
     }
 }
@@ -96,14 +65,12 @@ struct Stream {
     share_luma: Option<BufferPool>,
 }
 
-/// Input and output of the negotiated caps, each with its colorimetry.
-type Sides = ((VideoInfo, Colorimetry), (VideoInfo, Colorimetry));
-
 /// The element's logic (the element is a [`BaseTransform`] of it).
 #[derive(Default)]
 pub struct VideoConvert {
-    /// Set with the caps, for the allocation decided after them.
-    sides: Mutex<Option<Sides>>,
+    /// Input and output of the caps (a conversion), for the allocation decided after
+    /// them.
+    sides: Mutex<Option<(VideoInfo, VideoInfo)>>,
     stream: Mutex<Option<Arc<Stream>>>,
 }
 
@@ -115,7 +82,7 @@ fn err(e: impl std::fmt::Display) -> ElementError {
 /// opened up to every format, within the template.
 fn transform_caps(caps: &Caps) -> Caps {
     if caps.is_any() {
-        return template_caps();
+        return crate::templates::raw_video();
     }
     let mut open = Caps::new_empty();
     for (s, f) in caps.iter() {
@@ -125,7 +92,7 @@ fn transform_caps(caps: &Caps) -> Caps {
         }
         open.append_structure_full(s, f.clone());
     }
-    open.intersect(&template_caps())
+    open.intersect(&crate::templates::raw_video())
 }
 
 /// A format's colour model: YUV, RGB or gray.
@@ -206,15 +173,6 @@ fn transfer_colorimetry(input: &Caps, fi: VideoFormat, output: &mut Caps, fo: Vi
     }
 }
 
-/// The colorimetry of fixed raw video caps, `info` describing them.
-fn colorimetry_of(caps: &Caps, info: &VideoInfo) -> Result<Colorimetry, ConvertError> {
-    Colorimetry::from_caps_field(
-        info.format(),
-        info.height(),
-        caps.structure(0).and_then(|s| s.get_str("colorimetry")),
-    )
-}
-
 /// Where the chain's output of one buffer comes from.
 enum Output {
     /// A frame from the output pool, converted whole.
@@ -230,17 +188,11 @@ enum Output {
 
 impl VideoConvert {
     fn stream(&self) -> Option<Arc<Stream>> {
-        self.stream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.stream.lock_ignore_poison().clone()
     }
 
     fn set_stream(&self, s: Option<Arc<Stream>>) {
-        let old = std::mem::replace(
-            &mut *self.stream.lock().unwrap_or_else(|p| p.into_inner()),
-            s,
-        );
+        let old = std::mem::replace(&mut *self.stream.lock_ignore_poison(), s);
         if let Some(p) = old.as_ref().and_then(|old| old.share_luma.as_ref()) {
             let _ = p.set_active(false);
         }
@@ -332,8 +284,7 @@ impl VideoConvert {
             let mut dst = planes_mut(&mut w, &out_layout).map_err(|e| fail(e.to_string()))?;
             stream
                 .converter
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
+                .lock_ignore_poison()
                 .convert(&src, &mut dst)
                 .map_err(|e| fail(e.to_string()))?;
         }
@@ -394,10 +345,10 @@ impl VideoConvert {
 fn decide_allocation(
     element: &Element,
     q: &AllocationQuery,
-    (in_info, ci): (VideoInfo, Colorimetry),
-    (out_info, co): (VideoInfo, Colorimetry),
+    in_info: VideoInfo,
+    out_info: VideoInfo,
 ) -> Result<(Stream, BufferPool), ElementError> {
-    let converter = Converter::with_colorimetry(&in_info, &out_info, ci, co).map_err(err)?;
+    let converter = Converter::new(&in_info, &out_info).map_err(err)?;
     let min = q.pools.first().map_or(0, |p| p.min).max(2);
     let mut config = PoolConfig::video(out_info.clone())
         .min_max(min, 0)
@@ -420,16 +371,16 @@ fn decide_allocation(
         && q.video_alignment().is_none()
         && in_info.format() == VideoFormat::Nv12
         && out_info.format() == VideoFormat::I420
-        && ci == co)
-        .then(|| -> Result<BufferPool, ElementError> {
-            let chroma = 2 * out_info.stride(1) * (out_info.height() as usize).div_ceil(2);
-            let p = BufferPool::new(format!("{}-chroma-pool", element.name()));
-            p.set_config(PoolConfig::new(chroma).min_max(min, 0).params(q.params()))
-                .map_err(err)?;
-            p.set_active(true).map_err(err)?;
-            Ok(p)
-        })
-        .transpose()?;
+        && converter.keeps_samples())
+    .then(|| -> Result<BufferPool, ElementError> {
+        let chroma = 2 * out_info.stride(1) * (out_info.height() as usize).div_ceil(2);
+        let p = BufferPool::new(format!("{}-chroma-pool", element.name()));
+        p.set_config(PoolConfig::new(chroma).min_max(min, 0).params(q.params()))
+            .map_err(err)?;
+        p.set_active(true).map_err(err)?;
+        Ok(p)
+    })
+    .transpose()?;
     Ok((
         Stream {
             in_info,
@@ -482,7 +433,7 @@ impl Transform for VideoConvert {
     ) -> Result<Caps, ElementError> {
         let in_info = match frame::info_from_caps(incaps) {
             Some(Ok(i)) => i,
-            Some(Err(e)) => return Err(err(e.to_string())),
+            Some(Err(e)) => return Err(err(e)),
             None => return Err(err(format!("not raw video: {incaps}"))),
         };
         choose_output(incaps, in_info.format(), &othercaps).ok_or_else(|| {
@@ -491,44 +442,42 @@ impl Transform for VideoConvert {
             let downstream = src
                 .as_ref()
                 .map_or_else(Caps::new_any, |p| p.peer_caps(None));
-            ElementError {
-                message: format!(
-                    "not negotiated: {} cannot convert {incaps} to anything {} takes \
-                     ({downstream})",
-                    element.path(),
-                    src.and_then(|p| p.peer())
-                        .map(|p| p.path())
-                        .unwrap_or_else(|| "(unlinked)".into()),
-                ),
-                debug: Some(format!("downstream: {downstream}")),
-            }
+            ElementError::new(format!(
+                "not negotiated: {} cannot convert {incaps} to anything {} takes \
+                 ({downstream})",
+                element.path(),
+                src.and_then(|p| p.peer())
+                    .map(|p| p.path())
+                    .unwrap_or_else(|| "(unlinked)".into()),
+            ))
+            .with_debug(format!("downstream: {downstream}"))
         })
     }
 
-    /// Passthrough when the format and colorimetry stay, else a conversion.
+    /// Passthrough when the format stays and the conversion keeps every sample, else a
+    /// conversion.
     fn set_caps(
         &self,
         _element: &Element,
         incaps: &Caps,
         outcaps: &Caps,
     ) -> Result<TransformMode, ElementError> {
-        let info = |caps: &Caps| match frame::info_from_caps(caps) {
-            Some(Ok(i)) => Ok(i),
-            Some(Err(e)) => Err(err(e.to_string())),
-            None => Err(err(format!("not raw video: {caps}"))),
+        let in_info = match frame::info_from_caps(incaps) {
+            Some(Ok(i)) => i,
+            Some(Err(e)) => return Err(err(e)),
+            None => return Err(err(format!("not raw video: {incaps}"))),
         };
-        let in_info = info(incaps)?;
-        let out_info = info(outcaps).map_err(|_| err(format!("bad output caps {outcaps}")))?;
-        let ci = colorimetry_of(incaps, &in_info).map_err(|e| err(e.to_string()))?;
-        let co = colorimetry_of(outcaps, &out_info).map_err(|e| err(format!("output {e}")))?;
-        let passthrough = out_info.format() == in_info.format() && ci == co;
-        if passthrough {
+        let out_info = match frame::info_from_caps(outcaps) {
+            Some(Ok(i)) => i,
+            _ => return Err(err(format!("bad output caps {outcaps}"))),
+        };
+        let converter = Converter::new(&in_info, &out_info).map_err(err)?;
+        if out_info.format() == in_info.format() && converter.keeps_samples() {
             self.set_stream(None);
-            *self.sides.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            *self.sides.lock_ignore_poison() = None;
             return Ok(TransformMode::Passthrough);
         }
-        *self.sides.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(((in_info, ci), (out_info, co)));
+        *self.sides.lock_ignore_poison() = Some((in_info, out_info));
         Ok(TransformMode::NewBuffer)
     }
 
@@ -541,8 +490,7 @@ impl Transform for VideoConvert {
     ) -> Result<Allocation, ElementError> {
         let (input, output) = self
             .sides
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .lock_ignore_poison()
             .clone()
             .ok_or_else(|| err("no caps"))?;
         let (stream, pool) = decide_allocation(element, query, input, output)?;
@@ -608,6 +556,6 @@ impl Transform for VideoConvert {
 
     fn stop(&self, _element: &Element) {
         self.set_stream(None);
-        *self.sides.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.sides.lock_ignore_poison() = None;
     }
 }

@@ -505,7 +505,7 @@ impl<T: Transform> BaseTransform<T> {
         let src = self
             .src
             .get()
-            .ok_or_else(|| ElementError::new(format!("{} has no source pad", element.path())))?;
+            .ok_or_else(|| ElementError::new("no source pad"))?;
         let outcaps = self.find_transform(element, src, incaps)?;
         let mode = if T::ALWAYS_PASSTHROUGH {
             TransformMode::Passthrough
