@@ -146,6 +146,61 @@ fn booleans() {
     assert_eq!(value("1"), Value::Int(1));
 }
 
+/// `(float)`/`(f)`/`(gfloat)` and `(bitmask)` as gst-launch-1.0 1.22 reads and prints
+/// them (outputs checked against `gst-launch-1.0 -v`).
+#[test]
+fn floats_and_bitmasks() {
+    roundtrip(
+        "x,a=(float)1.5,b=(f)0.1,c=(gfloat)-0,d=(f)1,e=(float){ 1, 2.5 }",
+        "x, a=(float)1.5, b=(float)0.10000000149011612, c=(float)-0, d=(float)1, \
+         e=(float){ 1, 2.5 }",
+    );
+    roundtrip(
+        "x,a=(bitmask)0x3,b=(bitmask)10,c=(GstBitmask)ff,d=(bitmask)0xFFFFFFFFFFFFFFFF",
+        "x, a=(bitmask)0x0000000000000003, b=(bitmask)0x0000000000000010, \
+         c=(bitmask)0x00000000000000ff, d=(bitmask)0xffffffffffffffff",
+    );
+    // `f` is float as a type, false as a boolean value.
+    assert_eq!(value("f"), Value::Bool(false));
+    assert_eq!(value("(f)2"), Value::Float(2.0));
+    assert_eq!(value("(boolean)f"), Value::Bool(false));
+    // Beyond float's range (and infinity) is refused, as gst does; so is a non-hex mask.
+    for bad in ["x, a=(float)1e39", "x, a=(float)inf", "x, a=(float)-inf"] {
+        check_err(bad, 12, &bad[12..], |k| {
+            *k == ParseErrorKind::InvalidValue {
+                ty: ValueType::Float,
+            }
+        });
+    }
+    check_err("x, a=(bitmask)0xg", 14, "0xg", |k| {
+        *k == ParseErrorKind::InvalidValue {
+            ty: ValueType::Bitmask,
+        }
+    });
+    check_err(
+        "x, a=(bitmask)0x10000000000000000",
+        14,
+        "0x10000000000000000",
+        |k| {
+            *k == ParseErrorKind::InvalidValue {
+                ty: ValueType::Bitmask,
+            }
+        },
+    );
+    // Types never mix: a float is not a double; bitmasks meet only when equal (gst 1.22
+    // does not link 0x3 with 0x7).
+    assert!(!value("(float)1.5").can_intersect(&value("(double)1.5")));
+    assert_eq!(
+        value("(float){ 1, 2 }").intersect(&value("(f)2")),
+        Some(Value::Float(2.0))
+    );
+    assert!(!value("(bitmask)0x3").can_intersect(&value("(bitmask)0x7")));
+    assert!(value("(bitmask)0x3").is_subset(&value("(bitmask)3")));
+    assert_eq!(value("(bitmask)0x3").as_bitmask(), Some(3));
+    assert_eq!(value("(f)0.5").as_f32(), Some(0.5));
+    assert_eq!(value("(f)0.5").value_type().name(), "float");
+}
+
 #[test]
 fn strings() {
     roundtrip(
@@ -1398,7 +1453,7 @@ fn value_kinds_and_types() {
     assert_eq!(value("{}").value_type(), ValueType::Int);
     assert_eq!(ValueType::from_name("F"), Some(ValueType::Fraction));
     assert_eq!(ValueType::from_name("uint64"), Some(ValueType::U64));
-    assert_eq!(ValueType::from_name("f"), None);
+    assert_eq!(ValueType::from_name("f"), Some(ValueType::Float));
     assert_eq!(ValueType::U64.to_string(), "guint64");
     assert!(value("(int)5").is_subset(&value("{ 1, [ 4, 6 ] }")));
     assert!(value("{}").is_subset(&value("5")));

@@ -185,6 +185,10 @@ pub enum ValueType {
     String,
     /// `fraction` (also `F`, `GstFraction`).
     Fraction,
+    /// `float` (also `f`, `gfloat`): a single-precision number.
+    Float,
+    /// `bitmask` (also `GstBitmask`): 64 bits, such as an audio channel mask.
+    Bitmask,
 }
 
 impl ValueType {
@@ -198,6 +202,8 @@ impl ValueType {
             ValueType::Bool => "boolean",
             ValueType::String => "string",
             ValueType::Fraction => "fraction",
+            ValueType::Float => "float",
+            ValueType::Bitmask => "bitmask",
         }
     }
 
@@ -211,6 +217,10 @@ impl ValueType {
             "boolean" | "bool" | "b" | "gboolean" => ValueType::Bool,
             "string" | "s" | "str" | "gchararray" => ValueType::String,
             "fraction" | "F" | "GstFraction" => ValueType::Fraction,
+            // As a type `f` is float (GStreamer's abbreviation); as a boolean value it
+            // is false.
+            "float" | "f" | "gfloat" => ValueType::Float,
+            "bitmask" | "GstBitmask" => ValueType::Bitmask,
             _ => return None,
         })
     }
@@ -255,6 +265,12 @@ pub enum Value {
     String(String),
     /// `(fraction)`.
     Fraction(Fraction),
+    /// `(float)`: a single-precision number.
+    Float(f32),
+    /// `(bitmask)`: 64 bits, printed as GStreamer does (`0x0000000000000003`). Two
+    /// bitmasks intersect only when equal, as in GStreamer 1.22 (`0x3` and `0x7` do
+    /// not link).
+    Bitmask(u64),
     /// `(int)[ min, max ]` or `(int)[ min, max, step ]`: the multiples of `step` from
     /// `min` to `max` inclusive. Valid ranges have `min < max`, `step > 0` and `min`, `max`
     /// multiples of `step`; operations treat a `step` below 1 as 1.
@@ -330,6 +346,8 @@ impl Value {
             Value::Int(_) | Value::IntRange { .. } => ValueType::Int,
             Value::U64(_) => ValueType::U64,
             Value::Double(_) => ValueType::Double,
+            Value::Float(_) => ValueType::Float,
+            Value::Bitmask(_) => ValueType::Bitmask,
             Value::Bool(_) => ValueType::Bool,
             Value::String(_) => ValueType::String,
             Value::Fraction(_) | Value::FractionRange { .. } => ValueType::Fraction,
@@ -369,6 +387,22 @@ impl Value {
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Double(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The number, if this is a [`Value::Float`].
+    pub fn as_f32(&self) -> Option<f32> {
+        match self {
+            Value::Float(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The bits, if this is a [`Value::Bitmask`].
+    pub fn as_bitmask(&self) -> Option<u64> {
+        match self {
+            Value::Bitmask(v) => Some(*v),
             _ => None,
         }
     }
@@ -700,6 +734,8 @@ impl PartialEq for Value {
             // print-then-parse): compare NaNs as equal, as GStreamer's value compare
             // does not order them either. Found by the caps fuzz target.
             (Value::Double(a), Value::Double(b)) => a == b || (a.is_nan() && b.is_nan()),
+            (Value::Float(a), Value::Float(b)) => a == b || (a.is_nan() && b.is_nan()),
+            (Value::Bitmask(a), Value::Bitmask(b)) => a == b,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::String(a), Value::String(b)) => a == b,
             (Value::Fraction(a), Value::Fraction(b)) => a == b,
@@ -757,6 +793,12 @@ impl From<u64> for Value {
 impl From<f64> for Value {
     fn from(v: f64) -> Self {
         Value::Double(v)
+    }
+}
+
+impl From<f32> for Value {
+    fn from(v: f32) -> Self {
+        Value::Float(v)
     }
 }
 
@@ -904,6 +946,9 @@ fn write_scalar_body(f: &mut impl fmt::Write, v: &Value) -> fmt::Result {
         Value::Int(x) => write!(f, "{x}"),
         Value::U64(x) => write!(f, "{x}"),
         Value::Double(x) => f.write_str(&format_double(*x)),
+        // GStreamer prints a float widened to double (`g_ascii_dtostr`).
+        Value::Float(x) => f.write_str(&format_double(f64::from(*x))),
+        Value::Bitmask(x) => write!(f, "0x{x:016x}"),
         Value::Bool(x) => f.write_str(if *x { "true" } else { "false" }),
         Value::String(s) => write_string(f, s),
         Value::Fraction(x) => write!(f, "{x}"),
