@@ -72,6 +72,7 @@
 
 mod features;
 mod parse;
+mod set;
 mod structure;
 mod value;
 

@@ -1470,3 +1470,64 @@ fn nan_doubles_equal_themselves_and_round_trip() {
     assert_eq!(printed.parse::<Caps>().unwrap(), caps);
     assert!(caps.can_intersect(&caps));
 }
+
+/// Operations on long lists are linear: counted in `Value` comparisons, intersecting,
+/// comparing and subset-testing two lists of n elements costs a few n, not n². Lists of
+/// ints, strings and fractions, with a range mixed in, and caps-level intersection.
+#[test]
+fn long_list_operations_are_linear() {
+    let n = 20_000i32;
+    let widths = |from: i32| Value::List((from..from + n).map(Value::Int).collect());
+    let names = |from: i32| {
+        Value::List(
+            (from..from + n)
+                .map(|i| Value::from(format!("F{i}")))
+                .collect(),
+        )
+    };
+    let fracs = |from: i32| {
+        Value::List(
+            (from..from + n)
+                .map(|i| Value::Fraction(Fraction::new(i, 1)))
+                .collect(),
+        )
+    };
+    let budget = 10 * u64::try_from(n).unwrap();
+    for (a, b, common) in [
+        (widths(1), widths(n / 2 + 1), n / 2),
+        (names(1), names(n / 2 + 1), n / 2),
+        (fracs(1), fracs(n / 2 + 1), n / 2),
+    ] {
+        let before = super::set::comparisons();
+        let i = a.intersect(&b).expect("half the values are common");
+        assert!(i.is_subset(&a) && i.is_subset(&b));
+        assert!(a == a.clone() && a != b);
+        let used = super::set::comparisons() - before;
+        assert!(used < budget, "{used} comparisons for lists of {n}");
+        let Value::List(items) = i else {
+            panic!("a list")
+        };
+        assert_eq!(items.len(), usize::try_from(common).unwrap());
+    }
+    // A range inside the other list still matches every value in it.
+    let mut with_range: Vec<Value> = (1..=100).map(Value::Int).collect();
+    with_range.push(Value::int_range(15_000, 30_000));
+    let before = super::set::comparisons();
+    let Some(Value::List(items)) = widths(1).intersect(&Value::List(with_range)) else {
+        panic!("a list")
+    };
+    assert_eq!(items.len(), 100 + 5_001);
+    assert_eq!(items[100], Value::Int(15_000));
+    assert!(super::set::comparisons() - before < budget);
+
+    // Through caps: `video/x-raw, width={...}` against another long list.
+    let text = |from: i32| {
+        let list: Vec<String> = (from..from + n).map(|i| i.to_string()).collect();
+        format!("video/x-raw, width={{ {} }}", list.join(", "))
+    };
+    let (a, b) = (caps(&text(1)), caps(&text(n / 2 + 1)));
+    let before = super::set::comparisons();
+    let i = a.intersect(&b);
+    assert!(!i.is_empty() && i.is_subset(&a));
+    assert!(super::set::comparisons() - before < budget);
+}

@@ -6,6 +6,7 @@ use std::ops::RangeInclusive;
 use std::str::FromStr;
 
 use super::parse::{self, ParseError};
+use super::set::{ScalarIndex, scalar_hash};
 
 /// A rational number `numer/denom`, always reduced, with `denom > 0` (GStreamer's
 /// `GstFraction`, used for frame rates and pixel aspect ratios).
@@ -513,6 +514,18 @@ impl Value {
     /// A range is only found inside one element of a list, not spread over several.
     pub fn is_subset(&self, superset: &Value) -> bool {
         match (self, superset) {
+            // Against a list, each scalar is looked up by hash (linear, not quadratic).
+            (Value::List(items), Value::List(sup)) if items.len() > 1 => {
+                let index = ScalarIndex::new(sup);
+                items.iter().all(|v| {
+                    if scalar_hash(v).is_some() {
+                        index.equal_to(sup, v).next().is_some()
+                            || index.others().iter().any(|&i| v.is_subset(&sup[i]))
+                    } else {
+                        v.is_subset(superset)
+                    }
+                })
+            }
             (Value::List(items), _) => items.iter().all(|v| v.is_subset(superset)),
             (_, Value::List(items)) => items.iter().any(|v| self.is_subset(v)),
             (Value::Int(x), r @ Value::IntRange { .. }) => {
@@ -697,12 +710,31 @@ fn make_int_set(lo: i64, hi: i64, step: i64) -> Option<Value> {
 }
 
 fn intersect_list(items: &[Value], other: &Value) -> Option<Value> {
-    let mut out = Vec::new();
+    let mut out = FlatList::new();
+    // Against another list, each scalar is looked up in an index of that list rather
+    // than intersected with each of its elements: linear instead of quadratic. A
+    // scalar's intersection with a list holding it is the scalar itself.
+    let index = match other {
+        Value::List(o) if items.len() > 1 => Some((o, ScalarIndex::new(o))),
+        _ => None,
+    };
     for item in items {
-        if let Some(v) = item.intersect(other) {
-            push_flat(&mut out, v);
+        match &index {
+            Some((o, idx)) if scalar_hash(item).is_some() => {
+                if idx.equal_to(o, item).next().is_some()
+                    || idx.others().iter().any(|&i| item.can_intersect(&o[i]))
+                {
+                    out.push_flat(item.clone());
+                }
+            }
+            _ => {
+                if let Some(v) = item.intersect(other) {
+                    out.push_flat(v);
+                }
+            }
         }
     }
+    let mut out = out.items;
     match out.len() {
         0 => None,
         1 => out.pop(),
@@ -710,16 +742,38 @@ fn intersect_list(items: &[Value], other: &Value) -> Option<Value> {
     }
 }
 
-fn push_flat(out: &mut Vec<Value>, v: Value) {
-    match v {
-        Value::List(items) => {
-            for item in items {
-                push_flat(out, item);
-            }
+/// A list being built without duplicates, with its scalars indexed by hash so that the
+/// duplicate check is not a scan.
+struct FlatList {
+    items: Vec<Value>,
+    index: ScalarIndex,
+}
+
+impl FlatList {
+    fn new() -> FlatList {
+        FlatList {
+            items: Vec::new(),
+            index: ScalarIndex::empty(),
         }
-        v => {
-            if !out.contains(&v) {
-                out.push(v);
+    }
+
+    fn push_flat(&mut self, v: Value) {
+        match v {
+            Value::List(items) => {
+                for item in items {
+                    self.push_flat(item);
+                }
+            }
+            v => {
+                let present = if scalar_hash(&v).is_some() {
+                    self.index.equal_to(&self.items, &v).next().is_some()
+                } else {
+                    self.index.others().iter().any(|&i| self.items[i] == v)
+                };
+                if !present {
+                    self.index.insert(&v, self.items.len());
+                    self.items.push(v);
+                }
             }
         }
     }
@@ -727,6 +781,8 @@ fn push_flat(out: &mut Vec<Value>, v: Value) {
 
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
+        #[cfg(test)]
+        super::set::count_comparison();
         match (self, other) {
             (Value::Int(a), Value::Int(b)) => a == b,
             (Value::U64(a), Value::U64(b)) => a == b,
@@ -762,20 +818,32 @@ impl PartialEq for Value {
     }
 }
 
-/// Same elements, each matched once, in any order.
+/// Same elements, each matched once, in any order. Scalars are looked up by hash, so
+/// this is linear for lists of scalars.
 fn multiset_eq(a: &[Value], b: &[Value]) -> bool {
     if a.len() != b.len() {
         return false;
     }
+    let index = ScalarIndex::new(b);
     let mut used = vec![false; b.len()];
-    a.iter()
-        .all(|x| match (0..b.len()).find(|&i| !used[i] && *x == b[i]) {
+    a.iter().all(|x| {
+        let found = if scalar_hash(x).is_some() {
+            index.equal_to(b, x).find(|&i| !used[i])
+        } else {
+            index
+                .others()
+                .iter()
+                .copied()
+                .find(|&i| !used[i] && *x == b[i])
+        };
+        match found {
             Some(i) => {
                 used[i] = true;
                 true
             }
             None => false,
-        })
+        }
+    })
 }
 
 impl From<i32> for Value {
