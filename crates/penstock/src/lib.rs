@@ -20,6 +20,7 @@ pub mod event;
 pub mod flow;
 pub mod launch;
 pub mod ledger;
+pub mod limits;
 pub mod memory;
 pub mod meta;
 pub mod negotiate;
