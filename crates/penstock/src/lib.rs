@@ -29,6 +29,7 @@ pub mod pipeline;
 pub mod pool;
 pub mod query;
 pub mod spin;
+mod stack;
 pub mod testsrc;
 pub mod time;
 pub mod video;
