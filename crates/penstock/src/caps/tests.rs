@@ -1520,6 +1520,34 @@ fn long_list_operations_are_linear() {
     assert_eq!(items[100], Value::Int(15_000));
     assert!(super::set::comparisons() - before < budget);
 
+    // Lists of ranges against lists of ranges and of ints: each meets only the
+    // elements whose bounds overlap it.
+    let ranges = |from: i32| {
+        Value::List(
+            (from..from + n)
+                .map(|i| Value::int_range(4 * i, 4 * i + 2))
+                .collect(),
+        )
+    };
+    let before = super::set::comparisons();
+    let Some(Value::List(items)) = ranges(1).intersect(&ranges(n / 2 + 1)) else {
+        panic!("a list")
+    };
+    assert_eq!(items.len(), usize::try_from(n / 2).unwrap());
+    assert_eq!(
+        items[0],
+        Value::int_range(4 * (n / 2 + 1), 4 * (n / 2 + 1) + 2)
+    );
+    let Some(Value::List(items)) = ranges(1).intersect(&widths(1)) else {
+        panic!("a list")
+    };
+    // 4i, 4i+1, 4i+2 for every i with 4i+2 <= n, and 4i = n itself.
+    assert_eq!(items.len(), 3 * usize::try_from((n - 2) / 4).unwrap() + 1);
+    let common = ranges(1).intersect(&ranges(n / 2 + 1)).unwrap();
+    assert!(common.is_subset(&ranges(1)) && common.is_subset(&ranges(n / 2 + 1)));
+    assert!(!ranges(1).is_subset(&ranges(2)));
+    assert!(super::set::comparisons() - before < 2 * budget);
+
     // Through caps: `video/x-raw, width={...}` against another long list.
     let text = |from: i32| {
         let list: Vec<String> = (from..from + n).map(|i| i.to_string()).collect();

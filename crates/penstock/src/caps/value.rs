@@ -6,7 +6,7 @@ use std::ops::RangeInclusive;
 use std::str::FromStr;
 
 use super::parse::{self, ParseError};
-use super::set::{ScalarIndex, scalar_hash};
+use super::set::{ListIndex, ScalarIndex, scalar_hash};
 
 /// A rational number `numer/denom`, always reduced, with `denom > 0` (GStreamer's
 /// `GstFraction`, used for frame rates and pixel aspect ratios).
@@ -515,15 +515,16 @@ impl Value {
     pub fn is_subset(&self, superset: &Value) -> bool {
         match (self, superset) {
             // Against a list, each scalar is looked up by hash (linear, not quadratic).
+            // Against a list, each element is compared only with those it can be inside
+            // (found by hash or by bounds): linear, not quadratic.
             (Value::List(items), Value::List(sup)) if items.len() > 1 => {
-                let index = ScalarIndex::new(sup);
-                items.iter().all(|v| {
-                    if scalar_hash(v).is_some() {
-                        index.equal_to(sup, v).next().is_some()
-                            || index.others().iter().any(|&i| v.is_subset(&sup[i]))
-                    } else {
-                        v.is_subset(superset)
-                    }
+                let index = ListIndex::new(sup);
+                items.iter().all(|v| match v {
+                    Value::List(_) => v.is_subset(superset),
+                    _ => index
+                        .candidates(v)
+                        .into_iter()
+                        .any(|i| v.is_subset(&sup[i])),
                 })
             }
             (Value::List(items), _) => items.iter().all(|v| v.is_subset(superset)),
@@ -711,20 +712,21 @@ fn make_int_set(lo: i64, hi: i64, step: i64) -> Option<Value> {
 
 fn intersect_list(items: &[Value], other: &Value) -> Option<Value> {
     let mut out = FlatList::new();
-    // Against another list, each scalar is looked up in an index of that list rather
-    // than intersected with each of its elements: linear instead of quadratic. A
-    // scalar's intersection with a list holding it is the scalar itself.
+    // Against another list, each element is intersected only with the elements it can
+    // meet, found in an index of that list (by hash, or by bounds for ints and int
+    // ranges), in the list's order: the same result as trying each, linear instead of
+    // quadratic.
     let index = match other {
-        Value::List(o) if items.len() > 1 => Some((o, ScalarIndex::new(o))),
+        Value::List(o) if items.len() > 1 => Some((o, ListIndex::new(o))),
         _ => None,
     };
     for item in items {
         match &index {
-            Some((o, idx)) if scalar_hash(item).is_some() => {
-                if idx.equal_to(o, item).next().is_some()
-                    || idx.others().iter().any(|&i| item.can_intersect(&o[i]))
-                {
-                    out.push_flat(item.clone());
+            Some((o, idx)) if !matches!(item, Value::List(_)) => {
+                for i in idx.candidates(item) {
+                    if let Some(v) = o[i].intersect(item) {
+                        out.push_flat(v);
+                    }
                 }
             }
             _ => {
