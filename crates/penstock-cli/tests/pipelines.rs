@@ -30,15 +30,28 @@ fn assert_error(o: &Output, what: &str, expect: &[&str]) {
 #[test]
 fn frames_too_large_fail_at_negotiation_naming_size_bound_and_override() {
     for (caps, size) in [
-        ("video/x-raw,width=100000,height=100000", "15000000000 bytes"),
-        ("video/x-raw,format=RGBA,width=40000,height=40000", "6400000000 bytes"),
-        ("video/x-raw,format=NV12,width=65536,height=32768", "3221225472 bytes"),
+        (
+            "video/x-raw,width=100000,height=100000",
+            "15000000000 bytes",
+        ),
+        (
+            "video/x-raw,format=RGBA,width=40000,height=40000",
+            "6400000000 bytes",
+        ),
+        (
+            "video/x-raw,format=NV12,width=65536,height=32768",
+            "3221225472 bytes",
+        ),
     ] {
         let o = launch(&["videotestsrc", "num-buffers=3", "!", caps, "!", "fakesink"]);
         assert_error(
             &o,
             caps,
-            &[size, "maximum frame size of 1073741824 bytes", "PENSTOCK_MAX_FRAME_SIZE"],
+            &[
+                size,
+                "maximum frame size of 1073741824 bytes",
+                "PENSTOCK_MAX_FRAME_SIZE",
+            ],
         );
     }
     // The bound is the environment's when set: lowered here, so a default frame fails,
@@ -54,14 +67,24 @@ fn frames_too_large_fail_at_negotiation_naming_size_bound_and_override() {
         .env("PENSTOCK_MAX_FRAME_SIZE", "lots")
         .output()
         .unwrap();
-    assert_error(&o, "bad bound", &["PENSTOCK_MAX_FRAME_SIZE=\"lots\" is not a size"]);
+    assert_error(
+        &o,
+        "bad bound",
+        &["PENSTOCK_MAX_FRAME_SIZE=\"lots\" is not a size"],
+    );
 }
 
 #[test]
 fn pipelines_that_cannot_do_anything_fail_naming_the_pad() {
     for (line, expect) in [
-        ("videotestsrc num-buffers=3", "pad pipeline0/videotestsrc0:src is not linked"),
-        ("videotestsrc ! identity", "pad pipeline0/identity0:src is not linked"),
+        (
+            "videotestsrc num-buffers=3",
+            "pad pipeline0/videotestsrc0:src is not linked",
+        ),
+        (
+            "videotestsrc ! identity",
+            "pad pipeline0/identity0:src is not linked",
+        ),
         (
             "videotestsrc num-buffers=3 fakesink",
             "pad pipeline0/videotestsrc0:src is not linked",

@@ -12,6 +12,7 @@ use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 use penstock::query::Query;
+use penstock_video::VideoQueryExt;
 
 /// The factory.
 pub fn factory() -> ElementFactory {
@@ -45,6 +46,11 @@ pub fn factory() -> ElementFactory {
         )],
         create: || Box::new(FakeSink::default()),
     }
+}
+
+/// A time as GStreamer prints it, or `none`.
+fn time_or_none(t: Option<penstock::time::ClockTime>) -> String {
+    t.map_or_else(|| "none".to_owned(), |t| t.to_string())
 }
 
 /// The sink. Its settings are atomics: a buffer takes no lock here.
@@ -98,10 +104,16 @@ impl ElementImpl for FakeSink {
             element.post(MessageKind::Element {
                 name: "handoff".into(),
                 text: format!(
-                    "chain ******* ({}:sink) ({} bytes, pts: {:?}) {:?}",
+                    "chain   ******* ({}:{}) ({} bytes, dts: {}, pts: {}, duration: {}, \
+                     offset: {}, offset_end: {}, flags: {:?})",
                     element.name(),
+                    pad.name(),
                     buffer.size(),
-                    buffer.pts(),
+                    time_or_none(buffer.dts()),
+                    time_or_none(buffer.pts()),
+                    time_or_none(buffer.duration()),
+                    buffer.offset().map_or("none".into(), |o| o.to_string()),
+                    buffer.offset_end().map_or("none".into(), |o| o.to_string()),
                     buffer.flags()
                 ),
             });
@@ -125,8 +137,8 @@ impl ElementImpl for FakeSink {
         match query {
             // A black hole handles any layout, any meta.
             Query::Allocation(q) => {
-                q.add_meta("VideoMeta", None);
-                q.add_meta("VideoCropMeta", None);
+                q.add_video_meta(None);
+                q.add_video_crop_meta();
                 true
             }
             _ => element.default_query(pad, query),

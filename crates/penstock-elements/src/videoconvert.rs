@@ -1,5 +1,5 @@
 //! `videoconvert`: converts raw video between any two of the 17 formats, with
-//! GStreamer 1.22's arithmetic (see [`penstock::video::convert`]).
+//! GStreamer 1.22's arithmetic (see [`penstock_video::convert`]).
 //!
 //! Caps: both pads take every format at any size and rate; the sink side answers caps
 //! queries with what downstream can take with the format left free (and the other way
@@ -28,14 +28,15 @@ use penstock::element::{Element, ElementError, ElementFactory, ElementImpl, Stat
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::{self, CopyReason};
-use penstock::meta::VideoMeta;
 use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool, PoolError};
 use penstock::query::{AllocationQuery, Query};
-use penstock::video::convert::{
+use penstock_video::VideoMeta;
+use penstock_video::convert::{
     Colorimetry, ConvertError, Converter, deinterleave, planes, planes_mut,
 };
-use penstock::video::{VideoFormat, VideoInfo, frame};
+use penstock_video::{VideoFormat, VideoInfo, frame};
+use penstock_video::{VideoPoolConfigExt, VideoQueryExt};
 
 /// Both pads' caps: every format, any size and rate.
 pub fn template_caps() -> Caps {
@@ -234,34 +235,30 @@ impl VideoConvert {
         let src = self.src.get().ok_or_else(|| err("no source pad"))?;
         let in_info = match frame::info_from_caps(caps) {
             Some(Ok(i)) => i,
-            Some(Err(e)) => return Err(err(format!("{}: {e}", element.path()))),
-            None => return Err(err(format!("{}: not raw video: {caps}", element.path()))),
+            Some(Err(e)) => return Err(err(e.to_string())),
+            None => return Err(err(format!("not raw video: {caps}"))),
         };
         let downstream = src.peer_caps(None);
         let out_caps =
             choose_output(caps, in_info.format(), &downstream).ok_or_else(|| ElementError {
                 message: format!(
-                    "not negotiated: {} can take no format {} could convert {caps} to",
+                    "not negotiated: {} cannot convert {caps} to anything {} takes \
+                     ({downstream})",
+                    element.path(),
                     src.peer()
                         .map(|p| p.path())
                         .unwrap_or_else(|| "(unlinked)".into()),
-                    element.path()
                 ),
                 debug: Some(format!("downstream: {downstream}")),
             })?;
         let out_info = match frame::info_from_caps(&out_caps) {
             Some(Ok(i)) => i,
             _ => {
-                return Err(err(format!(
-                    "{}: bad output caps {out_caps}",
-                    element.path()
-                )));
+                return Err(err(format!("bad output caps {out_caps}")));
             }
         };
-        let ci =
-            colorimetry_of(caps, &in_info).map_err(|e| err(format!("{}: {e}", element.path())))?;
-        let co = colorimetry_of(&out_caps, &out_info)
-            .map_err(|e| err(format!("{}: output {e}", element.path())))?;
+        let ci = colorimetry_of(caps, &in_info).map_err(|e| err(e.to_string()))?;
+        let co = colorimetry_of(&out_caps, &out_info).map_err(|e| err(format!("output {e}")))?;
         let passthrough = out_info.format() == in_info.format() && ci == co;
         // Passthrough is decided before downstream sees the caps, so that an allocation
         // query coming back from upstream is forwarded.
@@ -293,7 +290,7 @@ impl VideoConvert {
         buffer: &Buffer,
     ) -> Result<Buffer, FlowError> {
         let fail = |what: String| {
-            element.post_error(&format!("{}: {what}", element.path()), None);
+            element.post_error(&what, None);
             FlowError::Error
         };
         let in_layout = match buffer.meta::<VideoMeta>() {
@@ -435,7 +432,7 @@ fn decide_allocation(
     let mut config = PoolConfig::video(out_info.clone())
         .min_max(min, 0)
         .params(q.params());
-    let meta = q.has_meta("VideoMeta");
+    let meta = q.has_meta::<VideoMeta>();
     if meta {
         config = match q.video_alignment() {
             Some(a) => config.with_video_alignment(a),
@@ -575,7 +572,7 @@ impl ElementImpl for VideoConvert {
                     return element.default_query(pad, query);
                 }
                 // We read any layout a video meta describes.
-                q.add_meta("VideoMeta", None);
+                q.add_video_meta(None);
                 if let Some(Ok(info)) = frame::info_from_caps(&q.caps) {
                     q.add_pool(None, info.size(), 2, 0);
                 }

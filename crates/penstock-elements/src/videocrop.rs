@@ -52,12 +52,13 @@ use penstock::element::{
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::{self, CopyReason};
-use penstock::meta::{VideoCropMeta, VideoMeta};
 use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool, PoolConfig};
 use penstock::query::{AllocationQuery, Query};
-use penstock::video::frame::info_from_caps;
-use penstock::video::{VideoFormat, VideoInfo};
+use penstock_video::frame::info_from_caps;
+use penstock_video::{VideoCropMeta, VideoMeta};
+use penstock_video::{VideoFormat, VideoInfo};
+use penstock_video::{VideoPoolConfigExt, VideoQueryExt};
 
 /// The four sides, in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -451,7 +452,7 @@ impl VideoCrop {
             let answered = self.src.get().is_some_and(|p| p.peer_query(&mut q));
             let metas = match &q {
                 Query::Allocation(a) if answered => {
-                    a.has_meta("VideoMeta") && a.has_meta("VideoCropMeta")
+                    a.has_meta::<VideoMeta>() && a.has_meta::<VideoCropMeta>()
                 }
                 _ => false,
             };
@@ -724,8 +725,8 @@ impl ElementImpl for VideoCrop {
                 if self.current_crop().is_empty() {
                     return element.default_query(pad, query);
                 }
-                q.add_meta("VideoMeta", None);
-                q.add_meta("VideoCropMeta", None);
+                q.add_video_meta(None);
+                q.add_video_crop_meta();
                 if let Some(Stream {
                     input,
                     mode: Some(Mode::Meta { min }),

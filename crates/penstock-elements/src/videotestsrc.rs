@@ -1,27 +1,29 @@
 //! `videotestsrc`: renders GStreamer's test patterns straight into buffers acquired from
 //! the negotiated pool (no intermediate frame, no copy).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use penstock::basesrc::{BaseSrc, PushSource};
+use penstock::allocator::{AllocationParams, Allocator};
+use penstock::basesrc::{BaseSrc, BufferAdapter, PushSource};
 use penstock::buffer::Buffer;
 use penstock::caps::{Caps, Fraction, Value};
+use penstock::drm::DrmFormat;
 use penstock::element::{
     Element, ElementError, ElementFactory, PropType, PropValue, PropertyError, PropertySpec,
 };
 use penstock::flow::FlowError;
-use penstock::meta::VideoMeta;
 use penstock::pad::{PadDirection, PadPresence, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool};
 use penstock::query::AllocationQuery;
-use penstock::testsrc::{ChromaSite, ColorMatrix, Pattern, RenderOptions, Renderer};
-use penstock::video::convert::Colorimetry;
-use penstock::video::convert::matrix::{ColorMatrix as CMatrix, Space};
-use penstock::video::dma_drm::{self, VideoInfoDmaDrm};
-use penstock::video::drm::DrmFormat;
-use penstock::video::{VideoFormat, VideoInfo};
 use penstock::{ClockTime, PoolConfig};
+use penstock_video::VideoMeta;
+use penstock_video::convert::Colorimetry;
+use penstock_video::convert::matrix::{ColorMatrix as CMatrix, Space};
+use penstock_video::dma_drm::{self, VideoInfoDmaDrm};
+use penstock_video::testsrc::{ChromaSite, ColorMatrix, Pattern, RenderOptions, Renderer};
+use penstock_video::{VideoFormat, VideoInfo};
+use penstock_video::{VideoPoolConfigExt, VideoQueryExt};
 
 fn pattern_values() -> &'static [(i32, &'static str, &'static str)] {
     static VALUES: std::sync::OnceLock<Vec<(i32, &'static str, &'static str)>> =
@@ -272,20 +274,17 @@ impl PushSource for VideoTestSrc {
         caps.fixate()
     }
 
-    fn set_caps(&self, element: &Element, caps: &Caps) -> Result<(), ElementError> {
+    fn set_caps(&self, _element: &Element, caps: &Caps) -> Result<(), ElementError> {
         let s = caps.structure(0).ok_or_else(|| err("empty caps"))?;
         let (format, dmabuf) = if dma_drm::is_dma_drm(s) {
-            let dma = VideoInfoDmaDrm::from_caps(caps)
-                .map_err(|e| err(format!("{}: {e}", element.path())))?;
-            let layout = dma
-                .cpu_layout()
-                .map_err(|e| err(format!("{}: {e}", element.path())))?;
+            let dma = VideoInfoDmaDrm::from_caps(caps).map_err(|e| err(e.to_string()))?;
+            let layout = dma.cpu_layout().map_err(|e| err(e.to_string()))?;
             (layout.format(), Some(dma.drm_format()))
         } else {
             let format = s
                 .get_str("format")
                 .and_then(VideoFormat::from_name)
-                .ok_or_else(|| err(format!("{}: unsupported format in {caps}", element.path())))?;
+                .ok_or_else(|| err(format!("unsupported format in {caps}")))?;
             (format, None)
         };
         let width = s
@@ -306,8 +305,7 @@ impl PushSource for VideoTestSrc {
                 den: u64::try_from(f.denom()).ok().filter(|&d| d > 0)?,
             })
         });
-        let (matrix, chroma_site) =
-            render_colorimetry(s, &info).map_err(|e| err(format!("{}: {e}", element.path())))?;
+        let (matrix, chroma_site) = render_colorimetry(s, &info).map_err(|e| err(e.to_string()))?;
         *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(Pending {
             info,
             frame_duration: duration,
@@ -349,7 +347,7 @@ impl PushSource for VideoTestSrc {
                     Some(p) => p,
                     None => (
                         penstock_linux::dmabuf::software_allocator()
-                            .map_err(|e| err(format!("{}: {drm} caps: {e}", element.path())))?,
+                            .map_err(|e| err(format!("{drm} caps: {e}")))?,
                         query.params(),
                     ),
                 };
@@ -357,7 +355,7 @@ impl PushSource for VideoTestSrc {
             }
             None => config.params(query.params()),
         };
-        if query.has_meta("VideoMeta") {
+        if query.has_meta::<VideoMeta>() {
             config = match query.video_alignment() {
                 Some(a) => config.with_video_alignment(a),
                 None => config.with_video_meta(),
@@ -426,6 +424,18 @@ impl PushSource for VideoTestSrc {
         if let Some(p) = self.pool() {
             p.set_flushing(false);
         }
+    }
+
+    fn output_adapter(
+        &self,
+        element: &Element,
+        caps: &Caps,
+        query: &AllocationQuery,
+        target: Option<(Arc<dyn Allocator>, AllocationParams)>,
+    ) -> Result<Option<Box<dyn BufferAdapter>>, ElementError> {
+        // Frames from a downstream pool may be padded: a consumer without VideoMeta gets
+        // them re-laid out.
+        penstock_video::relayout::relayout_adapter(element, caps, query, target)
     }
 
     fn create(&self, element: &Element) -> Result<Buffer, FlowError> {

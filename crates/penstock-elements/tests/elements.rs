@@ -20,13 +20,14 @@ use penstock::element::{
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger;
-use penstock::meta::VideoMeta;
 use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 use penstock::pipeline::{Pipeline, PipelineError, RunReport};
 use penstock::pool::{AcquireParams, BufferPool};
 use penstock::query::{AllocationQuery, Query};
-use penstock::video::{VideoAlignment, VideoFormat, VideoInfo};
 use penstock::{ClockTime, PoolConfig};
+use penstock_video::VideoMeta;
+use penstock_video::VideoQueryExt;
+use penstock_video::{VideoAlignment, VideoFormat, VideoInfo};
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -462,7 +463,11 @@ fn answer(
         q.add_allocator(None, p);
     }
     for &(api, a) in metas {
-        q.add_meta(api, a);
+        match api {
+            "VideoMeta" => q.add_video_meta(a),
+            "VideoCropMeta" => q.add_video_crop_meta(),
+            other => panic!("no such meta in these tests: {other}"),
+        }
     }
     q
 }
@@ -571,7 +576,7 @@ fn tee_merges_the_allocation_answers_of_its_branches() {
             ..Default::default()
         }
     );
-    let apis: Vec<_> = a.metas.iter().map(|m| m.api).collect();
+    let apis: Vec<_> = a.metas.iter().map(|m| m.api.name()).collect();
     assert_eq!(apis, ["VideoMeta"]);
     assert_eq!(
         a.video_alignment(),
@@ -1157,7 +1162,7 @@ fn videotestsrc_renders_into_the_layout_downstream_asks_for() {
     ] {
         let before = ledger::snapshot().site(name);
         let mut a = AllocationQuery::new(Caps::new_any(), true);
-        a.add_meta("VideoMeta", Some(align));
+        a.add_video_meta(Some(align));
         let (_, aligned) = vts_frames(name, Some(a));
         assert_eq!(aligned.len(), 3, "{name}");
         for (n, (b, d)) in aligned.iter().zip(&plain).enumerate() {

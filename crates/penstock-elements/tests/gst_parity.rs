@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use gst_support::{
     Compared, TempDir, TwoRuns, compare_frames, gst_launch, run_gst_twice, run_parallel,
 };
-use penstock::testsrc::{Pattern, RenderOptions, Renderer};
-use penstock::video::{VideoFormat, VideoInfo};
+use penstock_video::testsrc::{Pattern, RenderOptions, Renderer};
+use penstock_video::{VideoFormat, VideoInfo};
 
 /// Patterns compared: (pattern, options given on both launch lines, frames). Several
 /// frames for the patterns that change from frame to frame.

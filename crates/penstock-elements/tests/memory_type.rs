@@ -19,6 +19,7 @@ use penstock::memory::{Memory, MemoryBackend, MemoryError, MemoryFlags};
 use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 use penstock::pipeline::Pipeline;
 use penstock::query::Query;
+use penstock_video::VideoQueryExt;
 
 const CAPS: &str =
     "video/x-raw(memory:TestMemory), format=GRAY8, width=8, height=4, framerate=30/1";
@@ -100,7 +101,7 @@ impl ElementImpl for Sink {
         match q {
             Query::Allocation(q) => {
                 q.add_allocator(Some(Arc::new(TestAllocator)), AllocationParams::default());
-                q.add_meta("VideoMeta", None);
+                q.add_video_meta(None);
                 true
             }
             _ => e.default_query(pad, q),

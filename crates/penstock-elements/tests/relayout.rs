@@ -3,20 +3,23 @@
 //! frame into the default layout and records it with reason `alignment`; a consumer
 //! that understands the meta gets the frames as they are.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use penstock::basesrc::{BaseSrc, PushSource};
+use penstock::allocator::{AllocationParams, Allocator};
+use penstock::basesrc::{BaseSrc, BufferAdapter, PushSource};
 use penstock::buffer::{Buffer, BufferMut};
 use penstock::bus::MessageKind;
 use penstock::caps::Caps;
-use penstock::element::{Element, ElementFactory, Registry};
+use penstock::element::{Element, ElementError, ElementFactory, Registry};
 use penstock::flow::FlowError;
 use penstock::ledger;
-use penstock::meta::VideoMeta;
 use penstock::pad::{PadDirection, PadPresence, PadTemplate};
 use penstock::pipeline::Pipeline;
-use penstock::video::{VideoFormat, VideoInfo};
+use penstock::query::AllocationQuery;
+use penstock_video::VideoMeta;
+use penstock_video::{VideoFormat, VideoInfo};
 use sha1::{Digest, Sha1};
 
 const W: usize = 8;
@@ -35,6 +38,16 @@ struct PaddedSrc {
 }
 
 impl PushSource for PaddedSrc {
+    fn output_adapter(
+        &self,
+        element: &Element,
+        caps: &Caps,
+        query: &AllocationQuery,
+        target: Option<(Arc<dyn Allocator>, AllocationParams)>,
+    ) -> Result<Option<Box<dyn BufferAdapter>>, ElementError> {
+        penstock_video::relayout::relayout_adapter(element, caps, query, target)
+    }
+
     fn create(&self, _e: &Element) -> Result<Buffer, FlowError> {
         let n = self.n.fetch_add(1, Ordering::Relaxed);
         if n >= FRAMES {

@@ -12,12 +12,13 @@ use penstock::event::Event;
 use penstock::flow::FlowResult;
 use penstock::launch;
 use penstock::ledger::{self, CopyReason};
-use penstock::meta::VideoMeta;
 use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 use penstock::query::Query;
-use penstock::testsrc::{Pattern, RenderOptions, Renderer};
-use penstock::video::convert::{Converter, planes, planes_mut};
-use penstock::video::{VideoFormat, VideoInfo};
+use penstock_video::VideoMeta;
+use penstock_video::VideoQueryExt;
+use penstock_video::convert::{Converter, planes, planes_mut};
+use penstock_video::testsrc::{Pattern, RenderOptions, Renderer};
+use penstock_video::{VideoFormat, VideoInfo};
 
 /// What a capture sink saw: caps, and per buffer its visible planes (packed), the
 /// number of memories, whether it had a VideoMeta, and its pts.
@@ -82,7 +83,7 @@ impl ElementImpl for CaptureSink {
     }
     fn chain(&self, e: &Element, pad: &Pad, buffer: Buffer) -> FlowResult {
         let caps = pad.current_caps().unwrap();
-        let info = penstock::video::frame::info_from_caps(&caps)
+        let info = penstock_video::frame::info_from_caps(&caps)
             .unwrap()
             .unwrap();
         let mut s = store().lock().unwrap();
@@ -114,7 +115,7 @@ impl ElementImpl for CaptureSink {
             }
             Query::Allocation(q) => {
                 if self.meta.load(Ordering::Relaxed) {
-                    q.add_meta("VideoMeta", None);
+                    q.add_video_meta(None);
                 }
                 true
             }
@@ -402,15 +403,15 @@ fn expected_with_colorimetry(
     (fin, fout): (&str, &str),
     to: VideoFormat,
 ) -> Vec<Vec<u8>> {
-    use penstock::video::convert::Colorimetry;
+    use penstock_video::convert::Colorimetry;
     let p = Pattern::ALL
         .iter()
         .copied()
         .find(|p| p.nick() == "smpte")
         .unwrap();
     let opts = RenderOptions {
-        matrix: Some(penstock::testsrc::ColorMatrix::Bt709),
-        chroma_site: Some(penstock::testsrc::ChromaSite::Center),
+        matrix: Some(penstock_video::testsrc::ColorMatrix::Bt709),
+        chroma_site: Some(penstock_video::testsrc::ChromaSite::Center),
         ..RenderOptions::default()
     };
     let mut r = Renderer::new(p, info, opts).unwrap();

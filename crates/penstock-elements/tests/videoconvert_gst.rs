@@ -15,8 +15,8 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use penstock::video::convert::{Converter, planes, planes_mut};
-use penstock::video::{VideoFormat, VideoInfo};
+use penstock_video::convert::{Converter, planes, planes_mut};
+use penstock_video::{VideoFormat, VideoInfo};
 
 /// Largest difference per (input index, output index, size).
 type MaxDiffs = BTreeMap<(usize, usize, (u32, u32)), u8>;
@@ -349,7 +349,7 @@ fn field<'a>(fields: &'a str, name: &str) -> Option<&'a str> {
 
 #[test]
 fn videoconvert_follows_colorimetry_like_gstreamer() {
-    use penstock::video::convert::Colorimetry;
+    use penstock_video::convert::Colorimetry;
     if !gst_or_say_why() {
         return;
     }

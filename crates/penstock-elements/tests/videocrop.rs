@@ -15,13 +15,14 @@ use penstock::element::{Element, ElementFactory, ElementImpl, PropValue, Registr
 use penstock::event::Event;
 use penstock::flow::FlowResult;
 use penstock::ledger::{self, CopyReason};
-use penstock::meta::{VideoCropMeta, VideoMeta};
 use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 use penstock::pipeline::{Pipeline, PipelineError};
 use penstock::query::Query;
-use penstock::testsrc::{Pattern, RenderOptions, Renderer};
-use penstock::video::{VideoFormat, VideoInfo};
 use penstock_elements::videocrop::crop_copy;
+use penstock_video::VideoQueryExt;
+use penstock_video::testsrc::{Pattern, RenderOptions, Renderer};
+use penstock_video::{VideoCropMeta, VideoMeta};
+use penstock_video::{VideoFormat, VideoInfo};
 
 /// A sink that keeps its buffers and caps and answers the allocation query with the
 /// metas it was made with.
@@ -75,7 +76,11 @@ impl ElementImpl for KeepSink {
             Query::Allocation(q) => {
                 *self.allocation_caps.lock().unwrap() = Some(q.caps.clone());
                 for m in self.metas {
-                    q.add_meta(m, None);
+                    match *m {
+                        "VideoMeta" => q.add_video_meta(None),
+                        "VideoCropMeta" => q.add_video_crop_meta(),
+                        other => panic!("no such meta in these tests: {other}"),
+                    }
                 }
                 // It may hold 4 buffers at once.
                 q.add_pool(None, 0, 4, 0);
@@ -500,7 +505,7 @@ fn in_the_meta_path_upstream_learns_the_metas_and_how_many_buffers_downstream_ho
         unreachable!()
     };
     assert!(
-        q.has_meta("VideoMeta") && q.has_meta("VideoCropMeta"),
+        q.has_meta::<VideoMeta>() && q.has_meta::<VideoCropMeta>(),
         "{q:?}"
     );
     assert_eq!((q.pools[0].size, q.pools[0].min), (64 * 32 * 3 / 2, 4));

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use penstock::allocator::{AllocationParams, Allocator};
 use penstock::pool::AcquireParams;
-use penstock::video::{VideoFormat, VideoInfo};
 use penstock::{BufferPool, PoolConfig};
 use penstock_linux::{DmaHeapAllocator, MemfdAllocator, UdmabufAllocator};
+use penstock_video::{VideoFormat, VideoInfo, VideoPoolConfigExt};
 
 fn memfd_pool_acquire_release(c: &mut Criterion) {
     let info = VideoInfo::new(VideoFormat::Nv12, 1920, 1080).expect("1080p NV12");

@@ -22,8 +22,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use penstock::allocator::{AllocationParams, Allocator};
+use penstock::drm::DrmFormatSet;
 use penstock::memory::{Memory, MemoryError, MemoryFlags};
-use penstock::video::drm::DrmFormatSet;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
@@ -154,7 +154,7 @@ impl Allocator for DmaHeapAllocator {
     }
 
     fn drm_formats(&self) -> Option<DrmFormatSet> {
-        Some(DrmFormatSet::linear_video_formats())
+        Some(penstock_video::linear_drm_formats())
     }
 }
 

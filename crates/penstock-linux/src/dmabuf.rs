@@ -16,15 +16,15 @@
 //!
 //! A DMA-BUF imported with any modifier other than
 //! [`DRM_FORMAT_MOD_LINEAR`] (tiled,
-//! compressed, or [`DRM_FORMAT_MOD_INVALID`](penstock::video::drm::DRM_FORMAT_MOD_INVALID),
+//! compressed, or [`DRM_FORMAT_MOD_INVALID`](penstock::drm::DRM_FORMAT_MOD_INVALID),
 //! an implicit driver-chosen layout) is NOT_MAPPABLE: it is never mapped, and mapping
 //! the memory fails with [`MemoryError::NotMappable`]. It can still be shared, windowed
 //! and exported by descriptor.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
+use penstock::drm::DRM_FORMAT_MOD_LINEAR;
 use penstock::memory::{MapMode, Memory, MemoryBackend, MemoryError, MemoryFlags};
-use penstock::video::drm::DRM_FORMAT_MOD_LINEAR;
 use rustix::fs::{FileType, OFlags, SeekFrom};
 
 use crate::error::{LinuxError, fd_name, os};

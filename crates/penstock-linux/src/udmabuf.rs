@@ -23,8 +23,8 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use penstock::allocator::{AllocationParams, Allocator};
+use penstock::drm::DrmFormatSet;
 use penstock::memory::{Memory, MemoryError, MemoryFlags};
-use penstock::video::drm::DrmFormatSet;
 use rustix::fs::{Mode, OFlags, SealFlags};
 use rustix::io::Errno;
 
@@ -184,7 +184,7 @@ impl Allocator for UdmabufAllocator {
     }
 
     fn drm_formats(&self) -> Option<DrmFormatSet> {
-        Some(DrmFormatSet::linear_video_formats())
+        Some(penstock_video::linear_drm_formats())
     }
 }
 

@@ -11,14 +11,14 @@ use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use penstock::allocator::{AllocationParams, Allocator};
+use penstock::drm::{DrmFormat, DrmFourcc};
 use penstock::memory::{MemoryError, MemoryFlags};
 use penstock::pool::AcquireParams;
-use penstock::video::drm::{DrmFormat, DrmFourcc};
-use penstock::video::{VideoFormat, VideoInfo};
 use penstock::{BufferPool, PoolConfig};
 use penstock_linux::{
     DmaBufImport, DmaHeapAllocator, LinuxError, MemfdAllocator, UdmabufAllocator, dmabuf, export_fd,
 };
+use penstock_video::{VideoFormat, VideoInfo, VideoPoolConfigExt};
 
 const HEAP: &str = "/dev/dma_heap/system";
 const UDMABUF: &str = "/dev/udmabuf";

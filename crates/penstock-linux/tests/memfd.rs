@@ -7,11 +7,11 @@ use std::sync::Arc;
 use penstock::allocator::{AllocationParams, Allocator};
 use penstock::memory::{MemoryError, MemoryFlags};
 use penstock::pool::AcquireParams;
-use penstock::video::{VideoFormat, VideoInfo};
 use penstock::{BufferPool, Memory, PoolConfig};
 use penstock_linux::{
     DmaBufImport, LinuxError, MEMFD_MEMORY_TYPE, MemfdAllocator, dmabuf, dup_fd, export_fd,
 };
+use penstock_video::{VideoFormat, VideoInfo, VideoPoolConfigExt};
 use rustix::fs::{MemfdFlags, SealFlags};
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {

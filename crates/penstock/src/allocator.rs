@@ -94,7 +94,7 @@ pub trait Allocator: Send + Sync + fmt::Debug + 'static {
 
     /// The DRM formats (fourcc, modifier) this allocator can lay out, for allocators of
     /// DMA-BUF memory; `None` for memory that is not a DMA-BUF (system memory).
-    fn drm_formats(&self) -> Option<crate::video::drm::DrmFormatSet> {
+    fn drm_formats(&self) -> Option<crate::drm::DrmFormatSet> {
         None
     }
 }

@@ -9,7 +9,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::PoolConfig;
 use crate::allocator::{AllocationParams, Allocator};
 use crate::buffer::Buffer;
 use crate::buffer::CopyFlags;
@@ -20,11 +19,8 @@ use crate::element::{
 use crate::event::{Event, Format, Segment};
 use crate::flow::FlowError;
 use crate::ledger::{self, CopyReason};
-use crate::meta::VideoMeta;
 use crate::pad::Pad;
-use crate::pool::{AcquireParams, BufferPool};
 use crate::query::{AllocationQuery, Query};
-use crate::video::{VideoInfo, frame};
 
 /// A source of buffers.
 pub trait PushSource: Send + Sync + 'static {
@@ -62,6 +58,25 @@ pub trait PushSource: Send + Sync + 'static {
     ) -> Result<(), ElementError> {
         let _ = (element, query);
         Ok(())
+    }
+
+    /// A step the framework applies to every buffer before it is pushed, decided after
+    /// the allocation query: for a video source, re-laying frames out for a consumer
+    /// that cannot read the source's layout (the video crate's `relayout_adapter`).
+    /// `target` is where copies must go: `None` for system memory, or the allocator
+    /// downstream proposed for the memory type the caps name. Default: none.
+    ///
+    /// # Errors
+    /// [`ElementError`] if the step cannot be set up.
+    fn output_adapter(
+        &self,
+        element: &Element,
+        caps: &Caps,
+        query: &AllocationQuery,
+        target: Option<(Arc<dyn Allocator>, AllocationParams)>,
+    ) -> Result<Option<Box<dyn BufferAdapter>>, ElementError> {
+        let _ = (element, caps, query, target);
+        Ok(None)
     }
 
     /// Opens resources (NULL→READY is not used; this runs at READY→PAUSED).
@@ -127,6 +142,9 @@ pub struct BaseSrc<S: PushSource> {
     /// Set by a reconfigure event: renegotiate caps and allocation before the next
     /// buffer.
     reconfigure: Arc<AtomicBool>,
+    /// Set by an EOS event sent to the source (gst-launch `-e` on Ctrl-C): end the
+    /// stream with EOS instead of the next buffer.
+    eos: Arc<AtomicBool>,
 }
 
 impl<S: PushSource> BaseSrc<S> {
@@ -135,6 +153,7 @@ impl<S: PushSource> BaseSrc<S> {
         BaseSrc {
             src: Arc::new(src),
             reconfigure: Arc::new(AtomicBool::new(false)),
+            eos: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -192,13 +211,24 @@ pub fn negotiate(
     Ok(fixed)
 }
 
+/// A step applied to each of a source's buffers before it is pushed
+/// ([`PushSource::output_adapter`]).
+pub trait BufferAdapter: Send + Sync {
+    /// The buffer as downstream can take it.
+    ///
+    /// # Errors
+    /// A flow error ends the stream.
+    fn apply(&self, buffer: Buffer) -> Result<Buffer, FlowError>;
+}
+
 /// What the framework does to a source's buffers that downstream cannot take as they
-/// are: re-lay frames out (a consumer without VideoMeta), or move them to the memory
+/// are: the source's own step ([`PushSource::output_adapter`]: a video source
+/// re-lays frames out for a consumer without a layout meta), then a move to the memory
 /// type the caps ask for (a consumer that needs `memory:X` and proposed an allocator
 /// of it).
 #[derive(Default)]
 struct Adapt {
-    layout: Option<Relayout>,
+    layout: Option<Box<dyn BufferAdapter>>,
     memory: Option<MemoryTypeCopy>,
 }
 
@@ -254,37 +284,6 @@ impl MemoryTypeCopy {
             )
             .map_err(|_| FlowError::Error)?;
         out.append_memory(memory);
-        Ok(out.freeze())
-    }
-}
-
-/// Re-lays frames out for a consumer that cannot read the producer's layout.
-struct Relayout {
-    info: VideoInfo,
-    pool: BufferPool,
-}
-
-impl Relayout {
-    /// The buffer as downstream can read it: itself when its layout is the default one
-    /// (or it has no VideoMeta), else a copy in the default layout (ledger: alignment).
-    fn apply(&self, buffer: Buffer) -> Result<Buffer, FlowError> {
-        let Some(meta) = buffer.meta::<VideoMeta>() else {
-            return Ok(buffer);
-        };
-        if frame::meta_matches(meta, &self.info) {
-            return Ok(buffer);
-        }
-        let mut out = self
-            .pool
-            .acquire(AcquireParams::default())
-            .map_err(|_| FlowError::Flushing)?;
-        frame::copy_to_layout(&buffer, meta, &self.info, &mut out).map_err(|_| FlowError::Error)?;
-        out.set_pts(buffer.pts());
-        out.set_dts(buffer.dts());
-        out.set_duration(buffer.duration());
-        out.set_offset(buffer.offset());
-        out.set_offset_end(buffer.offset_end());
-        out.set_flags(buffer.flags());
         Ok(out.freeze())
     }
 }
@@ -371,31 +370,17 @@ fn negotiate_stream<S: PushSource>(
             });
         }
     }
-    // A consumer that does not understand VideoMeta reads frames in the default layout:
-    // if the source's frames carry another one, the framework copies them (the source
-    // may be unable to change its layout: a driver's fixed stride). The copies are made
-    // in the memory type the caps name: system memory, or memory from downstream's
-    // allocator of that type. With no such allocator there is nowhere to copy to, and
-    // frames go out as the source made them.
-    if !q.has_meta("VideoMeta") {
-        if let Some(Ok(info)) = frame::info_from_caps(&caps) {
-            let mut config = PoolConfig::video(info.clone());
-            let target = match (&wanted, &adapt.memory) {
-                (None, _) => true,
-                (Some(_), Some(m)) => {
-                    config = config.allocator(Arc::clone(&m.allocator), m.params);
-                    true
-                }
-                (Some(_), None) => false,
-            };
-            if target {
-                let pool = BufferPool::new(format!("{}-relayout", element.name()));
-                pool.set_config(config)
-                    .and_then(|_| pool.set_active(true))
-                    .map_err(|e| ElementError::new(format!("{}: {e}", element.path())))?;
-                adapt.layout = Some(Relayout { info, pool });
-            }
-        }
+    // The source's own step (a video source re-lays frames out for a consumer that
+    // cannot read its layout). Its copies are made in the memory type the caps name:
+    // system memory, or memory from downstream's allocator of that type. With no such
+    // allocator there is nowhere to copy to, and frames go out as the source made them.
+    let target = match (&wanted, &adapt.memory) {
+        (None, _) => Some(None),
+        (Some(_), Some(m)) => Some(Some((Arc::clone(&m.allocator), m.params))),
+        (Some(_), None) => None,
+    };
+    if let Some(target) = target {
+        adapt.layout = src.output_adapter(element, &caps, &q, target)?;
     }
     Ok(adapt)
 }
@@ -428,6 +413,8 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
                 let mut adapt = Adapt::default();
                 let reconfigure = Arc::clone(&self.reconfigure);
                 reconfigure.store(false, Ordering::Release);
+                let eos = Arc::clone(&self.eos);
+                eos.store(false, Ordering::Release);
                 element.spawn_task("src", move || {
                     let _site = el.enter_site();
                     if !started {
@@ -454,6 +441,10 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
                             }
                         }
                     }
+                    if eos.load(Ordering::Acquire) {
+                        pad.push_event(Event::Eos);
+                        return TaskControl::Stop;
+                    }
                     let result = src
                         .create(&el)
                         .and_then(|b| {
@@ -466,6 +457,11 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
                         .and_then(|b| pad.push(b));
                     match result {
                         Ok(()) => TaskControl::Continue,
+                        // Woken by an EOS event (see `src_event`): the stream ends here.
+                        Err(FlowError::Flushing) if eos.load(Ordering::Acquire) => {
+                            pad.push_event(Event::Eos);
+                            TaskControl::Stop
+                        }
                         Err(FlowError::Flushing) => TaskControl::Stop,
                         Err(FlowError::Eos) => {
                             pad.push_event(Event::Eos);
@@ -491,10 +487,17 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
         self.src.unlock(element);
     }
 
-    fn src_event(&self, _element: &Element, _pad: &Pad, event: Event) -> bool {
+    fn src_event(&self, element: &Element, _pad: &Pad, event: Event) -> bool {
         match event {
             Event::Reconfigure => {
                 self.reconfigure.store(true, Ordering::Release);
+                true
+            }
+            // As GStreamer's basesrc: an EOS event sent to a source makes its streaming
+            // thread end the stream with EOS; a `create` blocked waiting is woken.
+            Event::Eos => {
+                self.eos.store(true, Ordering::Release);
+                self.src.unlock(element);
                 true
             }
             // A source has nothing upstream to forward to.

@@ -5,6 +5,8 @@
 //! take buffers back when they are dropped, and the [`ledger`] that accounts for every
 //! copy and allocation.
 //!
+//! It knows no video: formats, layouts and video metas are in the `penstock-video` crate.
+//!
 //! Everything here is `#![deny(unsafe_code)]` except the memory backend
 //! (`memory::backend`), which holds the raw pointers, and the lock cell of [`spin`].
 #![deny(unsafe_code)]
@@ -15,6 +17,7 @@ pub mod basesrc;
 pub mod buffer;
 pub mod bus;
 pub mod caps;
+pub mod drm;
 pub mod element;
 pub mod event;
 pub mod flow;
@@ -23,16 +26,13 @@ pub mod ledger;
 pub mod limits;
 pub mod memory;
 pub mod meta;
-pub mod negotiate;
 pub mod pad;
 pub mod pipeline;
 pub mod pool;
 pub mod query;
 pub mod spin;
 mod stack;
-pub mod testsrc;
 pub mod time;
-pub mod video;
 
 pub use allocator::{AllocationParams, Allocator, SystemAllocator};
 

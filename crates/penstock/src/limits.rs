@@ -2,10 +2,11 @@
 //! `width=100000,height=100000` is refused at negotiation instead of growing the
 //! process until the kernel's OOM killer ends it.
 //!
-//! * **Frame size** ([`max_frame_size`]): the largest frame a [`VideoInfo`] may
-//!   describe, checked when its layout is computed from a format and size
-//!   ([`VideoInfo::new`], [`VideoInfo::align`]), i.e. at negotiation, before anything is
-//!   allocated. Default [`DEFAULT_MAX_FRAME_SIZE`] (1 GiB: a 16384×16384 RGBA frame).
+//! * **Frame size** ([`max_frame_size`]): the largest frame a video layout may
+//!   describe, checked when `penstock_video::VideoInfo` computes a layout from a format
+//!   and size (`VideoInfo::new`, `VideoInfo::align`), i.e. at negotiation, before
+//!   anything is allocated. Default [`DEFAULT_MAX_FRAME_SIZE`] (1 GiB: a 16384×16384
+//!   RGBA frame).
 //! * **Pool size** ([`max_pool_size`]): the most bytes a buffer pool may preallocate
 //!   (`min` buffers × their size), checked when the pool is configured. Default
 //!   [`DEFAULT_MAX_POOL_SIZE`] (4 GiB).
@@ -17,16 +18,10 @@
 //!
 //! ```
 //! use penstock::limits;
-//! use penstock::video::{VideoError, VideoFormat, VideoInfo};
 //!
-//! let err = VideoInfo::new(VideoFormat::I420, 100_000, 100_000).unwrap_err();
-//! assert!(matches!(err, VideoError::FrameTooLarge { size: 15_000_000_000, .. }));
 //! assert_eq!(limits::parse_size("16G"), Some(16 << 30));
+//! assert_eq!(limits::describe(15_000_000_000), "15000000000 bytes (14.0 GiB)");
 //! ```
-//!
-//! [`VideoInfo`]: crate::video::VideoInfo
-//! [`VideoInfo::new`]: crate::video::VideoInfo::new
-//! [`VideoInfo::align`]: crate::video::VideoInfo::align
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -150,8 +145,8 @@ pub fn parse_size(text: &str) -> Option<u64> {
     (bytes > 0).then_some(bytes)
 }
 
-/// `bytes` for messages: `15000000000 bytes (14.0 GiB)`.
-pub(crate) fn describe(bytes: u64) -> String {
+/// `bytes` for messages, exact and readable: `15000000000 bytes (14.0 GiB)`.
+pub fn describe(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
     if bytes < 1024 {
         return format!("{bytes} bytes");

@@ -3,17 +3,17 @@
 //! The **allocation query** is how zero-copy is negotiated. After caps are fixed, the
 //! upstream element sends it with the caps; downstream answers with the pools it could
 //! provide (pool, size, min, max), the allocators it prefers with their params, the
-//! metas it understands (a consumer that understands `VideoMeta` accepts padded strides,
-//! one that understands `VideoCropMeta` accepts crop-by-meta), and the alignment it
-//! needs. Upstream decides: it takes a proposed pool or makes its own, configures it
+//! metas it understands, each with parameters of its own (a video consumer that
+//! understands a layout meta accepts padded strides and says which alignment it needs;
+//! one that understands a crop meta accepts crop-by-meta). Upstream decides: it takes a proposed pool or makes its own, configures it
 //! and allocates from it. A tee merges its branches' answers with [`AllocationQuery::merge`].
 
 use std::sync::Arc;
 
 use crate::allocator::{AllocationParams, Allocator};
 use crate::caps::Caps;
+use crate::meta::{Meta, MetaApi, MetaParams};
 use crate::pool::BufferPool;
-use crate::video::VideoAlignment;
 
 /// A pool downstream proposes (or just the size and counts it needs).
 #[derive(Debug, Clone)]
@@ -37,13 +37,33 @@ pub struct AllocatorProposal {
     pub params: AllocationParams,
 }
 
-/// A meta downstream understands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A meta downstream understands, with the parameters it asks for (a video layout meta:
+/// the padding and stride alignment downstream wants).
+#[derive(Debug, Clone)]
 pub struct MetaProposal {
-    /// The meta's API name (`"VideoMeta"`, `"VideoCropMeta"`).
-    pub api: &'static str,
-    /// For `VideoMeta`: the padding and stride alignment downstream wants.
-    pub alignment: Option<VideoAlignment>,
+    /// The meta's type.
+    pub api: MetaApi,
+    /// What downstream asks of buffers carrying it, if anything.
+    pub params: Option<Arc<dyn MetaParams>>,
+}
+
+impl PartialEq for MetaProposal {
+    fn eq(&self, o: &Self) -> bool {
+        self.api == o.api
+            && match (&self.params, &o.params) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.same(b.as_ref()),
+                _ => false,
+            }
+    }
+}
+
+impl MetaProposal {
+    /// The parameters, as the type `P` that the meta's crate gives them.
+    pub fn params<P: MetaParams>(&self) -> Option<&P> {
+        let any: &dyn std::any::Any = self.params.as_deref()?;
+        any.downcast_ref::<P>()
+    }
 }
 
 /// The allocation query.
@@ -93,24 +113,33 @@ impl AllocationQuery {
             .push(AllocatorProposal { allocator, params });
     }
 
-    /// States that downstream understands the meta `api`.
-    pub fn add_meta(&mut self, api: &'static str, alignment: Option<VideoAlignment>) {
-        if !self.has_meta(api) {
-            self.metas.push(MetaProposal { api, alignment });
+    /// States that downstream understands the meta `M`, asking `params` of it.
+    pub fn add_meta<M: Meta>(&mut self, params: Option<Arc<dyn MetaParams>>) {
+        self.add_meta_api(MetaApi::of::<M>(), params);
+    }
+
+    /// States that downstream understands the meta `api` (the first statement of an
+    /// api counts).
+    pub fn add_meta_api(&mut self, api: MetaApi, params: Option<Arc<dyn MetaParams>>) {
+        if !self.has_meta_api(api) {
+            self.metas.push(MetaProposal { api, params });
         }
     }
 
+    /// True if downstream understands the meta `M`.
+    pub fn has_meta<M: Meta>(&self) -> bool {
+        self.has_meta_api(MetaApi::of::<M>())
+    }
+
     /// True if downstream understands the meta `api`.
-    pub fn has_meta(&self, api: &str) -> bool {
+    pub fn has_meta_api(&self, api: MetaApi) -> bool {
         self.metas.iter().any(|m| m.api == api)
     }
 
-    /// The alignment downstream asked for with `VideoMeta`, if any.
-    pub fn video_alignment(&self) -> Option<VideoAlignment> {
-        self.metas
-            .iter()
-            .find(|m| m.api == "VideoMeta")
-            .and_then(|m| m.alignment)
+    /// The parameters downstream gave with the meta `M`, as type `P`.
+    pub fn meta_params<M: Meta, P: MetaParams>(&self) -> Option<&P> {
+        let api = MetaApi::of::<M>();
+        self.metas.iter().find(|m| m.api == api)?.params::<P>()
     }
 
     /// The params of the first allocator proposal (default params if none).
@@ -139,7 +168,8 @@ impl AllocationQuery {
     /// no shared pool (one pool cannot serve several downstream pools), size and min
     /// the largest of the branches, max the smallest non-zero one; allocator params
     /// merged to the strictest (alignment, prefix, padding); only the metas every
-    /// branch understands, with the union of their alignment needs.
+    /// branch understands, with their parameters merged ([`MetaParams::merge`]: for a
+    /// video layout meta the union of the alignment needs).
     pub fn merge(&mut self, branches: &[AllocationQuery]) {
         let mut size = 0;
         let mut min = 0;
@@ -178,41 +208,22 @@ impl AllocationQuery {
         self.metas.clear();
         if let Some((first, rest)) = branches.split_first() {
             for m in &first.metas {
-                if rest.iter().all(|b| b.has_meta(m.api)) {
-                    let mut alignment = m.alignment;
+                if rest.iter().all(|b| b.has_meta_api(m.api)) {
+                    let mut params = m.params.clone();
                     for b in rest {
                         let other = b
                             .metas
                             .iter()
                             .find(|o| o.api == m.api)
-                            .and_then(|o| o.alignment);
-                        alignment = merge_alignment(alignment, other);
+                            .and_then(|o| o.params.clone());
+                        params = match (params, other) {
+                            (None, x) | (x, None) => x,
+                            (Some(a), Some(b)) => Some(a.merge(b.as_ref())),
+                        };
                     }
-                    self.metas.push(MetaProposal {
-                        api: m.api,
-                        alignment,
-                    });
+                    self.metas.push(MetaProposal { api: m.api, params });
                 }
             }
-        }
-    }
-}
-
-fn merge_alignment(a: Option<VideoAlignment>, b: Option<VideoAlignment>) -> Option<VideoAlignment> {
-    match (a, b) {
-        (None, x) | (x, None) => x,
-        (Some(a), Some(b)) => {
-            let mut out = VideoAlignment {
-                padding_top: a.padding_top.max(b.padding_top),
-                padding_bottom: a.padding_bottom.max(b.padding_bottom),
-                padding_left: a.padding_left.max(b.padding_left),
-                padding_right: a.padding_right.max(b.padding_right),
-                stride_align: [0; 4],
-            };
-            for i in 0..4 {
-                out.stride_align[i] = a.stride_align[i] | b.stride_align[i];
-            }
-            Some(out)
         }
     }
 }

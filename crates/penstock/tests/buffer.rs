@@ -11,8 +11,7 @@ use penstock::allocator::{AllocationParams, Allocator, SystemAllocator};
 use penstock::buffer::{BufferError, CopyFlags, INLINE_MEMORIES};
 use penstock::ledger::{self, CopyReason, SiteTotals};
 use penstock::memory::{Memory, MemoryError, MemoryFlags};
-use penstock::meta::{Meta, MetaTransform, VideoCropMeta, VideoMeta};
-use penstock::video::{VideoFormat, VideoInfo};
+use penstock::meta::{Meta, MetaTransform};
 use penstock::{Buffer, BufferFlags, BufferMut, ClockTime};
 use proptest::prelude::*;
 
@@ -107,6 +106,19 @@ fn try_into_mut_needs_a_unique_handle() {
     assert_eq!(b.memcmp(0, b"jello").unwrap(), Ordering::Equal);
 }
 
+/// A user meta that is cloned on every copy.
+#[derive(Debug, Clone, PartialEq)]
+struct Tag(u32);
+
+impl Meta for Tag {
+    fn name(&self) -> &'static str {
+        "Tag"
+    }
+    fn transform(&self, _t: &MetaTransform) -> Option<Box<dyn Meta>> {
+        Some(Box::new(self.clone()))
+    }
+}
+
 #[test]
 fn make_mut_copies_the_struct_not_the_memories_then_cows() {
     let name = "buffer-test-make-mut-cow";
@@ -114,12 +126,7 @@ fn make_mut_copies_the_struct_not_the_memories_then_cows() {
     let mut src = BufferMut::from_memory(Memory::from_owner(pattern(64, 1)));
     src.set_pts(Some(ClockTime::from_mseconds(40)));
     src.insert_flags(BufferFlags::DELTA_UNIT);
-    src.add_meta(VideoCropMeta {
-        x: 1,
-        y: 2,
-        width: 3,
-        height: 4,
-    });
+    src.add_meta(Tag(3));
     let shared = src.freeze();
     let other = shared.clone();
     let before = site(name);
@@ -130,7 +137,7 @@ fn make_mut_copies_the_struct_not_the_memories_then_cows() {
     assert!(m.memory(0).unwrap().same_region(shared.memory(0).unwrap()));
     assert_eq!(m.pts(), shared.pts());
     assert_eq!(m.flags(), BufferFlags::DELTA_UNIT);
-    assert_eq!(m.meta::<VideoCropMeta>().unwrap().width, 3);
+    assert_eq!(m.meta::<Tag>(), Some(&Tag(3)));
     assert!(!m.is_all_memory_writable());
     // Nothing copied yet.
     assert_eq!(site(name), before);
@@ -907,111 +914,6 @@ fn timestamps_and_flags_copy_rules() {
     m.remove_flags(BufferFlags::DISCONT);
     assert_eq!(m.flags(), BufferFlags::GAP | BufferFlags::MARKER);
     assert_eq!(frozen.flags(), BufferFlags::DISCONT | BufferFlags::MARKER);
-}
-
-/// A user meta that records the transform it was copied with.
-#[derive(Debug, Clone, PartialEq)]
-struct Lineage {
-    copies: u32,
-    last: Option<MetaTransform>,
-}
-
-impl Meta for Lineage {
-    fn name(&self) -> &'static str {
-        "Lineage"
-    }
-    fn transform(&self, t: &MetaTransform) -> Option<Box<dyn Meta>> {
-        Some(Box::new(Lineage {
-            copies: self.copies + 1,
-            last: Some(*t),
-        }))
-    }
-}
-
-/// A user meta that never survives a region.
-#[derive(Debug, Clone, PartialEq)]
-struct WholeOnly(u8);
-
-impl Meta for WholeOnly {
-    fn name(&self) -> &'static str {
-        "WholeOnly"
-    }
-    fn transform(&self, t: &MetaTransform) -> Option<Box<dyn Meta>> {
-        (!t.region).then(|| Box::new(self.clone()) as Box<dyn Meta>)
-    }
-}
-
-#[test]
-fn metas_transform_on_copy() {
-    let info = VideoInfo::new(VideoFormat::Nv12, 64, 48).unwrap();
-    let mut b = BufferMut::with_size(info.size()).unwrap();
-    b.add_meta(VideoMeta::from_info(&info));
-    b.add_meta(VideoCropMeta {
-        x: 0,
-        y: 0,
-        width: 32,
-        height: 16,
-    });
-    b.add_meta(Lineage {
-        copies: 0,
-        last: None,
-    });
-    b.add_meta(WholeOnly(5));
-    assert_eq!(b.metas().count(), 4);
-    let names: Vec<&str> = b.metas().map(|m| m.name()).collect();
-    assert_eq!(
-        names,
-        ["VideoMeta", "VideoCropMeta", "Lineage", "WholeOnly"]
-    );
-
-    // Whole copy: every meta kept.
-    let whole = b.copy_region(CopyFlags::ALL, 0, None).unwrap();
-    assert_eq!(
-        whole.meta::<VideoMeta>(),
-        Some(&VideoMeta::from_info(&info))
-    );
-    assert!(whole.meta::<VideoCropMeta>().is_some());
-    assert_eq!(whole.meta::<WholeOnly>(), Some(&WholeOnly(5)));
-    let l = whole.meta::<Lineage>().unwrap();
-    assert_eq!(l.copies, 1);
-    assert_eq!(l.last, Some(MetaTransform::whole(info.size())));
-
-    // Partial region from an offset: the layout metas go, the user meta sees it.
-    let part = b
-        .copy_region(CopyFlags::ALL | CopyFlags::DEEP, 64, Some(128))
-        .unwrap();
-    assert!(part.meta::<VideoMeta>().is_none());
-    assert!(part.meta::<VideoCropMeta>().is_none());
-    assert!(part.meta::<WholeOnly>().is_none());
-    let l = part.meta::<Lineage>().unwrap();
-    assert_eq!(
-        l.last,
-        Some(MetaTransform {
-            region: true,
-            offset: 64,
-            size: 128,
-            deep: true
-        })
-    );
-
-    // A head too short for the frame drops the VideoMeta, keeps the crop.
-    let head = b.copy_region(CopyFlags::ALL, 0, Some(64)).unwrap();
-    assert!(head.meta::<VideoMeta>().is_none());
-    assert!(head.meta::<VideoCropMeta>().is_some());
-
-    // Without META nothing is transformed.
-    let bare = b.copy_region(CopyFlags::MEMORY, 0, None).unwrap();
-    assert_eq!(bare.metas().count(), 0);
-
-    // A copy of a copy counts generations; make_mut transforms as a whole copy.
-    let again = whole.copy_region(CopyFlags::META, 0, None).unwrap();
-    assert_eq!(again.meta::<Lineage>().unwrap().copies, 2);
-    let frozen = b.freeze();
-    let keep = frozen.clone();
-    let m = keep.make_mut();
-    assert_eq!(m.meta::<Lineage>().unwrap().copies, 1);
-    assert_eq!(m.meta::<WholeOnly>(), Some(&WholeOnly(5)));
-    assert_eq!(frozen.meta::<Lineage>().unwrap().copies, 0);
 }
 
 #[test]

@@ -7,9 +7,47 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use penstock::pool::AcquireParams;
-use penstock::video::{VideoFormat, VideoInfo};
+use std::sync::Arc;
+
+use penstock::buffer::BufferRef;
+use penstock::meta::{Meta, MetaTransform};
+use penstock::pool::{AcquireParams, BufferLayout};
 use penstock::{BufferPool, PoolConfig};
+
+/// A frame layout's meta, as the video crate's VideoMeta: added by the pool, kept on reuse.
+#[derive(Debug, Clone, PartialEq)]
+struct FrameMeta {
+    stride: usize,
+}
+
+impl Meta for FrameMeta {
+    fn name(&self) -> &'static str {
+        "FrameMeta"
+    }
+    fn transform(&self, _t: &MetaTransform) -> Option<Box<dyn Meta>> {
+        Some(Box::new(self.clone()))
+    }
+}
+
+/// 1080p NV12 frames (1920 × 1080 × 3/2 bytes) with a FrameMeta each.
+#[derive(Debug, PartialEq)]
+struct Nv12Frames;
+
+impl BufferLayout for Nv12Frames {
+    fn size(&self) -> usize {
+        1920 * 1080 * 3 / 2
+    }
+    fn add_metas(&self, buffer: &mut BufferRef) {
+        buffer.add_meta(FrameMeta { stride: 1920 });
+    }
+    fn describe(&self) -> String {
+        "a 1080p NV12 frame".into()
+    }
+    fn same(&self, other: &dyn BufferLayout) -> bool {
+        let any: &dyn std::any::Any = other;
+        any.is::<Nv12Frames>()
+    }
+}
 
 struct Counting;
 
@@ -59,10 +97,11 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn warm_pool_cycle_allocates_nothing() {
-    let info = VideoInfo::new(VideoFormat::Nv12, 1920, 1080).unwrap();
     let pool = BufferPool::new("no-alloc");
-    pool.set_config(PoolConfig::video(info).min_max(2, 2).with_video_meta())
-        .unwrap();
+    let config = PoolConfig::new(Nv12Frames.size())
+        .with_layout(Arc::new(Nv12Frames))
+        .min_max(2, 2);
+    pool.set_config(config).unwrap();
     pool.set_active(true).unwrap();
     // Warm-up: both buffers out and back once.
     let a = pool.acquire(AcquireParams::default()).unwrap();
@@ -73,6 +112,7 @@ fn warm_pool_cycle_allocates_nothing() {
     COUNTING.set(true);
     for i in 0..rounds {
         let mut buf = pool.acquire(AcquireParams::default()).unwrap();
+        assert_eq!(buf.meta::<FrameMeta>().map(|m| m.stride), Some(1920));
         buf.set_pts(Some(penstock::ClockTime::from_nseconds(i)));
         buf.map_memory_write(0).unwrap()[0] = i as u8;
         let shared = buf.freeze();

@@ -1,7 +1,8 @@
 //! Integration tests of `penstock::pool`, modelled on GStreamer's `gstbufferpool` checks:
 //! configuration and counter-proposals, preallocation, reuse, buffers that must be freed
 //! instead of reused, blocking at `max`, flushing and deactivation wake-ups, concurrency,
-//! reset of returned buffers, video alignment, `wait_idle`.
+//! reset of returned buffers, buffer layouts (size, alignment, pooled metas), pool
+//! implementations (the hooks a device or IPC pool overrides), `wait_idle`.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
@@ -9,11 +10,11 @@ use std::thread;
 use std::time::Duration;
 
 use penstock::allocator::{AllocationParams, Allocator, SystemAllocator};
+use penstock::buffer::BufferRef;
 use penstock::ledger;
 use penstock::memory::{Memory, MemoryError};
-use penstock::meta::{Meta, MetaTransform, VideoCropMeta, VideoMeta};
-use penstock::pool::{AcquireParams, PoolError};
-use penstock::video::{VideoAlignment, VideoFormat, VideoInfo};
+use penstock::meta::{Meta, MetaTransform};
+use penstock::pool::{AcquireParams, BufferLayout, PoolError, PoolImpl};
 use penstock::{BufferFlags, BufferMut, BufferPool, ClockTime, PoolConfig};
 
 const WAIT: AcquireParams = AcquireParams {
@@ -27,10 +28,6 @@ fn active_pool(name: &str, size: usize, min: u32, max: u32) -> BufferPool {
         .unwrap();
     pool.set_active(true).unwrap();
     pool
-}
-
-fn nv12(width: u32, height: u32) -> VideoInfo {
-    VideoInfo::new(VideoFormat::Nv12, width, height).unwrap()
 }
 
 fn region_addr(b: &BufferMut) -> usize {
@@ -100,64 +97,7 @@ fn set_config_counter_proposals() {
     // Unlimited max is fine with any min.
     pool.set_config(PoolConfig::new(16).min_max(8, 0)).unwrap();
 
-    // A video alignment without the meta that describes it.
-    let info = nv12(64, 48);
-    let mut config = PoolConfig::video(info.clone());
-    config.video_alignment = Some(VideoAlignment {
-        padding_bottom: 2,
-        ..VideoAlignment::default()
-    });
-    assert!(!config.video_meta);
-    match pool.set_config(config.clone()) {
-        Err(PoolError::Config {
-            proposal: Some(p), ..
-        }) => {
-            assert!(p.video_meta);
-            assert_eq!(p.video_alignment, config.video_alignment);
-        }
-        other => panic!("expected a counter-proposal, got {other:?}"),
-    }
-
-    // Size too small for the video frames.
-    let mut config = PoolConfig::video(info.clone()).with_video_meta();
-    config.size = 100;
-    match pool.set_config(config) {
-        Err(e @ PoolError::Config { .. }) => {
-            assert!(e.to_string().contains("counter-proposal"), "{e}");
-            let PoolError::Config {
-                reason,
-                proposal: Some(p),
-            } = e
-            else {
-                unreachable!()
-            };
-            assert!(reason.contains("size 100"), "{reason}");
-            assert_eq!(p.size, info.size());
-            pool.set_config(*p).unwrap();
-        }
-        other => panic!("expected a counter-proposal, got {other:?}"),
-    }
-    assert_eq!(pool.video_layout(), Some(info.clone()));
-
-    // Alignment and padding: the proposals lead to a size that holds the padded frame.
-    let align = VideoAlignment {
-        padding_bottom: 16,
-        padding_right: 8,
-        ..VideoAlignment::default()
-    };
-    let mut padded = info.clone();
-    padded.align(&align).unwrap();
-    assert!(padded.size() > info.size());
-    let mut config = PoolConfig::video(info.clone());
-    config.video_alignment = Some(align);
-    let (accepted, rounds) = negotiate(&pool, config);
-    assert!(rounds >= 2, "meta and size were both missing");
-    assert!(accepted.video_meta);
-    assert_eq!(accepted.size, padded.size());
-    assert_eq!(pool.config(), Some(accepted));
-    assert_eq!(pool.video_layout(), Some(padded));
-
-    // No size and no video info: rejected without a proposal. Nothing changed.
+    // No size and no layout: rejected without a proposal. Nothing changed.
     let before = pool.config();
     match pool.set_config(PoolConfig::new(0)) {
         Err(PoolError::Config { proposal: None, .. }) => {}
@@ -549,116 +489,6 @@ impl Meta for UserMeta {
 }
 
 #[test]
-fn reset_clears_what_the_user_set_and_keeps_the_pool_meta() {
-    let info = nv12(32, 16);
-    let pool = BufferPool::new("pool-test-reset");
-    pool.set_config(
-        PoolConfig::video(info.clone())
-            .with_video_meta()
-            .min_max(1, 1),
-    )
-    .unwrap();
-    pool.set_active(true).unwrap();
-    let mut b = pool.acquire(WAIT).unwrap();
-    assert_eq!(b.meta::<VideoMeta>(), Some(&VideoMeta::from_info(&info)));
-    assert_eq!(b.metas().count(), 1);
-    b.set_pts(Some(ClockTime::SECOND));
-    b.set_dts(Some(ClockTime::SECOND));
-    b.set_duration(Some(ClockTime::MSECOND));
-    b.set_offset(Some(1));
-    b.set_offset_end(Some(2));
-    b.insert_flags(BufferFlags::DELTA_UNIT | BufferFlags::CORRUPTED);
-    b.add_meta(UserMeta(7));
-    b.add_meta(VideoCropMeta {
-        x: 0,
-        y: 0,
-        width: 8,
-        height: 8,
-    });
-    // The user edits the pool's meta too; edits are the user's business.
-    b.meta_mut::<VideoMeta>().unwrap().width = 30;
-    drop(b);
-
-    let b = pool
-        .acquire(AcquireParams {
-            dont_wait: true,
-            discont: true,
-        })
-        .unwrap();
-    assert_eq!(pool.stats().reused, 2);
-    assert_eq!(b.pts(), None);
-    assert_eq!(b.dts(), None);
-    assert_eq!(b.duration(), None);
-    assert_eq!(b.offset(), None);
-    assert_eq!(b.offset_end(), None);
-    assert_eq!(
-        b.flags(),
-        BufferFlags::DISCONT,
-        "only the acquire's DISCONT"
-    );
-    assert!(b.meta::<UserMeta>().is_none());
-    assert!(b.meta::<VideoCropMeta>().is_none());
-    assert_eq!(b.metas_of::<VideoMeta>().count(), 1);
-    assert_eq!(b.metas().count(), 1);
-    drop(b);
-
-    // A user's own VideoMeta is not the pool's: it goes, the pool's stays.
-    let mut b = pool.acquire(WAIT).unwrap();
-    assert_eq!(b.remove_meta::<UserMeta>(), 0);
-    b.add_meta(VideoMeta::from_info(&nv12(8, 8)));
-    assert_eq!(b.metas_of::<VideoMeta>().count(), 2);
-    drop(b);
-    let b = pool.acquire(WAIT).unwrap();
-    assert_eq!(b.metas_of::<VideoMeta>().count(), 1);
-    assert_eq!(b.meta::<VideoMeta>().unwrap().format, VideoFormat::Nv12);
-    assert_eq!(pool.stats().allocated, 1);
-}
-
-#[test]
-fn video_alignment_gives_aligned_strides() {
-    let info = nv12(100, 30);
-    assert_ne!(info.stride(0) % 64, 0, "the test needs an unaligned stride");
-    let align = VideoAlignment {
-        stride_align: [63, 63, 0, 0],
-        ..VideoAlignment::default()
-    };
-    let pool = BufferPool::new("pool-test-video-align");
-    // Without memory alignment the pool proposes it (the stride alignment is useless
-    // when the plane starts are not aligned).
-    let config = PoolConfig::video(info.clone()).with_video_alignment(align);
-    match pool.set_config(config.clone()) {
-        Err(PoolError::Config {
-            proposal: Some(p), ..
-        }) => assert_eq!(p.params.align & 63, 63),
-        other => panic!("expected a counter-proposal, got {other:?}"),
-    }
-    let (accepted, _) = negotiate(&pool, config);
-    assert!(accepted.video_meta);
-    let layout = pool.video_layout().unwrap();
-    assert!(accepted.size >= layout.size());
-    pool.set_active(true).unwrap();
-    let b = pool.acquire(WAIT).unwrap();
-    let meta = b
-        .meta::<VideoMeta>()
-        .expect("the pool adds the layout")
-        .clone();
-    assert_eq!(meta.width, 100);
-    assert_eq!(meta.height, 30);
-    assert_eq!(meta.n_planes, 2);
-    for p in 0..meta.n_planes {
-        assert_eq!(meta.stride[p] % 64, 0, "plane {p}: {meta:?}");
-        assert!(meta.stride[p] >= 100);
-        assert_eq!(meta.stride[p], layout.stride(p));
-        assert_eq!(meta.offset[p], layout.offset(p));
-    }
-    let addr = region_addr(&b);
-    for p in 0..meta.n_planes {
-        assert_eq!((addr + meta.offset[p]) % 64, 0, "plane {p} start");
-    }
-    assert!(b.size() >= layout.size());
-}
-
-#[test]
 fn wait_idle_waits_for_outstanding_buffers() {
     let pool = active_pool("pool-test-idle", 16, 0, 0);
     assert!(pool.wait_idle(Duration::ZERO));
@@ -858,4 +688,198 @@ fn pool_with_allocator_params() {
     pool.set_active(true).unwrap();
     let b = pool.acquire(WAIT).unwrap();
     assert_eq!(region_addr(&b) % 256, 0);
+}
+
+/// What the pool keeps on each buffer of a [`Block`] layout.
+#[derive(Debug, Clone, PartialEq)]
+struct Stamp(usize);
+impl Meta for Stamp {
+    fn name(&self) -> &'static str {
+        "Stamp"
+    }
+    fn transform(&self, _t: &MetaTransform) -> Option<Box<dyn Meta>> {
+        Some(Box::new(self.clone()))
+    }
+}
+
+/// A layout of `size` bytes whose memory is aligned to `mask`, stamped with a meta.
+#[derive(Debug, Clone, PartialEq)]
+struct Block {
+    size: usize,
+    mask: usize,
+}
+
+impl BufferLayout for Block {
+    fn size(&self) -> usize {
+        self.size
+    }
+    fn align_mask(&self) -> usize {
+        self.mask
+    }
+    fn add_metas(&self, buffer: &mut BufferRef) {
+        buffer.add_meta(Stamp(self.size));
+    }
+    fn describe(&self) -> String {
+        format!("a {}-byte block", self.size)
+    }
+    fn check(&self, config: &PoolConfig) -> Result<(), (String, Option<PoolConfig>)> {
+        if config.max == 1 {
+            return Err(("a block pool needs two buffers".into(), None));
+        }
+        Ok(())
+    }
+    fn same(&self, other: &dyn BufferLayout) -> bool {
+        let any: &dyn std::any::Any = other;
+        any.downcast_ref::<Block>() == Some(self)
+    }
+}
+
+#[test]
+fn a_layout_gets_its_size_alignment_and_metas() {
+    let pool = BufferPool::new("pool-test-layout");
+    let layout = Arc::new(Block {
+        size: 1000,
+        mask: 127,
+    });
+    // Size and alignment below the layout's: one proposal each, then accepted.
+    let config = PoolConfig::new(10).with_layout(layout.clone());
+    let (accepted, rounds) = negotiate(&pool, config);
+    assert_eq!(rounds, 2);
+    assert_eq!(accepted.size, 1000);
+    assert_eq!(accepted.params.align & 127, 127);
+    assert_eq!(accepted.layout_as::<Block>(), Some(&*layout));
+    match pool.set_config(PoolConfig::new(10).with_layout(layout.clone())) {
+        Err(PoolError::Config { reason, .. }) => {
+            assert!(
+                reason.contains("below the 1000 bytes of a 1000-byte block"),
+                "{reason}"
+            )
+        }
+        other => panic!("expected a counter-proposal, got {other:?}"),
+    }
+    // What the layout itself refuses, with its reason.
+    let refused = accepted.clone().min_max(1, 1);
+    match pool.set_config(refused) {
+        Err(PoolError::Config {
+            reason,
+            proposal: None,
+        }) => assert!(reason.contains("two buffers"), "{reason}"),
+        other => panic!("expected the layout's refusal, got {other:?}"),
+    }
+    pool.set_config(accepted.min_max(1, 0)).unwrap();
+    pool.set_active(true).unwrap();
+    assert!(pool.layout().is_some());
+
+    // The layout's meta is the pool's: kept on reuse; the user's goes.
+    let mut b = pool.acquire(WAIT).unwrap();
+    assert_eq!(region_addr(&b) % 128, 0);
+    assert_eq!(b.meta::<Stamp>(), Some(&Stamp(1000)));
+    b.add_meta(Stamp(1));
+    b.add_meta(UserMeta(7));
+    b.set_pts(Some(ClockTime::SECOND));
+    b.insert_flags(BufferFlags::DELTA_UNIT);
+    assert_eq!(b.metas_of::<Stamp>().count(), 2);
+    drop(b);
+    let b = pool.acquire(WAIT).unwrap();
+    assert_eq!(b.metas_of::<Stamp>().collect::<Vec<_>>(), [&Stamp(1000)]);
+    assert!(b.meta::<UserMeta>().is_none());
+    assert_eq!((b.pts(), b.flags()), (None, BufferFlags::empty()));
+    assert_eq!(pool.stats().allocated, 1);
+}
+
+/// A toy device pool: buffers are the "driver's" (made by the implementation), and
+/// every buffer that comes back is requeued to it.
+#[derive(Default)]
+struct ToyDevice {
+    made: AtomicUsize,
+    requeued: AtomicUsize,
+    freed: AtomicUsize,
+    started: AtomicUsize,
+    stopped: AtomicUsize,
+    flushes: AtomicUsize,
+}
+
+impl PoolImpl for ToyDevice {
+    fn name(&self) -> &str {
+        "toy-device"
+    }
+    fn check_config(&self, config: &PoolConfig) -> Result<(), PoolError> {
+        if config.max > 4 || config.max == 0 {
+            let mut p = config.clone();
+            p.max = 4;
+            p.min = p.min.min(4);
+            return Err(PoolError::Config {
+                reason: "the device has 4 buffers".into(),
+                proposal: Some(Box::new(p)),
+            });
+        }
+        Ok(())
+    }
+    fn start(&self, _config: &PoolConfig) -> Result<(), PoolError> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+    fn stop(&self) {
+        self.stopped.fetch_add(1, Ordering::SeqCst);
+    }
+    fn alloc_buffer(&self, _pool: &str, config: &PoolConfig) -> Result<BufferMut, PoolError> {
+        let n = self.made.fetch_add(1, Ordering::SeqCst);
+        // Two memories per buffer, as a two-plane device buffer.
+        let mut b = BufferMut::from_memory(Memory::from_owner(vec![n as u8; config.size]));
+        b.append_memory(Memory::from_owner(vec![0u8; config.size / 2]));
+        Ok(b)
+    }
+    fn release_buffer(&self, buffer: &mut BufferRef) {
+        assert_eq!(buffer.n_memory(), 2, "released with the device's memories");
+        self.requeued.fetch_add(1, Ordering::SeqCst);
+    }
+    fn free_buffer(&self, _buffer: &mut BufferRef) {
+        self.freed.fetch_add(1, Ordering::SeqCst);
+    }
+    fn flush_start(&self) {
+        self.flushes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_pool_implementation_makes_takes_back_and_frees() {
+    let pool = BufferPool::with_impl("pool-test-toy", ToyDevice::default());
+    let (config, rounds) = negotiate(&pool, PoolConfig::new(64).min_max(2, 8));
+    assert_eq!((rounds, config.max), (1, 4));
+    pool.set_active(true).unwrap();
+    let toy = pool.implementation::<ToyDevice>().expect("the toy");
+    assert_eq!(toy.started.load(Ordering::SeqCst), 1);
+    assert_eq!(toy.made.load(Ordering::SeqCst), 2);
+    assert!(format!("{pool:?}").contains("toy-device"));
+
+    let a = pool.acquire(WAIT).unwrap();
+    let b = pool.acquire(WAIT).unwrap();
+    let c = pool.acquire(WAIT).unwrap();
+    assert_eq!(toy.made.load(Ordering::SeqCst), 3);
+    assert_eq!(a.n_memory(), 2);
+    drop((a, b));
+    assert_eq!(toy.requeued.load(Ordering::SeqCst), 2);
+    // A buffer whose memory was replaced cannot go back to the device: freed.
+    let mut c = c;
+    c.replace_memory(0, Memory::new_system(64).unwrap())
+        .unwrap();
+    drop(c);
+    assert_eq!(toy.requeued.load(Ordering::SeqCst), 2);
+    assert_eq!(toy.freed.load(Ordering::SeqCst), 1);
+
+    pool.set_flushing(true);
+    pool.set_flushing(true);
+    assert_eq!(toy.flushes.load(Ordering::SeqCst), 1, "once per change");
+    pool.set_flushing(false);
+    pool.set_active(false).unwrap();
+    assert_eq!(toy.stopped.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        toy.freed.load(Ordering::SeqCst),
+        3,
+        "the idle two on deactivation"
+    );
+    assert!(
+        pool.implementation::<penstock::pool::DefaultPoolImpl>()
+            .is_none()
+    );
 }

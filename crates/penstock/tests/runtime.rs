@@ -20,11 +20,11 @@ use penstock::element::{
 };
 use penstock::event::{Event, Format, Segment};
 use penstock::flow::{FlowError, FlowResult};
+use penstock::meta::{Meta, MetaApi, MetaParams, MetaTransform};
 use penstock::pad::{LinkError, Pad, PadDirection, PadPresence, PadTemplate};
 use penstock::pipeline::{Pipeline, PipelineError};
 use penstock::pool::{AcquireParams, BufferPool};
 use penstock::query::{AllocationQuery, CapsQuery, MetaProposal, Query};
-use penstock::video::VideoAlignment;
 use penstock::{ClockTime, PoolConfig};
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(20);
@@ -32,12 +32,73 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(20);
 // ---------------------------------------------------------------------------------------
 // Test elements.
 
+/// A layout meta (as a video frame's) for the allocation query tests.
+#[derive(Debug)]
+struct LayoutMeta;
+
+/// A crop meta for the allocation query tests.
+#[derive(Debug)]
+struct CropMeta;
+
+impl Meta for LayoutMeta {
+    fn name(&self) -> &'static str {
+        "LayoutMeta"
+    }
+    fn transform(&self, _t: &MetaTransform) -> Option<Box<dyn Meta>> {
+        None
+    }
+}
+
+impl Meta for CropMeta {
+    fn name(&self) -> &'static str {
+        "CropMeta"
+    }
+    fn transform(&self, _t: &MetaTransform) -> Option<Box<dyn Meta>> {
+        None
+    }
+}
+
+fn layout_api() -> MetaApi {
+    MetaApi::of::<LayoutMeta>()
+}
+
+fn crop_api() -> MetaApi {
+    MetaApi::of::<CropMeta>()
+}
+
+/// What a consumer asks with [`LayoutMeta`]: rows of padding and a stride mask; tee
+/// branches merge to the most padding and the union of the masks.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct Needs {
+    padding: u32,
+    stride_mask: u32,
+}
+
+impl MetaParams for Needs {
+    fn merge(&self, other: &dyn MetaParams) -> Arc<dyn MetaParams> {
+        let any: &dyn std::any::Any = other;
+        let o = any.downcast_ref::<Needs>().copied().unwrap_or_default();
+        Arc::new(Needs {
+            padding: self.padding.max(o.padding),
+            stride_mask: self.stride_mask | o.stride_mask,
+        })
+    }
+    fn same(&self, other: &dyn MetaParams) -> bool {
+        let any: &dyn std::any::Any = other;
+        any.downcast_ref::<Needs>() == Some(self)
+    }
+}
+
+fn needs(n: Option<Needs>) -> Option<Arc<dyn MetaParams>> {
+    n.map(|n| Arc::new(n) as Arc<dyn MetaParams>)
+}
+
 /// What a probe's sink answers to the allocation query.
 #[derive(Clone, Default)]
 struct AllocAnswer {
     pool: Option<(usize, u32, u32)>,
     params: Option<AllocationParams>,
-    metas: Vec<(&'static str, Option<VideoAlignment>)>,
+    metas: Vec<(MetaApi, Option<Needs>)>,
 }
 
 /// One element type for sinks, pass-throughs and pad holders: it records what reaches
@@ -127,7 +188,7 @@ impl ElementImpl for Probe {
                     q.add_allocator(None, p);
                 }
                 for (api, align) in a.metas {
-                    q.add_meta(api, align);
+                    q.add_meta_api(api, needs(align));
                 }
                 return true;
             }
@@ -968,8 +1029,8 @@ fn allocation_queries_reach_the_sink_through_pass_through_elements() {
     let m2 = add(&mut p, &r, "probe-pass", "m2");
     let k = add(&mut p, &r, "probe-sink", "k");
     Pipeline::link_many(&[&s, &m1, &m2, &k]).unwrap();
-    let align = VideoAlignment {
-        stride_align: [63; 4],
+    let align = Needs {
+        stride_mask: 63,
         ..Default::default()
     };
     let params = AllocationParams {
@@ -980,7 +1041,7 @@ fn allocation_queries_reach_the_sink_through_pass_through_elements() {
     *Probe::of(&k).alloc.lock().unwrap() = Some(AllocAnswer {
         pool: Some((4096, 3, 0)),
         params: Some(params),
-        metas: vec![("VideoMeta", Some(align))],
+        metas: vec![(layout_api(), Some(align))],
     });
     let c = caps("video/x-raw, format=GRAY8, width=64, height=64");
     let mut q = Query::Allocation(AllocationQuery::new(c.clone(), true));
@@ -995,9 +1056,9 @@ fn allocation_queries_reach_the_sink_through_pass_through_elements() {
         (4096, 3, 0)
     );
     assert_eq!(q.params(), params);
-    assert!(q.has_meta("VideoMeta"));
-    assert!(!q.has_meta("VideoCropMeta"));
-    assert_eq!(q.video_alignment(), Some(align));
+    assert!(q.has_meta::<LayoutMeta>());
+    assert!(!q.has_meta::<CropMeta>());
+    assert_eq!(q.meta_params::<LayoutMeta, Needs>(), Some(&align));
 
     // A sink that does not answer: the query is not answered.
     *Probe::of(&k).alloc.lock().unwrap() = None;
@@ -1008,7 +1069,7 @@ fn allocation_queries_reach_the_sink_through_pass_through_elements() {
 fn answer(
     pools: &[(usize, u32, u32)],
     params: &[AllocationParams],
-    metas: &[(&'static str, Option<VideoAlignment>)],
+    metas: &[(MetaApi, Option<Needs>)],
 ) -> AllocationQuery {
     let mut q = AllocationQuery::new(caps("video/x-raw"), true);
     for &(size, min, max) in pools {
@@ -1018,24 +1079,20 @@ fn answer(
         q.add_allocator(None, *p);
     }
     for &(api, a) in metas {
-        q.add_meta(api, a);
+        q.add_meta_api(api, needs(a));
     }
     q
 }
 
 #[test]
 fn allocation_merge_takes_the_strictest_of_every_branch() {
-    let a1 = VideoAlignment {
-        padding_top: 2,
-        padding_left: 8,
-        stride_align: [15, 15, 0, 0],
-        ..Default::default()
+    let a1 = Needs {
+        padding: 8,
+        stride_mask: 15,
     };
-    let a2 = VideoAlignment {
-        padding_bottom: 4,
-        padding_left: 4,
-        stride_align: [63, 0, 31, 0],
-        ..Default::default()
+    let a2 = Needs {
+        padding: 4,
+        stride_mask: 48,
     };
     let branches = [
         answer(
@@ -1045,7 +1102,7 @@ fn allocation_merge_takes_the_strictest_of_every_branch() {
                 prefix: 8,
                 ..Default::default()
             }],
-            &[("VideoMeta", Some(a1)), ("VideoCropMeta", None)],
+            &[(layout_api(), Some(a1)), (crop_api(), None)],
         ),
         answer(
             &[(4000, 4, 10)],
@@ -1054,14 +1111,14 @@ fn allocation_merge_takes_the_strictest_of_every_branch() {
                 padding: 32,
                 ..Default::default()
             }],
-            &[("VideoMeta", Some(a2))],
+            &[(layout_api(), Some(a2))],
         ),
-        answer(&[(2000, 1, 6)], &[], &[("VideoMeta", None)]),
+        answer(&[(2000, 1, 6)], &[], &[(layout_api(), None)]),
     ];
     let mut q = AllocationQuery::new(caps("video/x-raw"), true);
     // Whatever the query held before is replaced.
     q.add_pool(None, 1, 1, 1);
-    q.add_meta("Stale", None);
+    q.add_meta::<CropMeta>(None);
     q.merge(&branches);
 
     assert_eq!(q.pools.len(), 1);
@@ -1082,16 +1139,13 @@ fn allocation_merge_takes_the_strictest_of_every_branch() {
     assert_eq!(
         q.metas,
         vec![MetaProposal {
-            api: "VideoMeta",
-            alignment: Some(VideoAlignment {
-                padding_top: 2,
-                padding_bottom: 4,
-                padding_left: 8,
-                padding_right: 0,
-                stride_align: [63, 15, 31, 0],
-            }),
+            api: layout_api(),
+            params: needs(Some(Needs {
+                padding: 8,
+                stride_mask: 63,
+            })),
         }],
-        "only metas every branch has; VideoCropMeta is on one branch only"
+        "only metas every branch has; CropMeta is on one branch only"
     );
 }
 
@@ -1118,20 +1172,20 @@ fn allocation_merge_edge_cases() {
 
     // No pool, no allocator, no meta anywhere: nothing.
     let mut q = AllocationQuery::new(caps("video/x-raw"), true);
-    q.add_meta("VideoMeta", None);
+    q.add_meta::<LayoutMeta>(None);
     q.merge(&[answer(&[], &[], &[]), answer(&[], &[], &[])]);
     assert!(q.pools.is_empty() && q.allocators.is_empty() && q.metas.is_empty());
 
     // A branch that understands no meta removes it for everyone, in either order.
     for order in [[0, 1], [1, 0]] {
         let bs = [
-            answer(&[], &[], &[("VideoMeta", None), ("VideoCropMeta", None)]),
-            answer(&[], &[], &[("VideoCropMeta", None)]),
+            answer(&[], &[], &[(layout_api(), None), (crop_api(), None)]),
+            answer(&[], &[], &[(crop_api(), None)]),
         ];
         let mut q = AllocationQuery::new(caps("video/x-raw"), true);
         q.merge(&[bs[order[0]].clone(), bs[order[1]].clone()]);
-        let apis: Vec<_> = q.metas.iter().map(|m| m.api).collect();
-        assert_eq!(apis, ["VideoCropMeta"], "{order:?}");
+        let apis: Vec<_> = q.metas.iter().map(|m| m.api.name()).collect();
+        assert_eq!(apis, ["CropMeta"], "{order:?}");
     }
 
     // No branch at all.
@@ -1146,7 +1200,7 @@ fn allocation_merge_edge_cases() {
             align: 31,
             ..Default::default()
         }],
-        &[("VideoMeta", None)],
+        &[(layout_api(), None)],
     );
     let mut q = AllocationQuery::new(caps("video/x-raw"), true);
     q.merge(std::slice::from_ref(&only));
@@ -1283,6 +1337,47 @@ fn the_bus_keeps_each_posters_order_and_never_blocks() {
         assert_eq!(texts, expected);
     }
     assert!(bus.drain().is_empty());
+}
+
+#[test]
+fn an_unread_bus_holds_a_bounded_number_of_messages_but_every_error_and_eos() {
+    use penstock::bus::BUS_CAPACITY;
+    let bus = Bus::new();
+    let element = |i: usize| MessageKind::Element {
+        name: "checksum".into(),
+        text: i.to_string(),
+    };
+    for i in 0..BUS_CAPACITY * 3 {
+        bus.post("sink", element(i));
+    }
+    bus.post("sink", MessageKind::Eos);
+    bus.post(
+        "src",
+        MessageKind::Error {
+            message: "broken".into(),
+            debug: None,
+        },
+    );
+    assert_eq!(bus.dropped(), (BUS_CAPACITY * 2) as u64);
+    let all = bus.drain();
+    assert_eq!(all.len(), BUS_CAPACITY + 2);
+    // The oldest are kept, in order, then the EOS and the error posted past the bound.
+    assert_eq!(all[0].kind, element(0));
+    assert_eq!(all[BUS_CAPACITY - 1].kind, element(BUS_CAPACITY - 1));
+    assert_eq!(all[BUS_CAPACITY].kind, MessageKind::Eos);
+    assert!(matches!(
+        all[BUS_CAPACITY + 1].kind,
+        MessageKind::Error { .. }
+    ));
+    // Read, it has room again.
+    bus.post("sink", element(7));
+    assert_eq!(
+        bus.pop(Some(Duration::from_millis(10))),
+        Some(Message {
+            source: "sink".into(),
+            kind: element(7),
+        })
+    );
 }
 
 #[test]

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use penstock::video::{VideoFormat, VideoInfo};
+use penstock_video::{VideoFormat, VideoInfo};
 
 /// `gst-launch-1.0` if installed. `None` (after printing why) when it is missing and
 /// GStreamer is not required.

@@ -6,8 +6,7 @@ use std::str::FromStr;
 
 use super::parse::{self, ParseError};
 use super::value::{Fraction, Value, write_field_value};
-use crate::video::dma_drm::DRM_FORMAT_FIELD;
-use crate::video::drm::DrmFormat;
+use crate::drm::{DRM_FORMAT_FIELD, DrmFormat};
 
 /// A media type (`video/x-raw`) and its ordered fields (`width=(int)1920`), as
 /// GStreamer's `GstStructure`.

@@ -5,12 +5,10 @@
 //! the buffer is copied or a region of it is shared ([`Meta::transform`]): layout metas
 //! describe the whole buffer and are dropped for partial regions; the rest is cloned.
 
-mod video;
-
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::fmt;
-
-pub use video::{VideoCropMeta, VideoMeta};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// What a buffer operation is doing to a meta's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +58,64 @@ pub trait Meta: Any + Send + Sync + fmt::Debug {
     /// The meta to put on a copy (or a shared region) of the buffer, or `None` to drop
     /// it there.
     fn transform(&self, transform: &MetaTransform) -> Option<Box<dyn Meta>>;
+}
+
+/// A meta's type, the typed identity that lookups and the allocation query use
+/// (`MetaApi::of::<VideoMeta>()`): two metas are the same API when they are the same Rust
+/// type. [`name`](MetaApi::name) is the type's name, for reports.
+#[derive(Clone, Copy)]
+pub struct MetaApi {
+    id: TypeId,
+    name: &'static str,
+}
+
+impl MetaApi {
+    /// The API of meta type `M`.
+    pub fn of<M: Meta>() -> MetaApi {
+        let full = std::any::type_name::<M>();
+        // `crate::module::Name<..>` → `Name<..>`: the last path segment before generics.
+        let base = full.split('<').next().unwrap_or(full);
+        let start = base.rfind("::").map_or(0, |i| i + 2);
+        MetaApi {
+            id: TypeId::of::<M>(),
+            name: &full[start..],
+        }
+    }
+
+    /// The type's name (`"VideoMeta"`).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl PartialEq for MetaApi {
+    fn eq(&self, o: &Self) -> bool {
+        self.id == o.id
+    }
+}
+
+impl Eq for MetaApi {}
+
+impl Hash for MetaApi {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.id.hash(h);
+    }
+}
+
+impl fmt::Debug for MetaApi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// What a consumer asks of buffers carrying a meta, in the allocation query (for a video
+/// layout meta: padding and stride alignment). The meta's crate defines the type.
+pub trait MetaParams: Any + Send + Sync + fmt::Debug {
+    /// The parameters that satisfy both `self` and `other` (a tee's branches).
+    fn merge(&self, other: &dyn MetaParams) -> Arc<dyn MetaParams>;
+
+    /// True if `other` is the same type with the same values.
+    fn same(&self, other: &dyn MetaParams) -> bool;
 }
 
 /// A meta with how it was attached.
