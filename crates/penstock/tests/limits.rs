@@ -42,3 +42,23 @@ fn pools_refuse_preallocations_above_the_bound() {
     // A refused configuration leaves the pool unconfigured-or-previous, never active.
     assert!(!pool.is_active());
 }
+
+/// An allocation the system cannot make is a clean `MemoryError`, never an abort: the
+/// system allocator's null return is handled (here 4 EiB, beyond any address space).
+#[test]
+#[cfg(target_pointer_width = "64")]
+#[cfg_attr(
+    miri,
+    ignore = "Miri reports resource exhaustion instead of returning null"
+)]
+fn impossible_allocations_are_clean_errors() {
+    use penstock::allocator::{Allocator, SystemAllocator};
+    use penstock::memory::MemoryError;
+    match SystemAllocator.alloc(1 << 62, &AllocationParams::default()) {
+        Err(MemoryError::Alloc { size, reason }) => {
+            assert_eq!(size, 1 << 62);
+            assert!(reason.contains("out of memory"), "{reason}");
+        }
+        other => panic!("expected an allocation error, got {other:?}"),
+    }
+}
