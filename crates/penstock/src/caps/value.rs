@@ -517,7 +517,7 @@ impl Value {
             // Against a list, each scalar is looked up by hash (linear, not quadratic).
             // Against a list, each element is compared only with those it can be inside
             // (found by hash or by bounds): linear, not quadratic.
-            (Value::List(items), Value::List(sup)) if items.len() > 1 => {
+            (Value::List(items), Value::List(sup)) if worth_indexing(items, sup) => {
                 let index = ListIndex::new(sup);
                 items.iter().all(|v| match v {
                     Value::List(_) => v.is_subset(superset),
@@ -710,6 +710,13 @@ fn make_int_set(lo: i64, hi: i64, step: i64) -> Option<Value> {
     }
 }
 
+/// Whether pairing every element of `a` with every element of `b` costs more than
+/// building an index of `b`: short lists (formats, a few rates) are compared directly,
+/// as building a hash map for them would cost more than it saves.
+fn worth_indexing(a: &[Value], b: &[Value]) -> bool {
+    a.len() > 1 && a.len().saturating_mul(b.len()) > 256
+}
+
 fn intersect_list(items: &[Value], other: &Value) -> Option<Value> {
     let mut out = FlatList::new();
     // Against another list, each element is intersected only with the elements it can
@@ -717,7 +724,7 @@ fn intersect_list(items: &[Value], other: &Value) -> Option<Value> {
     // ranges), in the list's order: the same result as trying each, linear instead of
     // quadratic.
     let index = match other {
-        Value::List(o) if items.len() > 1 => Some((o, ListIndex::new(o))),
+        Value::List(o) if worth_indexing(items, o) => Some((o, ListIndex::new(o))),
         _ => None,
     };
     for item in items {
@@ -745,17 +752,20 @@ fn intersect_list(items: &[Value], other: &Value) -> Option<Value> {
 }
 
 /// A list being built without duplicates, with its scalars indexed by hash so that the
-/// duplicate check is not a scan.
+/// duplicate check is not a scan (once the list is long enough for that to pay).
 struct FlatList {
     items: Vec<Value>,
-    index: ScalarIndex,
+    /// Built when `items` reaches [`FlatList::INDEX_FROM`] elements.
+    index: Option<ScalarIndex>,
 }
 
 impl FlatList {
+    const INDEX_FROM: usize = 16;
+
     fn new() -> FlatList {
         FlatList {
             items: Vec::new(),
-            index: ScalarIndex::empty(),
+            index: None,
         }
     }
 
@@ -767,15 +777,26 @@ impl FlatList {
                 }
             }
             v => {
-                let present = if scalar_hash(&v).is_some() {
-                    self.index.equal_to(&self.items, &v).next().is_some()
-                } else {
-                    self.index.others().iter().any(|&i| self.items[i] == v)
+                let present = match &self.index {
+                    None => self.items.contains(&v),
+                    Some(index) if scalar_hash(&v).is_some() => {
+                        index.equal_to(&self.items, &v).next().is_some()
+                    }
+                    Some(index) => index.others().iter().any(|&i| self.items[i] == v),
                 };
-                if !present {
-                    self.index.insert(&v, self.items.len());
-                    self.items.push(v);
+                if present {
+                    return;
                 }
+                match &mut self.index {
+                    Some(index) => index.insert(&v, self.items.len()),
+                    None if self.items.len() + 1 >= Self::INDEX_FROM => {
+                        let mut index = ScalarIndex::new(&self.items);
+                        index.insert(&v, self.items.len());
+                        self.index = Some(index);
+                    }
+                    None => {}
+                }
+                self.items.push(v);
             }
         }
     }
@@ -825,6 +846,13 @@ impl PartialEq for Value {
 fn multiset_eq(a: &[Value], b: &[Value]) -> bool {
     if a.len() != b.len() {
         return false;
+    }
+    if !worth_indexing(a, b) {
+        let mut used = vec![false; b.len()];
+        return a.iter().all(|x| {
+            let found = (0..b.len()).find(|&i| !used[i] && *x == b[i]);
+            found.inspect(|&i| used[i] = true).is_some()
+        });
     }
     let index = ScalarIndex::new(b);
     let mut used = vec![false; b.len()];
