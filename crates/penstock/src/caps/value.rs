@@ -714,7 +714,7 @@ fn make_int_set(lo: i64, hi: i64, step: i64) -> Option<Value> {
 /// building an index of `b`: short lists (formats, a few rates) are compared directly,
 /// as building a hash map for them would cost more than it saves.
 fn worth_indexing(a: &[Value], b: &[Value]) -> bool {
-    a.len() > 1 && a.len().saturating_mul(b.len()) > 256
+    a.len() > 1 && a.len().saturating_mul(b.len()) > 4096
 }
 
 fn intersect_list(items: &[Value], other: &Value) -> Option<Value> {
@@ -760,7 +760,7 @@ struct FlatList {
 }
 
 impl FlatList {
-    const INDEX_FROM: usize = 16;
+    const INDEX_FROM: usize = 64;
 
     fn new() -> FlatList {
         FlatList {
