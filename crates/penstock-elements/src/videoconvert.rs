@@ -23,37 +23,19 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use penstock::PoolConfig;
 use penstock::buffer::{Buffer, BufferMut};
-use penstock::caps::{Caps, Fraction, Value};
+use penstock::caps::Caps;
 use penstock::element::{Element, ElementError, ElementFactory, ElementImpl, StateChange};
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::{self, CopyReason};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadDirection, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool, PoolError};
 use penstock::query::{AllocationQuery, Query};
+use penstock::sync::MutexExt;
 use penstock_video::VideoMeta;
-use penstock_video::convert::{
-    Colorimetry, ConvertError, Converter, deinterleave, planes, planes_mut,
-};
+use penstock_video::convert::{Converter, deinterleave, planes, planes_mut};
 use penstock_video::{VideoFormat, VideoInfo, frame};
 use penstock_video::{VideoPoolConfigExt, VideoQueryExt};
-
-/// Both pads' caps: every format, any size and rate.
-pub fn template_caps() -> Caps {
-    let formats: Vec<Value> = VideoFormat::ALL
-        .iter()
-        .map(|f| Value::from(f.name()))
-        .collect();
-    Caps::builder("video/x-raw")
-        .field("format", Value::list(formats))
-        .field("width", Value::int_range(1, i32::MAX))
-        .field("height", Value::int_range(1, i32::MAX))
-        .field(
-            "framerate",
-            Value::fraction_range(Fraction::new(0, 1), Fraction::new(i32::MAX, 1)),
-        )
-        .build()
-}
 
 /// The factory.
 pub fn factory() -> ElementFactory {
@@ -63,20 +45,7 @@ pub fn factory() -> ElementFactory {
         klass: "Filter/Converter/Video",
         description: "Converts video from one colorspace to another",
         properties: vec![],
-        pad_templates: vec![
-            PadTemplate::new(
-                "sink",
-                PadDirection::Sink,
-                PadPresence::Always,
-                template_caps(),
-            ),
-            PadTemplate::new(
-                "src",
-                PadDirection::Src,
-                PadPresence::Always,
-                template_caps(),
-            ),
-        ],
+        pad_templates: PadTemplate::sink_and_src(crate::templates::raw_video()),
         create: || Box::new(VideoConvert::default()),
     }
 }
@@ -109,7 +78,7 @@ fn err(e: impl std::fmt::Display) -> ElementError {
 /// opened up to every format, within the template.
 fn transform_caps(caps: &Caps) -> Caps {
     if caps.is_any() {
-        return template_caps();
+        return crate::templates::raw_video();
     }
     let mut open = Caps::new_empty();
     for (s, f) in caps.iter() {
@@ -119,7 +88,7 @@ fn transform_caps(caps: &Caps) -> Caps {
         }
         open.append_structure_full(s, f.clone());
     }
-    open.intersect(&template_caps())
+    open.intersect(&crate::templates::raw_video())
 }
 
 /// A format's colour model: YUV, RGB or gray.
@@ -200,28 +169,13 @@ fn transfer_colorimetry(input: &Caps, fi: VideoFormat, output: &mut Caps, fo: Vi
     }
 }
 
-/// The colorimetry of fixed raw video caps, `info` describing them.
-fn colorimetry_of(caps: &Caps, info: &VideoInfo) -> Result<Colorimetry, ConvertError> {
-    Colorimetry::from_caps_field(
-        info.format(),
-        info.height(),
-        caps.structure(0).and_then(|s| s.get_str("colorimetry")),
-    )
-}
-
 impl VideoConvert {
     fn stream(&self) -> Option<Arc<Stream>> {
-        self.stream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.stream.lock_ignore_poison().clone()
     }
 
     fn set_stream(&self, s: Option<Arc<Stream>>) {
-        let old = std::mem::replace(
-            &mut *self.stream.lock().unwrap_or_else(|p| p.into_inner()),
-            s,
-        );
+        let old = std::mem::replace(&mut *self.stream.lock_ignore_poison(), s);
         if let Some(old) = old {
             let _ = old.pool.set_active(false);
             if let Some(p) = &old.share_luma {
@@ -235,31 +189,29 @@ impl VideoConvert {
         let src = self.src.get().ok_or_else(|| err("no source pad"))?;
         let in_info = match frame::info_from_caps(caps) {
             Some(Ok(i)) => i,
-            Some(Err(e)) => return Err(err(e.to_string())),
+            Some(Err(e)) => return Err(err(e)),
             None => return Err(err(format!("not raw video: {caps}"))),
         };
         let downstream = src.peer_caps(None);
-        let out_caps =
-            choose_output(caps, in_info.format(), &downstream).ok_or_else(|| ElementError {
-                message: format!(
-                    "not negotiated: {} cannot convert {caps} to anything {} takes \
-                     ({downstream})",
-                    element.path(),
-                    src.peer()
-                        .map(|p| p.path())
-                        .unwrap_or_else(|| "(unlinked)".into()),
-                ),
-                debug: Some(format!("downstream: {downstream}")),
-            })?;
+        let out_caps = choose_output(caps, in_info.format(), &downstream).ok_or_else(|| {
+            ElementError::new(format!(
+                "not negotiated: {} cannot convert {caps} to anything {} takes \
+                 ({downstream})",
+                element.path(),
+                src.peer()
+                    .map(|p| p.path())
+                    .unwrap_or_else(|| "(unlinked)".into()),
+            ))
+            .with_debug(format!("downstream: {downstream}"))
+        })?;
         let out_info = match frame::info_from_caps(&out_caps) {
             Some(Ok(i)) => i,
             _ => {
                 return Err(err(format!("bad output caps {out_caps}")));
             }
         };
-        let ci = colorimetry_of(caps, &in_info).map_err(|e| err(e.to_string()))?;
-        let co = colorimetry_of(&out_caps, &out_info).map_err(|e| err(format!("output {e}")))?;
-        let passthrough = out_info.format() == in_info.format() && ci == co;
+        let converter = Converter::new(&in_info, &out_info).map_err(err)?;
+        let passthrough = out_info.format() == in_info.format() && converter.keeps_samples();
         // Passthrough is decided before downstream sees the caps, so that an allocation
         // query coming back from upstream is forwarded.
         self.passthrough.store(passthrough, Ordering::Release);
@@ -278,7 +230,7 @@ impl VideoConvert {
         let Query::Allocation(q) = q else {
             return Err(err("allocation query changed kind"));
         };
-        let stream = decide_allocation(element, &q, (in_info, ci), (out_info, co))?;
+        let stream = decide_allocation(element, &q, converter, in_info, out_info)?;
         self.set_stream(Some(Arc::new(stream)));
         Ok(())
     }
@@ -341,8 +293,7 @@ impl VideoConvert {
             let mut dst = planes_mut(&mut w, &out_layout).map_err(|e| fail(e.to_string()))?;
             stream
                 .converter
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
+                .lock_ignore_poison()
                 .convert(&src, &mut dst)
                 .map_err(|e| fail(e.to_string()))?;
         }
@@ -424,10 +375,10 @@ fn copy_attributes(from: &Buffer, to: &mut BufferMut) {
 fn decide_allocation(
     element: &Element,
     q: &AllocationQuery,
-    (in_info, ci): (VideoInfo, Colorimetry),
-    (out_info, co): (VideoInfo, Colorimetry),
+    converter: Converter,
+    in_info: VideoInfo,
+    out_info: VideoInfo,
 ) -> Result<Stream, ElementError> {
-    let converter = Converter::with_colorimetry(&in_info, &out_info, ci, co).map_err(err)?;
     let min = q.pools.first().map_or(0, |p| p.min).max(2);
     let mut config = PoolConfig::video(out_info.clone())
         .min_max(min, 0)
@@ -459,16 +410,16 @@ fn decide_allocation(
         && q.video_alignment().is_none()
         && in_info.format() == VideoFormat::Nv12
         && out_info.format() == VideoFormat::I420
-        && ci == co)
-        .then(|| -> Result<BufferPool, ElementError> {
-            let chroma = 2 * out_info.stride(1) * (out_info.height() as usize).div_ceil(2);
-            let p = BufferPool::new(format!("{}-chroma-pool", element.name()));
-            p.set_config(PoolConfig::new(chroma).min_max(min, 0).params(q.params()))
-                .map_err(err)?;
-            p.set_active(true).map_err(err)?;
-            Ok(p)
-        })
-        .transpose()?;
+        && converter.keeps_samples())
+    .then(|| -> Result<BufferPool, ElementError> {
+        let chroma = 2 * out_info.stride(1) * (out_info.height() as usize).div_ceil(2);
+        let p = BufferPool::new(format!("{}-chroma-pool", element.name()));
+        p.set_config(PoolConfig::new(chroma).min_max(min, 0).params(q.params()))
+            .map_err(err)?;
+        p.set_active(true).map_err(err)?;
+        Ok(p)
+    })
+    .transpose()?;
     Ok(Stream {
         in_info,
         out_info,

@@ -40,259 +40,40 @@
 //!
 //! GStreamer's `-1` ("crop automatically to the downstream caps") is not supported: it is
 //! rejected when the property is set, with a message saying so.
+//!
+//! The pixel copy itself is [`penstock_video::crop`]'s ([`crop_copy`], re-exported here
+//! with [`Crop`] and [`CropError`]); this file is the element around it.
 
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{LazyLock, Mutex, OnceLock};
 
 use penstock::buffer::{Buffer, BufferRef};
 use penstock::caps::{Caps, Value};
 use penstock::element::{
-    Element, ElementFactory, ElementImpl, PropType, PropValue, PropertyError, PropertySpec,
-    StateChange,
+    Element, ElementFactory, ElementImpl, PropValue, PropertyError, PropertySpec, StateChange,
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::{self, CopyReason};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadDirection, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool, PoolConfig};
+use penstock::property::{PropertyTable, Refused};
 use penstock::query::{AllocationQuery, Query};
+use penstock::sync::MutexExt;
+use penstock_video::VideoInfo;
+pub use penstock_video::crop::{Crop, CropError, crop_copy};
 use penstock_video::frame::info_from_caps;
 use penstock_video::{VideoCropMeta, VideoMeta};
-use penstock_video::{VideoFormat, VideoInfo};
 use penstock_video::{VideoPoolConfigExt, VideoQueryExt};
-
-/// The four sides, in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Crop {
-    /// Pixels removed at the left.
-    pub left: u32,
-    /// Pixels removed at the right.
-    pub right: u32,
-    /// Rows removed at the top.
-    pub top: u32,
-    /// Rows removed at the bottom.
-    pub bottom: u32,
-}
-
-impl Crop {
-    /// True if nothing is cropped.
-    pub fn is_empty(&self) -> bool {
-        *self == Crop::default()
-    }
-
-    /// The output frame for an input frame `input`.
-    ///
-    /// # Errors
-    /// [`CropError::TooLarge`] when the crop leaves no pixel, naming the sizes.
-    pub fn apply(&self, input: &VideoInfo) -> Result<VideoInfo, CropError> {
-        let too_large = || CropError::TooLarge {
-            crop: *self,
-            width: input.width(),
-            height: input.height(),
-        };
-        let width = input
-            .width()
-            .checked_sub(self.left)
-            .and_then(|w| w.checked_sub(self.right))
-            .filter(|&w| w > 0)
-            .ok_or_else(too_large)?;
-        let height = input
-            .height()
-            .checked_sub(self.top)
-            .and_then(|h| h.checked_sub(self.bottom))
-            .filter(|&h| h > 0)
-            .ok_or_else(too_large)?;
-        VideoInfo::new(input.format(), width, height).map_err(|e| CropError::Layout(e.to_string()))
-    }
-}
-
-/// Why a frame could not be cropped.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CropError {
-    /// The crop is at least as large as the frame.
-    #[error(
-        "cannot crop left={} right={} top={} bottom={} from a {width}x{height} frame: \
-         at least one pixel must remain (left + right < {width}, top + bottom < {height})",
-        crop.left, crop.right, crop.top, crop.bottom
-    )]
-    TooLarge {
-        /// The crop asked for.
-        crop: Crop,
-        /// Input width.
-        width: u32,
-        /// Input height.
-        height: u32,
-    },
-    /// The input buffer is smaller than its layout says.
-    #[error(
-        "input frame too small: plane {plane} needs bytes up to {needed}, the buffer has {size}"
-    )]
-    ShortInput {
-        /// The plane.
-        plane: usize,
-        /// Bytes needed.
-        needed: usize,
-        /// Bytes there.
-        size: usize,
-    },
-    /// The output frame is smaller than its layout says.
-    #[error("output frame too small: plane {plane} needs bytes up to {needed}, it has {size}")]
-    ShortOutput {
-        /// The plane.
-        plane: usize,
-        /// Bytes needed.
-        needed: usize,
-        /// Bytes there.
-        size: usize,
-    },
-    /// The crop rectangle (after an upstream crop meta's offset) leaves the frame.
-    #[error(
-        "crop rectangle {width}x{height} at ({x}, {y}) lies outside the \
-         {frame_width}x{frame_height} frame of the buffer"
-    )]
-    OutsideFrame {
-        /// Left edge in the buffer's frame.
-        x: u64,
-        /// Top edge in the buffer's frame.
-        y: u64,
-        /// Output width.
-        width: u32,
-        /// Output height.
-        height: u32,
-        /// The buffer's frame width.
-        frame_width: u32,
-        /// The buffer's frame height.
-        frame_height: u32,
-    },
-    /// The output layout could not be computed.
-    #[error("{0}")]
-    Layout(String),
-}
-
-/// Copies the rectangle at (`left`, `top`) of the output's size out of `src` (a frame
-/// of `out.format()` laid out with `offsets`/`strides`) into `dst` in `out`'s layout,
-/// byte for byte as GStreamer 1.22's `videocrop` does (see the module docs). Returns the
-/// bytes written.
-///
-/// # Errors
-/// [`CropError::ShortInput`]/[`CropError::ShortOutput`] when a buffer is too small.
-pub fn crop_copy(
-    src: &[u8],
-    offsets: &[usize],
-    strides: &[usize],
-    left: u32,
-    top: u32,
-    out: &VideoInfo,
-    dst: &mut [u8],
-) -> Result<usize, CropError> {
-    let format = out.format();
-    let mut written = 0;
-    for plane in 0..out.n_planes() {
-        let comp = format.plane_components(plane).next().unwrap_or(0);
-        let (wsub, hsub) = format.subsampling(comp);
-        let packed_422 = matches!(format, VideoFormat::Yuy2 | VideoFormat::Uyvy);
-        // Packed 4:2:2 starts at a whole macro-pixel; other formats at the chroma
-        // sample covering (left, top), rounded down.
-        let (x_bytes, y_rows) = if packed_422 {
-            ((left & !1) as usize * 2, top as usize)
-        } else {
-            (
-                (left >> wsub) as usize * format.pixel_stride(comp),
-                (top >> hsub) as usize,
-            )
-        };
-        let row_bytes = out.plane_row_bytes(plane);
-        let out_stride = out.stride(plane);
-        for row in 0..out.plane_height(plane) as usize {
-            // Checked: offsets and strides may come from a buffer's meta.
-            let s = (y_rows + row)
-                .checked_mul(strides[plane])
-                .and_then(|b| b.checked_add(offsets[plane]))
-                .and_then(|b| b.checked_add(x_bytes));
-            let from = s
-                .and_then(|s| src.get(s..s.checked_add(row_bytes)?))
-                .ok_or(CropError::ShortInput {
-                    plane,
-                    needed: s.map_or(usize::MAX, |s| s.saturating_add(row_bytes)),
-                    size: src.len(),
-                })?;
-            let d = out.offset(plane) + row * out_stride;
-            let dst_len = dst.len();
-            let to = dst
-                .get_mut(d..d + row_bytes)
-                .ok_or(CropError::ShortOutput {
-                    plane,
-                    needed: d + row_bytes,
-                    size: dst_len,
-                })?;
-            to.copy_from_slice(from);
-            if packed_422 && left % 2 == 1 {
-                // GStreamer: luma samples move one pixel left; the loop stops two bytes
-                // before the row's stride, so the last luma sample stays.
-                let y_off = usize::from(format == VideoFormat::Uyvy);
-                let end = out_stride
-                    .saturating_sub(2)
-                    .min(row_bytes.saturating_sub(2));
-                for j in (y_off..end).step_by(2) {
-                    to[j] = from[j + 2];
-                }
-            }
-            written += row_bytes;
-        }
-    }
-    Ok(written)
-}
 
 /// The factory.
 pub fn factory() -> ElementFactory {
-    let side = |name: &'static str, blurb: &'static str| {
-        PropertySpec::new(
-            name,
-            blurb,
-            PropType::Int {
-                min: -1,
-                max: i64::from(i32::MAX),
-            },
-            PropValue::Int(0),
-        )
-    };
     ElementFactory {
         name: "videocrop",
         long_name: "Crop",
         klass: "Filter/Effect/Video",
         description: "Crops video into a user-defined region",
-        properties: vec![
-            side(
-                "left",
-                "Pixels to crop at left (-1 to auto-crop: not supported)",
-            ),
-            side(
-                "right",
-                "Pixels to crop at right (-1 to auto-crop: not supported)",
-            ),
-            side(
-                "top",
-                "Pixels to crop at top (-1 to auto-crop: not supported)",
-            ),
-            side(
-                "bottom",
-                "Pixels to crop at bottom (-1 to auto-crop: not supported)",
-            ),
-        ],
-        pad_templates: vec![
-            PadTemplate::new(
-                "sink",
-                PadDirection::Sink,
-                PadPresence::Always,
-                crate::videotestsrc::template_caps(),
-            ),
-            PadTemplate::new(
-                "src",
-                PadDirection::Src,
-                PadPresence::Always,
-                crate::videotestsrc::template_caps(),
-            ),
-        ],
+        properties: PROPERTIES.specs(),
+        pad_templates: PadTemplate::sink_and_src(crate::templates::raw_video_and_dma_drm()),
         create: || Box::new(VideoCrop::default()),
     }
 }
@@ -323,6 +104,76 @@ struct Stream {
     mode: Option<Mode>,
 }
 
+/// A side's property value as pixels: -1, GStreamer's automatic crop, is refused.
+fn side_value(v: i64) -> Result<u32, Refused> {
+    u32::try_from(v).map_err(|_| {
+        Refused::new(
+            "a number of pixels from 0 to 2147483647",
+            "-1 (GStreamer's automatic crop to the downstream caps) is not supported; \
+             give the number of pixels to crop",
+        )
+    })
+}
+
+static PROPERTIES: LazyLock<PropertyTable<VideoCrop>> = LazyLock::new(|| {
+    let side = |name: &'static str, blurb: &'static str| {
+        PropertySpec::int(name, blurb, -1..=i64::from(i32::MAX), 0)
+    };
+    PropertyTable::<VideoCrop>::new()
+        .add_checked(
+            side(
+                "left",
+                "Pixels to crop at left (-1 to auto-crop: not supported)",
+            ),
+            |c| i64::from(c.current_crop().left),
+            |c, _, v| {
+                c.crop.lock_ignore_poison().left = side_value(v)?;
+                Ok(())
+            },
+        )
+        .add_checked(
+            side(
+                "right",
+                "Pixels to crop at right (-1 to auto-crop: not supported)",
+            ),
+            |c| i64::from(c.current_crop().right),
+            |c, _, v| {
+                c.crop.lock_ignore_poison().right = side_value(v)?;
+                Ok(())
+            },
+        )
+        .add_checked(
+            side(
+                "top",
+                "Pixels to crop at top (-1 to auto-crop: not supported)",
+            ),
+            |c| i64::from(c.current_crop().top),
+            |c, _, v| {
+                c.crop.lock_ignore_poison().top = side_value(v)?;
+                Ok(())
+            },
+        )
+        .add_checked(
+            side(
+                "bottom",
+                "Pixels to crop at bottom (-1 to auto-crop: not supported)",
+            ),
+            |c| i64::from(c.current_crop().bottom),
+            |c, _, v| {
+                c.crop.lock_ignore_poison().bottom = side_value(v)?;
+                Ok(())
+            },
+        )
+        .after_set(|c, _| {
+            // While streaming, new sizes need new caps: ask upstream to renegotiate.
+            if let Some(sink) = c.sink.get() {
+                if sink.is_linked() && sink.current_caps().is_some() {
+                    sink.push_event(Event::Reconfigure);
+                }
+            }
+        })
+});
+
 /// The element.
 #[derive(Default)]
 pub struct VideoCrop {
@@ -330,10 +181,6 @@ pub struct VideoCrop {
     stream: Mutex<Option<Stream>>,
     src: OnceLock<Pad>,
     sink: OnceLock<Pad>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Adds `delta` to a width or height value, clamped to `1..=i32::MAX` as GStreamer's
@@ -379,7 +226,7 @@ fn shift_caps(caps: &Caps, dx: i64, dy: i64) -> Caps {
 
 impl VideoCrop {
     fn current_crop(&self) -> Crop {
-        *lock(&self.crop)
+        *self.crop.lock_ignore_poison()
     }
 
     /// Caps on the other side of the element for `caps` on `pad`'s side.
@@ -418,7 +265,7 @@ impl VideoCrop {
             s.set("width", Value::Int(output.width() as i32));
             s.set("height", Value::Int(output.height() as i32));
         }
-        let old = lock(&self.stream).replace(Stream {
+        let old = self.stream.lock_ignore_poison().replace(Stream {
             crop,
             input,
             output,
@@ -441,7 +288,7 @@ impl VideoCrop {
     /// Asks downstream how to crop (see the module docs).
     fn decide(&self, element: &Element) -> Result<(), String> {
         let (crop, output, out_caps) = {
-            let guard = lock(&self.stream);
+            let guard = self.stream.lock_ignore_poison();
             let s = guard.as_ref().ok_or("no caps yet")?;
             (s.crop, s.output.clone(), s.out_caps.clone())
         };
@@ -470,7 +317,7 @@ impl VideoCrop {
                 Mode::Copy(pool)
             }
         };
-        let mut guard = lock(&self.stream);
+        let mut guard = self.stream.lock_ignore_poison();
         let s = guard.as_mut().ok_or("no caps yet")?;
         stop_mode(s.mode.replace(mode));
         Ok(())
@@ -561,47 +408,11 @@ impl ElementImpl for VideoCrop {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let PropValue::Int(v) = value else {
-            return Err(PropertyError::not_writable(element, name, &value));
-        };
-        let v = u32::try_from(v).map_err(|_| PropertyError::BadValue {
-            element: element.path(),
-            name: name.to_owned(),
-            value: v.to_string(),
-            expected: "a number of pixels from 0 to 2147483647".to_owned(),
-            why: "-1 (GStreamer's automatic crop to the downstream caps) is not supported; \
-                  give the number of pixels to crop"
-                .to_owned(),
-        })?;
-        {
-            let mut c = lock(&self.crop);
-            match name {
-                "left" => c.left = v,
-                "right" => c.right = v,
-                "top" => c.top = v,
-                "bottom" => c.bottom = v,
-                _ => return Err(PropertyError::not_writable(element, name, &value)),
-            }
-        }
-        // While streaming, new sizes need new caps: ask upstream to renegotiate.
-        if let Some(sink) = self.sink.get() {
-            if sink.is_linked() && sink.current_caps().is_some() {
-                sink.push_event(Event::Reconfigure);
-            }
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let c = self.current_crop();
-        let v = match name {
-            "left" => c.left,
-            "right" => c.right,
-            "top" => c.top,
-            "bottom" => c.bottom,
-            _ => return None,
-        };
-        Some(PropValue::Int(i64::from(v)))
+        PROPERTIES.get(self, name)
     }
 
     fn change_state(
@@ -610,14 +421,16 @@ impl ElementImpl for VideoCrop {
         change: StateChange,
     ) -> Result<(), penstock::element::ElementError> {
         if change == StateChange::PausedToReady {
-            stop_mode(lock(&self.stream).take().and_then(|s| s.mode));
+            stop_mode(self.stream.lock_ignore_poison().take().and_then(|s| s.mode));
         }
         Ok(())
     }
 
     fn chain(&self, element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
         let src = self.src.get().ok_or(FlowError::NotLinked)?;
-        let undecided = lock(&self.stream)
+        let undecided = self
+            .stream
+            .lock_ignore_poison()
             .as_ref()
             .ok_or(FlowError::NotNegotiated)?
             .mode
@@ -629,7 +442,7 @@ impl ElementImpl for VideoCrop {
             }
         }
         let out = {
-            let guard = lock(&self.stream);
+            let guard = self.stream.lock_ignore_poison();
             let s = guard.as_ref().ok_or(FlowError::NotNegotiated)?;
             match s.mode.as_ref().ok_or(FlowError::NotNegotiated)? {
                 Mode::Passthrough => buffer,
@@ -664,7 +477,7 @@ impl ElementImpl for VideoCrop {
     fn src_event(&self, element: &Element, _pad: &Pad, event: Event) -> bool {
         if event == Event::Reconfigure {
             // Downstream changed what it accepts: decide again before the next buffer.
-            if let Some(s) = lock(&self.stream).as_mut() {
+            if let Some(s) = self.stream.lock_ignore_poison().as_mut() {
                 stop_mode(s.mode.take());
             }
         }
@@ -731,7 +544,7 @@ impl ElementImpl for VideoCrop {
                     input,
                     mode: Some(Mode::Meta { min }),
                     ..
-                }) = lock(&self.stream).as_ref()
+                }) = self.stream.lock_ignore_poison().as_ref()
                 {
                     q.add_pool(None, input.size(), *min, 0);
                 }
@@ -797,111 +610,5 @@ mod tests {
             Some(Value::list([Value::Int(6), Value::Int(14)]))
         );
         assert_eq!(shift_dimension(&Value::from("x"), 1), None);
-    }
-
-    #[test]
-    fn crop_larger_than_the_frame_names_the_sizes() {
-        let info = VideoInfo::new(VideoFormat::I420, 16, 8).unwrap();
-        let c = Crop {
-            left: 10,
-            right: 6,
-            ..Crop::default()
-        };
-        let e = c.apply(&info).unwrap_err();
-        let text = e.to_string();
-        assert!(
-            text.contains("16x8") && text.contains("left=10") && text.contains("right=6"),
-            "{text}"
-        );
-        let ok = Crop {
-            left: 10,
-            right: 5,
-            top: 7,
-            bottom: 0,
-        }
-        .apply(&info)
-        .unwrap();
-        assert_eq!((ok.width(), ok.height()), (1, 1));
-    }
-
-    #[test]
-    fn planar_chroma_rounds_left_and_top_down() {
-        // I420 8x4: Y = 10*row + col, U = 100 + 10*row + col, V = 200 + ...
-        let input = VideoInfo::new(VideoFormat::I420, 8, 4).unwrap();
-        let mut src = vec![0u8; input.size()];
-        for p in 0..3 {
-            let base = [0u8, 100, 200][p];
-            for r in 0..input.plane_height(p) as usize {
-                for c in 0..input.plane_row_bytes(p) {
-                    src[input.offset(p) + r * input.stride(p) + c] = base + (10 * r + c) as u8;
-                }
-            }
-        }
-        let out = VideoInfo::new(VideoFormat::I420, 5, 1).unwrap();
-        let mut dst = vec![0u8; out.size()];
-        let n = crop_copy(
-            &src,
-            &input.offsets(),
-            &input.strides(),
-            3,
-            3,
-            &out,
-            &mut dst,
-        )
-        .unwrap();
-        assert_eq!(n, 5 + 3 + 3);
-        assert_eq!(&dst[..5], &[33, 34, 35, 36, 37]);
-        // Chroma row 3/2 = 1, column 3/2 = 1.
-        assert_eq!(&dst[out.offset(1)..out.offset(1) + 3], &[111, 112, 113]);
-        assert_eq!(&dst[out.offset(2)..out.offset(2) + 3], &[211, 212, 213]);
-    }
-
-    #[test]
-    fn yuy2_odd_left_moves_luma_but_not_the_last_sample() {
-        // One row of YUY2, 8 pixels: Y = 0..8 at even bytes, chroma 100+ at odd bytes.
-        let input = VideoInfo::new(VideoFormat::Yuy2, 8, 1).unwrap();
-        let src: Vec<u8> = (0..16u8)
-            .map(|i| if i % 2 == 0 { i / 2 } else { 100 + i })
-            .collect();
-        let out = VideoInfo::new(VideoFormat::Yuy2, 4, 1).unwrap();
-        let mut dst = vec![0u8; out.size()];
-        crop_copy(
-            &src,
-            &input.offsets(),
-            &input.strides(),
-            3,
-            0,
-            &out,
-            &mut dst,
-        )
-        .unwrap();
-        // Starts at macro-pixel 2 (pixel 2); luma shifted one pixel: 3, 4, 5, then the
-        // last one unshifted (5 again, GStreamer's loop bound).
-        assert_eq!(dst, [3, 105, 4, 107, 5, 109, 5, 111]);
-    }
-
-    #[test]
-    fn huge_offsets_are_an_error_not_a_panic() {
-        let out = VideoInfo::new(VideoFormat::Gray8, 4, 4).unwrap();
-        let mut dst = vec![0u8; out.size()];
-        let e = crop_copy(
-            &[0u8; 64],
-            &[usize::MAX - 2],
-            &[usize::MAX / 2],
-            1,
-            1,
-            &out,
-            &mut dst,
-        )
-        .unwrap_err();
-        assert!(matches!(e, CropError::ShortInput { plane: 0, .. }), "{e}");
-    }
-
-    #[test]
-    fn short_input_is_an_error_not_a_panic() {
-        let out = VideoInfo::new(VideoFormat::Rgb, 4, 4).unwrap();
-        let mut dst = vec![0u8; out.size()];
-        let e = crop_copy(&[0u8; 10], &[0], &[12], 0, 0, &out, &mut dst).unwrap_err();
-        assert!(matches!(e, CropError::ShortInput { plane: 0, .. }), "{e}");
     }
 }

@@ -1,28 +1,28 @@
 //! `videotestsrc`: renders GStreamer's test patterns straight into buffers acquired from
 //! the negotiated pool (no intermediate frame, no copy).
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use penstock::allocator::{AllocationParams, Allocator};
 use penstock::basesrc::{BaseSrc, BufferAdapter, PushSource};
 use penstock::buffer::Buffer;
-use penstock::caps::{Caps, Fraction, Value};
+use penstock::caps::{Caps, Fraction};
 use penstock::drm::DrmFormat;
 use penstock::element::{
-    Element, ElementError, ElementFactory, PropType, PropValue, PropertyError, PropertySpec,
+    Element, ElementError, ElementFactory, PropValue, PropertyError, PropertySpec,
 };
 use penstock::flow::FlowError;
-use penstock::pad::{PadDirection, PadPresence, PadTemplate};
+use penstock::pad::PadTemplate;
 use penstock::pool::{AcquireParams, BufferPool};
+use penstock::property::PropertyTable;
 use penstock::query::AllocationQuery;
+use penstock::sync::MutexExt;
 use penstock::{ClockTime, PoolConfig};
 use penstock_video::VideoMeta;
-use penstock_video::convert::Colorimetry;
-use penstock_video::convert::matrix::{ColorMatrix as CMatrix, Space};
 use penstock_video::dma_drm::{self, VideoInfoDmaDrm};
-use penstock_video::testsrc::{ChromaSite, ColorMatrix, Pattern, RenderOptions, Renderer};
-use penstock_video::{VideoFormat, VideoInfo};
+use penstock_video::testsrc::{Pattern, RenderOptions, Renderer};
+use penstock_video::{ColorMatrix, ColorRange, Colorimetry, VideoFormat, VideoInfo};
 use penstock_video::{VideoPoolConfigExt, VideoQueryExt};
 
 fn pattern_values() -> &'static [(i32, &'static str, &'static str)] {
@@ -37,30 +37,6 @@ fn pattern_values() -> &'static [(i32, &'static str, &'static str)] {
     })
 }
 
-/// The source pad's caps: every supported format, any size and rate, in system memory
-/// and, as LINEAR `DMA_DRM` caps, in DMA-BUF memory (rendered straight into a DMA-BUF
-/// from the kernel's system heap or udmabuf).
-pub fn template_caps() -> Caps {
-    let formats: Vec<Value> = VideoFormat::ALL
-        .iter()
-        .map(|f| Value::from(f.name()))
-        .collect();
-    let mut caps = Caps::builder("video/x-raw")
-        .field("format", Value::list(formats))
-        .field("width", Value::int_range(1, i32::MAX))
-        .field("height", Value::int_range(1, i32::MAX))
-        .field(
-            "framerate",
-            Value::fraction_range(Fraction::new(0, 1), Fraction::new(i32::MAX, 1)),
-        )
-        .build();
-    // Every format has a DRM fourcc, so the conversion cannot fail.
-    if let Ok(dma) = dma_drm::raw_caps_to_dma_drm(&caps) {
-        caps.append(dma);
-    }
-    caps
-}
-
 /// The factory.
 pub fn factory() -> ElementFactory {
     ElementFactory {
@@ -68,46 +44,9 @@ pub fn factory() -> ElementFactory {
         long_name: "Video test source",
         klass: "Source/Video",
         description: "Creates a test video stream",
-        properties: vec![
-            crate::num_buffers_property(
-                "Number of buffers to output before sending EOS (-1 = unlimited)",
-            ),
-            PropertySpec::new(
-                "is-live",
-                "Whether to act as a live source (pace buffers at the frame rate)",
-                PropType::Bool,
-                PropValue::Bool(false),
-            ),
-            PropertySpec::new(
-                "pattern",
-                "Type of test pattern to generate",
-                PropType::Enum(pattern_values()),
-                PropValue::Enum(0),
-            ),
-            PropertySpec::new(
-                "foreground-color",
-                "Foreground color to use (big-endian ARGB)",
-                PropType::UInt {
-                    min: 0,
-                    max: u32::MAX as u64,
-                },
-                PropValue::UInt(0xffff_ffff),
-            ),
-            PropertySpec::new(
-                "background-color",
-                "Background color to use (big-endian ARGB)",
-                PropType::UInt {
-                    min: 0,
-                    max: u32::MAX as u64,
-                },
-                PropValue::UInt(0xff00_0000),
-            ),
-        ],
-        pad_templates: vec![PadTemplate::new(
-            "src",
-            PadDirection::Src,
-            PadPresence::Always,
-            template_caps(),
+        properties: PROPERTIES.specs(),
+        pad_templates: vec![PadTemplate::always_src(
+            crate::templates::raw_video_and_dma_drm(),
         )],
         create: || Box::new(BaseSrc::new(VideoTestSrc::default())),
     }
@@ -172,54 +111,88 @@ struct Pending {
     frame_duration: Option<Rate>,
     /// The DRM format when the caps are `memory:DMABuf` (DMA_DRM).
     dmabuf: Option<DrmFormat>,
-    /// The caps' `colorimetry` matrix and `chroma-site` (`None`: GStreamer's default
-    /// for the size).
-    matrix: Option<ColorMatrix>,
-    chroma_site: Option<ChromaSite>,
 }
 
-/// The matrix and the chroma siting YUV frames are rendered with, from the caps'
-/// `colorimetry` and `chroma-site` fields, as GStreamer 1.22's videotestsrc takes them
-/// (checked byte for byte): without `colorimetry`, both are the defaults of the size
-/// and `chroma-site` is not read; with it, the siting is the field's, or centred
-/// (`jpeg`) when absent, whatever the size. The renderer draws limited-range BT.601 and
-/// BT.709 with centred or horizontally co-sited chroma; other values are an error
-/// rather than frames in a colorimetry the caps do not say.
+/// The colorimetry frames are rendered with, from the caps' `colorimetry` and
+/// `chroma-site` fields as GStreamer 1.22's videotestsrc takes them (checked byte for
+/// byte; [`Colorimetry::from_caps_fields`]): without `colorimetry`, the defaults of the
+/// size, `chroma-site` not read; with it, the siting is the field's, or centred when
+/// absent, whatever the size. Only YUV reads the caps (gray is drawn with BT.601
+/// whatever they say). The renderer draws limited-range BT.601 and BT.709; other
+/// values are an error rather than frames in a colorimetry the caps do not say.
 fn render_colorimetry(
     s: &penstock::caps::Structure,
     info: &VideoInfo,
-) -> Result<(Option<ColorMatrix>, Option<ChromaSite>), String> {
+) -> Result<Colorimetry, String> {
     let format = info.format();
+    let default = Colorimetry::default_for(format, info.height());
     if !format.is_yuv() {
-        return Ok((None, None));
+        return Ok(default);
     }
     let Some(v) = s.get_str("colorimetry") else {
-        return Ok((None, None));
+        return Ok(default);
     };
-    let c =
-        Colorimetry::from_caps_field(format, info.height(), Some(v)).map_err(|e| e.to_string())?;
-    let matrix = match c.space {
-        Space::Yuv(CMatrix::Bt601) => ColorMatrix::Bt601,
-        Space::Yuv(CMatrix::Bt709) => ColorMatrix::Bt709,
-        other => {
-            return Err(format!(
-                "colorimetry={v} ({other:?}): videotestsrc renders limited-range \
-                 BT.601 and BT.709 only"
-            ));
-        }
-    };
-    let site = match s.get_str("chroma-site") {
-        None | Some("jpeg") => ChromaSite::Center,
-        Some("mpeg2") => ChromaSite::HCosited,
-        Some(v) => {
-            return Err(format!(
-                "chroma-site={v}: videotestsrc renders jpeg (centred) and mpeg2 (co-sited) \
-                 chroma only"
-            ));
-        }
-    };
-    Ok((Some(matrix), Some(site)))
+    let c = Colorimetry::from_caps_fields(format, info.height(), Some(v), s.get_str("chroma-site"))
+        .map_err(|e| e.to_string())?;
+    if c.range == ColorRange::Full || !matches!(c.matrix, ColorMatrix::Bt601 | ColorMatrix::Bt709) {
+        return Err(format!(
+            "colorimetry={v} ({:?} {:?}): videotestsrc renders limited-range \
+             BT.601 and BT.709 only",
+            c.range, c.matrix
+        ));
+    }
+    Ok(c)
 }
+
+static PROPERTIES: LazyLock<PropertyTable<VideoTestSrc>> = LazyLock::new(|| {
+    PropertyTable::<VideoTestSrc>::new()
+        .add(
+            crate::num_buffers_property(
+                "Number of buffers to output before sending EOS (-1 = unlimited)",
+            ),
+            |s| s.settings.lock_ignore_poison().num_buffers,
+            |s, v| s.settings.lock_ignore_poison().num_buffers = v,
+        )
+        .add(
+            PropertySpec::bool(
+                "is-live",
+                "Whether to act as a live source (pace buffers at the frame rate)",
+                false,
+            ),
+            |s| s.settings.lock_ignore_poison().is_live,
+            |s, v| s.settings.lock_ignore_poison().is_live = v,
+        )
+        .add(
+            PropertySpec::enumeration(
+                "pattern",
+                "Type of test pattern to generate",
+                pattern_values(),
+                0,
+            ),
+            |s| s.settings.lock_ignore_poison().pattern,
+            |s, v| s.settings.lock_ignore_poison().pattern = v,
+        )
+        .add(
+            PropertySpec::uint(
+                "foreground-color",
+                "Foreground color to use (big-endian ARGB)",
+                0..=u64::from(u32::MAX),
+                0xffff_ffff,
+            ),
+            |s| u64::from(s.settings.lock_ignore_poison().foreground),
+            |s, v| s.settings.lock_ignore_poison().foreground = v as u32,
+        )
+        .add(
+            PropertySpec::uint(
+                "background-color",
+                "Background color to use (big-endian ARGB)",
+                0..=u64::from(u32::MAX),
+                0xff00_0000,
+            ),
+            |s| u64::from(s.settings.lock_ignore_poison().background),
+            |s, v| s.settings.lock_ignore_poison().background = v as u32,
+        )
+});
 
 /// The source.
 pub struct VideoTestSrc {
@@ -250,16 +223,12 @@ fn err(e: impl std::fmt::Display) -> ElementError {
 
 impl VideoTestSrc {
     fn settings(&self) -> Settings {
-        self.settings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.settings.lock_ignore_poison().clone()
     }
 
     fn pool(&self) -> Option<BufferPool> {
         self.stream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .lock_ignore_poison()
             .as_ref()
             .map(|s| s.pool.clone())
     }
@@ -277,8 +246,8 @@ impl PushSource for VideoTestSrc {
     fn set_caps(&self, _element: &Element, caps: &Caps) -> Result<(), ElementError> {
         let s = caps.structure(0).ok_or_else(|| err("empty caps"))?;
         let (format, dmabuf) = if dma_drm::is_dma_drm(s) {
-            let dma = VideoInfoDmaDrm::from_caps(caps).map_err(|e| err(e.to_string()))?;
-            let layout = dma.cpu_layout().map_err(|e| err(e.to_string()))?;
+            let dma = VideoInfoDmaDrm::from_caps(caps).map_err(err)?;
+            let layout = dma.cpu_layout().map_err(err)?;
             (layout.format(), Some(dma.drm_format()))
         } else {
             let format = s
@@ -305,13 +274,12 @@ impl PushSource for VideoTestSrc {
                 den: u64::try_from(f.denom()).ok().filter(|&d| d > 0)?,
             })
         });
-        let (matrix, chroma_site) = render_colorimetry(s, &info).map_err(|e| err(e.to_string()))?;
-        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(Pending {
+        let colorimetry = render_colorimetry(s, &info).map_err(err)?;
+        let info = info.with_colorimetry(colorimetry);
+        *self.pending.lock_ignore_poison() = Some(Pending {
             info,
             frame_duration: duration,
             dmabuf,
-            matrix,
-            chroma_site,
         });
         Ok(())
     }
@@ -325,12 +293,9 @@ impl PushSource for VideoTestSrc {
             info,
             frame_duration,
             dmabuf,
-            matrix,
-            chroma_site,
         } = self
             .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .lock_ignore_poison()
             .take()
             .ok_or_else(|| err("allocation before caps"))?;
         let min = query.pools.first().map_or(0, |p| p.min).max(2);
@@ -383,12 +348,10 @@ impl PushSource for VideoTestSrc {
         let options = RenderOptions {
             foreground_color: s.foreground,
             background_color: s.background,
-            matrix,
-            chroma_site,
             ..RenderOptions::default()
         };
         let renderer = Renderer::new(pattern, &info, options).map_err(err)?;
-        let mut guard = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.stream.lock_ignore_poison();
         // After a reconfigure the stream goes on: keep the frame count and clock.
         let (n, started) = guard
             .as_ref()
@@ -409,7 +372,7 @@ impl PushSource for VideoTestSrc {
     }
 
     fn stop(&self, _element: &Element) {
-        if let Some(s) = self.stream.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(s) = self.stream.lock_ignore_poison().take() {
             let _ = s.pool.set_active(false);
         }
     }
@@ -443,7 +406,7 @@ impl PushSource for VideoTestSrc {
         // Acquire without holding the stream lock: `unlock` takes it to set the pool
         // flushing, and an acquire may wait for a buffer to come back.
         let pool = {
-            let guard = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+            let guard = self.stream.lock_ignore_poison();
             let stream = guard.as_ref().ok_or(FlowError::NotNegotiated)?;
             if settings.num_buffers >= 0 && stream.n >= settings.num_buffers as u64 {
                 return Err(FlowError::Eos);
@@ -457,7 +420,7 @@ impl PushSource for VideoTestSrc {
         let mut buf = pool
             .acquire(AcquireParams::default())
             .map_err(|_| FlowError::Flushing)?;
-        let mut guard = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.stream.lock_ignore_poison();
         let stream = guard.as_mut().ok_or(FlowError::NotNegotiated)?;
         let n = stream.n;
         let (offsets, strides) = match buf.meta::<VideoMeta>() {
@@ -506,27 +469,10 @@ impl PushSource for VideoTestSrc {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
-        match (name, value) {
-            ("num-buffers", PropValue::Int(v)) => s.num_buffers = v,
-            ("is-live", PropValue::Bool(v)) => s.is_live = v,
-            ("pattern", PropValue::Enum(v)) => s.pattern = v,
-            ("foreground-color", PropValue::UInt(v)) => s.foreground = v as u32,
-            ("background-color", PropValue::UInt(v)) => s.background = v as u32,
-            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let s = self.settings();
-        Some(match name {
-            "num-buffers" => PropValue::Int(s.num_buffers),
-            "is-live" => PropValue::Bool(s.is_live),
-            "pattern" => PropValue::Enum(s.pattern),
-            "foreground-color" => PropValue::UInt(u64::from(s.foreground)),
-            "background-color" => PropValue::UInt(u64::from(s.background)),
-            _ => return None,
-        })
+        PROPERTIES.get(self, name)
     }
 }

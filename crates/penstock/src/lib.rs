@@ -29,9 +29,11 @@ pub mod meta;
 pub mod pad;
 pub mod pipeline;
 pub mod pool;
+pub mod property;
 pub mod query;
 pub mod spin;
 mod stack;
+pub mod sync;
 pub mod time;
 
 pub use allocator::{AllocationParams, Allocator, SystemAllocator};

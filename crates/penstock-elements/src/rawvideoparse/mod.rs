@@ -19,23 +19,31 @@
 //! warning; a stream without a single whole frame is an error.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
 
 use penstock::buffer::{Buffer, BufferFlags, BufferMut};
-use penstock::caps::{Caps, Fraction, Value};
+use penstock::caps::{Caps, Fraction};
 use penstock::element::{
-    Element, ElementError, ElementFactory, ElementImpl, PropType, PropValue, PropertyError,
-    PropertySpec, State, StateChange,
+    Element, ElementError, ElementFactory, ElementImpl, PropValue, PropertyError, PropertySpec,
+    StateChange,
 };
 use penstock::event::{Event, Format, Segment};
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::CopyReason;
 use penstock::memory::{Memory, MemoryError};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadDirection, PadTemplate};
+use penstock::property::{PropertyTable, Refused};
 use penstock::query::Query;
+use penstock::sync::MutexExt;
 use penstock::time::ClockTime;
 use penstock_video::VideoMeta;
 use penstock_video::{VideoFormat, VideoInfo};
+
+mod framer;
+mod settings;
+
+pub(crate) use framer::Framer;
+use settings::*;
 
 /// The formats, with GStreamer's `GstVideoFormat` numbers and nicks (checked against
 /// `gst-inspect-1.0 rawvideoparse`, GStreamer 1.22).
@@ -73,344 +81,26 @@ const DEFAULT_HEIGHT: i64 = 240;
 
 /// The factory.
 pub fn factory() -> ElementFactory {
-    let dimension = PropType::Int {
-        min: 0,
-        max: i64::from(i32::MAX),
-    };
     ElementFactory {
         name: "rawvideoparse",
         long_name: "rawvideoparse",
         klass: "Codec/Parser/Video",
         description: "Converts unformatted data streams into timestamped raw video frames",
-        properties: vec![
-            PropertySpec::new(
-                "format",
-                "Format of frames in raw stream",
-                PropType::Enum(FORMATS),
-                PropValue::Enum(DEFAULT_FORMAT),
-            ),
-            PropertySpec::new(
-                "width",
-                "Width of frames in raw stream",
-                dimension.clone(),
-                PropValue::Int(DEFAULT_WIDTH),
-            ),
-            PropertySpec::new(
-                "height",
-                "Height of frames in raw stream",
-                dimension,
-                PropValue::Int(DEFAULT_HEIGHT),
-            ),
-            PropertySpec::new(
-                "framerate",
-                "Rate of frames in raw stream, N/D (0/1 to 2147483647/1)",
-                PropType::String,
-                PropValue::String("25/1".into()),
-            ),
-            PropertySpec::new(
-                "pixel-aspect-ratio",
-                "Pixel aspect ratio of frames in raw stream, N/D (1/100 to 100/1)",
-                PropType::String,
-                PropValue::String("1/1".into()),
-            ),
-            PropertySpec::new(
-                "frame-size",
-                "Size of a frame (0 = frames are tightly packed together)",
-                PropType::UInt {
-                    min: 0,
-                    max: u64::from(u32::MAX),
-                },
-                PropValue::UInt(0),
-            ),
-            PropertySpec::new(
-                "plane-strides",
-                "Strides of the planes in bytes (e.g. plane-strides=\"<320,320>\"; \
-                 empty = the format's default layout)",
-                PropType::String,
-                PropValue::String(String::new()),
-            ),
-            PropertySpec::new(
-                "plane-offsets",
-                "Offsets of the planes in bytes (e.g. plane-offsets=\"<0,76800>\"; \
-                 empty = the format's default layout)",
-                PropType::String,
-                PropValue::String(String::new()),
-            ),
-        ],
+        properties: PROPERTIES.specs(),
         pad_templates: vec![
-            PadTemplate::new(
-                "sink",
-                PadDirection::Sink,
-                PadPresence::Always,
-                Caps::new_any(),
-            ),
-            PadTemplate::new("src", PadDirection::Src, PadPresence::Always, src_caps()),
+            PadTemplate::always_sink(Caps::new_any()),
+            PadTemplate::always_src(src_caps()),
         ],
         create: || Box::new(RawVideoParse::default()),
     }
 }
 
 fn src_caps() -> Caps {
-    let formats = FORMATS
-        .iter()
-        .filter_map(|(v, _, _)| format_from_number(*v))
-        .map(|f| Value::from(f.name()))
-        .collect();
-    Caps::builder("video/x-raw")
-        .field("format", Value::List(formats))
-        .field("width", 1..=i32::MAX)
-        .field("height", 1..=i32::MAX)
-        .field(
-            "framerate",
-            Fraction::new(0, 1)..=Fraction::new(i32::MAX, 1),
-        )
-        .build()
-}
-
-/// Parses `N/D` (or `N`) into a fraction with a positive denominator.
-fn parse_fraction(text: &str) -> Option<(i32, i32)> {
-    let t = text.trim();
-    let (n, d) = match t.split_once('/') {
-        Some((n, d)) => (n.trim().parse().ok()?, d.trim().parse().ok()?),
-        None => (t.parse().ok()?, 1),
-    };
-    (d > 0).then_some((n, d))
-}
-
-/// Parses GStreamer's value-array syntax `<320,160,160>` (also `< (int)320, ... >` and a
-/// bare `320,160,160`); empty means "not set".
-fn parse_plane_list(text: &str) -> Option<Vec<usize>> {
-    let t = text.trim();
-    let t = t.strip_prefix('<').unwrap_or(t);
-    let t = t.strip_suffix('>').unwrap_or(t).trim();
-    if t.is_empty() {
-        return Some(Vec::new());
-    }
-    t.split(',')
-        .map(|v| {
-            let v = v.trim();
-            let v = v.strip_prefix("(int)").unwrap_or(v).trim();
-            v.parse::<usize>().ok()
-        })
-        .collect()
-}
-
-fn format_plane_list(values: &[usize]) -> String {
-    let inner: Vec<String> = values.iter().map(usize::to_string).collect();
-    format!("<{}>", inner.join(","))
-}
-
-#[derive(Debug, Clone)]
-struct Settings {
-    format: i32,
-    width: i64,
-    height: i64,
-    framerate: (i32, i32),
-    par: (i32, i32),
-    frame_size: u64,
-    plane_strides: Vec<usize>,
-    plane_offsets: Vec<usize>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            format: DEFAULT_FORMAT,
-            width: DEFAULT_WIDTH,
-            height: DEFAULT_HEIGHT,
-            framerate: (25, 1),
-            par: (1, 1),
-            frame_size: 0,
-            plane_strides: Vec::new(),
-            plane_offsets: Vec::new(),
-        }
-    }
-}
-
-/// What the settings mean for the stream; fixed from READY→PAUSED to PAUSED→READY.
-#[derive(Debug, Clone)]
-struct Config {
-    info: VideoInfo,
-    /// Bytes of each output frame (the layout's size).
-    out_size: usize,
-    /// Bytes each frame takes in the input (`max(frame-size, out_size)`).
-    advance: usize,
-    caps: Caps,
-    /// Frame duration in ns, `None` for a framerate of 0.
-    duration: Option<u64>,
-}
-
-impl Settings {
-    fn config(&self) -> Result<Config, String> {
-        let format = format_from_number(self.format)
-            .ok_or_else(|| format!("unsupported format number {}", self.format))?;
-        // The property ranges keep both within 0..=i32::MAX.
-        let width = u32::try_from(self.width).unwrap_or(0);
-        let height = u32::try_from(self.height).unwrap_or(0);
-        let mut info = VideoInfo::new(format, width, height).map_err(|e| e.to_string())?;
-        if !self.plane_strides.is_empty() || !self.plane_offsets.is_empty() {
-            let n = format.n_planes();
-            let pick = |given: &[usize], default: [usize; 4], what: &str| {
-                if given.is_empty() {
-                    Ok(default[..n].to_vec())
-                } else if given.len() == n {
-                    Ok(given.to_vec())
-                } else {
-                    Err(format!(
-                        "{what} has {} value(s) but {} has {n} plane(s): give one per plane \
-                         (e.g. {what}=\"{}\")",
-                        given.len(),
-                        format.name(),
-                        format_plane_list(&default[..n])
-                    ))
-                }
-            };
-            let strides = pick(&self.plane_strides, info.strides(), "plane-strides")?;
-            let offsets = pick(&self.plane_offsets, info.offsets(), "plane-offsets")?;
-            // GStreamer's frame size for an explicit layout: the plane that starts last,
-            // plus its stride times its rows.
-            let last = (0..n).fold(
-                0,
-                |last, p| {
-                    if offsets[p] >= offsets[last] { p } else { last }
-                },
-            );
-            let rows = info.plane_height(last) as usize;
-            let size = strides[last]
-                .checked_mul(rows)
-                .and_then(|s| s.checked_add(offsets[last]))
-                .ok_or_else(|| "plane-strides/plane-offsets overflow the frame size".to_owned())?;
-            info = VideoInfo::with_layout(format, width, height, &offsets, &strides, size)
-                .map_err(|e| e.to_string())?;
-        }
-        let out_size = info.size();
-        let advance = usize::try_from(self.frame_size)
-            .unwrap_or(usize::MAX)
-            .max(out_size);
-        let (fps_n, fps_d) = self.framerate;
-        let caps = Caps::builder("video/x-raw")
-            .field("format", format.name())
-            .field("width", width as i32)
-            .field("height", height as i32)
-            .field("interlace-mode", "progressive")
-            .field("pixel-aspect-ratio", Fraction::new(self.par.0, self.par.1))
-            .field("framerate", Fraction::new(fps_n, fps_d))
-            .build();
-        let duration = if fps_n > 0 {
-            ClockTime::scale(ClockTime::SECOND.nseconds(), fps_d as u64, fps_n as u64)
-        } else {
-            None
-        };
-        Ok(Config {
-            info,
-            out_size,
-            advance,
-            caps,
-            duration,
-        })
-    }
-}
-
-/// A window not yet consumed: `memory[start..]`.
-struct Piece {
-    memory: Memory,
-    start: usize,
-}
-
-/// Cuts a stream of memories into frames of memories, sharing instead of copying.
-#[derive(Default)]
-pub(crate) struct Framer {
-    pieces: VecDeque<Piece>,
-    queued: usize,
-}
-
-impl Framer {
-    /// Queues the bytes of `memory` (a handle: no copy).
-    pub(crate) fn push(&mut self, memory: Memory) {
-        if memory.size() > 0 {
-            self.queued += memory.size();
-            self.pieces.push_back(Piece { memory, start: 0 });
-        }
-    }
-
-    /// Bytes queued.
-    pub(crate) fn queued(&self) -> usize {
-        self.queued
-    }
-
-    /// Drops everything queued.
-    pub(crate) fn clear(&mut self) {
-        self.pieces.clear();
-        self.queued = 0;
-    }
-
-    /// Takes the next frame: the memories holding its first `size` bytes, then drops
-    /// `advance - size` more bytes (padding between frames). Copies only where a memory
-    /// that may not be shared has to be split (recorded as `merge`, at `site`).
-    ///
-    /// # Errors
-    /// A copy that failed (allocation, or the memory cannot be mapped).
-    pub(crate) fn take(
-        &mut self,
-        size: usize,
-        advance: usize,
-        site: &str,
-    ) -> Result<Vec<Memory>, MemoryError> {
-        let mut out = Vec::new();
-        self.consume(size, Some(&mut out), site)?;
-        self.consume(advance.saturating_sub(size), None, site)?;
-        Ok(out)
-    }
-
-    fn consume(
-        &mut self,
-        mut need: usize,
-        mut out: Option<&mut Vec<Memory>>,
-        site: &str,
-    ) -> Result<(), MemoryError> {
-        while need > 0 {
-            let Some(front) = self.pieces.front_mut() else {
-                break;
-            };
-            let avail = front.memory.size() - front.start;
-            let n = avail.min(need);
-            if let Some(out) = out.as_deref_mut() {
-                let window = if front.start == 0 && n == avail {
-                    front.memory.clone()
-                } else {
-                    match front.memory.share(front.start, n) {
-                        Ok(m) => m,
-                        Err(MemoryError::NoShare) => {
-                            front
-                                .memory
-                                .copy_for(front.start, n, CopyReason::Merge, site)?
-                        }
-                        Err(e) => return Err(e),
-                    }
-                };
-                push_merged(out, window);
-            }
-            front.start += n;
-            need -= n;
-            self.queued -= n;
-            if front.start == front.memory.size() {
-                self.pieces.pop_front();
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Appends `m`, merging it into the last memory when they are adjacent windows of one
-/// region (no copy).
-fn push_merged(out: &mut Vec<Memory>, m: Memory) {
-    if let Some(last) = out.last_mut() {
-        if let Ok(merged) = last.merge_span(&m) {
-            *last = merged;
-            return;
-        }
-    }
-    out.push(m);
+    crate::templates::raw_video_formats(
+        FORMATS
+            .iter()
+            .filter_map(|(v, _, _)| format_from_number(*v)),
+    )
 }
 
 struct Parse {
@@ -449,6 +139,123 @@ impl Parse {
     }
 }
 
+static PROPERTIES: LazyLock<PropertyTable<RawVideoParse>> = LazyLock::new(|| {
+    let dimension = 0..=i64::from(i32::MAX);
+    PropertyTable::<RawVideoParse>::new()
+        .add(
+            PropertySpec::enumeration(
+                "format",
+                "Format of frames in raw stream",
+                FORMATS,
+                DEFAULT_FORMAT,
+            ),
+            |p| p.settings().format,
+            |p, v| p.settings().format = v,
+        )
+        .add(
+            PropertySpec::int(
+                "width",
+                "Width of frames in raw stream",
+                dimension.clone(),
+                DEFAULT_WIDTH,
+            ),
+            |p| p.settings().width,
+            |p, v| p.settings().width = v,
+        )
+        .add(
+            PropertySpec::int(
+                "height",
+                "Height of frames in raw stream",
+                dimension,
+                DEFAULT_HEIGHT,
+            ),
+            |p| p.settings().height,
+            |p, v| p.settings().height = v,
+        )
+        .add_checked(
+            PropertySpec::string(
+                "framerate",
+                "Rate of frames in raw stream, N/D (0/1 to 2147483647/1)",
+                "25/1",
+            ),
+            |p| {
+                let (n, d) = p.settings().framerate;
+                format!("{n}/{d}")
+            },
+            |p, _, t| {
+                let expected = "a fraction N/D in 0/1..=2147483647/1";
+                p.settings().framerate =
+                    fraction_value(
+                        &t,
+                        expected,
+                        |n, _| {
+                            if n < 0 { Err("negative") } else { Ok(()) }
+                        },
+                    )?;
+                Ok(())
+            },
+        )
+        .add_checked(
+            PropertySpec::string(
+                "pixel-aspect-ratio",
+                "Pixel aspect ratio of frames in raw stream, N/D (1/100 to 100/1)",
+                "1/1",
+            ),
+            |p| {
+                let (n, d) = p.settings().par;
+                format!("{n}/{d}")
+            },
+            |p, _, t| {
+                let expected = "a fraction N/D in 1/100..=100/1";
+                p.settings().par = fraction_value(&t, expected, |n, d| {
+                    if n * 100 < d || n > 100 * d {
+                        Err("out of range")
+                    } else {
+                        Ok(())
+                    }
+                })?;
+                Ok(())
+            },
+        )
+        .add(
+            PropertySpec::uint(
+                "frame-size",
+                "Size of a frame (0 = frames are tightly packed together)",
+                0..=u64::from(u32::MAX),
+                0,
+            ),
+            |p| p.settings().frame_size,
+            |p, v| p.settings().frame_size = v,
+        )
+        .add_checked(
+            PropertySpec::string(
+                "plane-strides",
+                "Strides of the planes in bytes (e.g. plane-strides=\"<320,320>\"; \
+                 empty = the format's default layout)",
+                "",
+            ),
+            |p| format_plane_list(&p.settings().layout().0),
+            |p, _, t| {
+                p.settings().plane_strides = plane_list_value(&t)?;
+                Ok(())
+            },
+        )
+        .add_checked(
+            PropertySpec::string(
+                "plane-offsets",
+                "Offsets of the planes in bytes (e.g. plane-offsets=\"<0,76800>\"; \
+                 empty = the format's default layout)",
+                "",
+            ),
+            |p| format_plane_list(&p.settings().layout().1),
+            |p, _, t| {
+                p.settings().plane_offsets = plane_list_value(&t)?;
+                Ok(())
+            },
+        )
+        .all_only_when_stopped()
+});
+
 /// The element.
 #[derive(Default)]
 pub struct RawVideoParse {
@@ -459,7 +266,11 @@ pub struct RawVideoParse {
 
 impl RawVideoParse {
     fn parse(&self) -> MutexGuard<'_, Parse> {
-        self.parse.lock().unwrap_or_else(|p| p.into_inner())
+        self.parse.lock_ignore_poison()
+    }
+
+    fn settings(&self) -> MutexGuard<'_, Settings> {
+        self.settings.lock_ignore_poison()
     }
 
     /// Sends caps (checked with downstream) and a time segment.
@@ -550,107 +361,20 @@ impl ElementImpl for RawVideoParse {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let state = element.state();
-        if state >= State::Paused {
-            return Err(PropertyError::WrongState {
-                element: element.path(),
-                name: name.to_owned(),
-                state,
-            });
-        }
-        let bad = |value: &str, expected: &str, why: &str| PropertyError::BadValue {
-            element: element.path(),
-            name: name.to_owned(),
-            value: value.to_owned(),
-            expected: expected.to_owned(),
-            why: why.to_owned(),
-        };
-        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
-        match (name, value) {
-            ("format", PropValue::Enum(v)) => s.format = v,
-            ("width", PropValue::Int(v)) => s.width = v,
-            ("height", PropValue::Int(v)) => s.height = v,
-            ("frame-size", PropValue::UInt(v)) => s.frame_size = v,
-            ("framerate", PropValue::String(t)) => {
-                let expected = "a fraction N/D in 0/1..=2147483647/1";
-                let (n, d) = parse_fraction(&t)
-                    .ok_or_else(|| bad(&t, expected, "not a fraction with D > 0"))?;
-                if n < 0 {
-                    return Err(bad(&t, expected, "negative"));
-                }
-                s.framerate = (n, d);
-            }
-            ("pixel-aspect-ratio", PropValue::String(t)) => {
-                let expected = "a fraction N/D in 1/100..=100/1";
-                let (n, d) = parse_fraction(&t)
-                    .ok_or_else(|| bad(&t, expected, "not a fraction with D > 0"))?;
-                let (n64, d64) = (i64::from(n), i64::from(d));
-                if n64 * 100 < d64 || n64 > 100 * d64 {
-                    return Err(bad(&t, expected, "out of range"));
-                }
-                s.par = (n, d);
-            }
-            ("plane-strides" | "plane-offsets", PropValue::String(t)) => {
-                let list = parse_plane_list(&t).ok_or_else(|| {
-                    bad(
-                        &t,
-                        "a list of byte counts like <320,160,160>",
-                        "not a list of non-negative integers",
-                    )
-                })?;
-                if name == "plane-strides" {
-                    s.plane_strides = list;
-                } else {
-                    s.plane_offsets = list;
-                }
-            }
-            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let s = self
-            .settings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        // The layout in effect, as GStreamer reports it.
-        let layout = || {
-            let n = format_from_number(s.format).map_or(0, VideoFormat::n_planes);
-            s.config()
-                .map(|c| {
-                    (
-                        c.info.strides()[..n].to_vec(),
-                        c.info.offsets()[..n].to_vec(),
-                    )
-                })
-                .unwrap_or_else(|_| (s.plane_strides.clone(), s.plane_offsets.clone()))
-        };
-        Some(match name {
-            "format" => PropValue::Enum(s.format),
-            "width" => PropValue::Int(s.width),
-            "height" => PropValue::Int(s.height),
-            "frame-size" => PropValue::UInt(s.frame_size),
-            "framerate" => PropValue::String(format!("{}/{}", s.framerate.0, s.framerate.1)),
-            "pixel-aspect-ratio" => PropValue::String(format!("{}/{}", s.par.0, s.par.1)),
-            "plane-strides" => PropValue::String(format_plane_list(&layout().0)),
-            "plane-offsets" => PropValue::String(format_plane_list(&layout().1)),
-            _ => return None,
-        })
+        PROPERTIES.get(self, name)
     }
 
     fn change_state(&self, _element: &Element, change: StateChange) -> Result<(), ElementError> {
         match change {
             StateChange::ReadyToPaused => {
-                let settings = self
-                    .settings
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .clone();
-                let config = settings.config().map_err(|why| ElementError {
-                    message: format!("invalid raw video settings: {why}"),
-                    debug: Some(format!("{settings:?}")),
+                let settings = self.settings.lock_ignore_poison().clone();
+                let config = settings.config().map_err(|why| {
+                    ElementError::new(format!("invalid raw video settings: {why}"))
+                        .with_debug(format!("{settings:?}"))
                 })?;
                 let mut p = self.parse();
                 p.restart();
