@@ -63,17 +63,52 @@ struct Settings {
 
 struct Stream {
     info: VideoInfo,
-    frame_duration: Option<ClockTime>,
+    frame_duration: Option<Rate>,
     renderer: Renderer,
     pool: BufferPool,
     n: u64,
     started: Instant,
 }
 
+/// The caps' framerate `num/den` (`den > 0`; `num == 0` is a still image).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rate {
+    num: u64,
+    den: u64,
+}
+
+impl Rate {
+    /// Running time of frame `n`: `n * den * GST_SECOND / num` truncated, as
+    /// GStreamer's `gst_util_uint64_scale` computes it, from the frame count so that
+    /// nothing accumulates (frame 3 at 30/1 is 0.100000000, not 0.099999999). Computed
+    /// in u128; saturates at `u64::MAX` ns (584 years). A still image (`num == 0`) is
+    /// always at 0.
+    fn running_time(self, n: u64) -> ClockTime {
+        if self.num == 0 {
+            return ClockTime::ZERO;
+        }
+        let ns = u128::from(n) * u128::from(self.den) * 1_000_000_000 / u128::from(self.num);
+        ClockTime::from_nseconds(u64::try_from(ns).unwrap_or(u64::MAX))
+    }
+
+    /// Duration of frame `n`: the next frame's running time minus this one's, as
+    /// GStreamer's videotestsrc sets it (so durations alternate where the rate does
+    /// not divide a second); none for a still image.
+    fn duration(self, n: u64) -> Option<ClockTime> {
+        if self.num == 0 {
+            return None;
+        }
+        let next = self.running_time(n.saturating_add(1)).nseconds();
+        Some(ClockTime::from_nseconds(
+            next.saturating_sub(self.running_time(n).nseconds()),
+        ))
+    }
+}
+
 /// What `set_caps` decided, for `decide_allocation`.
 struct Pending {
     info: VideoInfo,
-    frame_duration: Option<ClockTime>,
+    frame_duration: Option<Rate>,
     /// The DRM format when the caps are `memory:DMABuf` (DMA_DRM).
     dmabuf: Option<DrmFormat>,
 }
@@ -233,11 +268,12 @@ impl PushSource for VideoTestSrc {
             u32::try_from(height).map_err(err)?,
         )
         .map_err(err)?;
-        let duration = s
-            .get_fraction("framerate")
-            .filter(|f| f.numer() > 0)
-            .and_then(|f| ClockTime::scale(1_000_000_000, f.denom() as u64, f.numer() as u64))
-            .map(ClockTime::from_nseconds);
+        let duration = s.get_fraction("framerate").and_then(|f| {
+            Some(Rate {
+                num: u64::try_from(f.numer()).ok()?,
+                den: u64::try_from(f.denom()).ok().filter(|&d| d > 0)?,
+            })
+        });
         let colorimetry = render_colorimetry(s, &info).map_err(err)?;
         let info = info.with_colorimetry(colorimetry);
         *self.pending.lock_ignore_poison() = Some(Pending {
@@ -375,6 +411,10 @@ impl PushSource for VideoTestSrc {
             if settings.num_buffers >= 0 && stream.n >= settings.num_buffers as u64 {
                 return Err(FlowError::Eos);
             }
+            // A still image (framerate 0/1): one frame, then EOS, as GStreamer does.
+            if stream.frame_duration.is_some_and(|r| r.num == 0) && stream.n >= 1 {
+                return Err(FlowError::Eos);
+            }
             stream.pool.clone()
         };
         let mut buf = pool
@@ -401,11 +441,12 @@ impl PushSource for VideoTestSrc {
                     FlowError::Error
                 })?;
         }
-        let pts = stream
-            .frame_duration
-            .map(|d| ClockTime::from_nseconds(d.nseconds().saturating_mul(n)));
+        let (pts, duration) = match stream.frame_duration {
+            Some(rate) => (Some(rate.running_time(n)), rate.duration(n)),
+            None => (None, None),
+        };
         buf.set_pts(pts);
-        buf.set_duration(stream.frame_duration);
+        buf.set_duration(duration);
         buf.set_offset(Some(n));
         buf.set_offset_end(Some(n + 1));
         stream.n += 1;

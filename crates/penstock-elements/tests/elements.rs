@@ -972,17 +972,69 @@ fn videotestsrc_negotiates_320x240_at_30fps_by_default() {
     let size = VideoInfo::new(format, 320, 240).unwrap().size();
 
     assert_eq!(seen.len(), 5, "num-buffers");
-    let d = 1_000_000_000u64 / 30;
+    // GStreamer's stamps: floor(n * 10^9 / 30), each duration up to the next stamp.
+    let pts = [
+        0,
+        33_333_333,
+        66_666_666,
+        100_000_000,
+        133_333_333,
+        166_666_666,
+    ];
     for (n, b) in seen.iter().enumerate() {
-        let n = n as u64;
         assert_eq!(b.size, size);
-        assert_eq!(b.duration, Some(ClockTime::from_nseconds(d)));
+        assert_eq!(b.pts, Some(ClockTime::from_nseconds(pts[n])), "frame {n}");
         assert_eq!(
-            b.pts,
-            Some(ClockTime::from_nseconds(n * d)),
-            "pts = n * duration"
+            b.duration,
+            Some(ClockTime::from_nseconds(pts[n + 1] - pts[n])),
+            "frame {n}"
         );
+        let n = n as u64;
         assert_eq!((b.offset, b.offset_end), (Some(n), Some(n + 1)));
+    }
+}
+
+/// Stamps are scaled from the frame count, truncated as `gst_util_uint64_scale` does,
+/// for rates that do not divide a second (NTSC's 30000/1001) as well as those that do,
+/// so they never drift.
+#[test]
+fn videotestsrc_stamps_from_the_frame_count_at_any_rate() {
+    for (rate, num, den) in [
+        ("30000/1001", 30_000u128, 1_001u128),
+        ("7/3", 7, 3),
+        ("60/1", 60, 1),
+    ] {
+        let filter = format!("video/x-raw, format=GRAY8, width=16, height=16, framerate={rate}");
+        let (_k, seen) = vts_run("vrate", Some(&filter), "40");
+        assert_eq!(seen.len(), 40);
+        let at = |n: u128| ClockTime::from_nseconds((n * den * 1_000_000_000 / num) as u64);
+        for (n, b) in seen.iter().enumerate() {
+            let n = n as u128;
+            assert_eq!(b.pts, Some(at(n)), "{rate} frame {n}");
+            assert_eq!(
+                b.duration,
+                Some(ClockTime::from_nseconds(
+                    at(n + 1).nseconds() - at(n).nseconds()
+                )),
+                "{rate} frame {n}"
+            );
+        }
+    }
+}
+
+/// framerate=0/1 is a still image: GStreamer sends one frame at 0 with no duration,
+/// then EOS, whatever num-buffers says.
+#[test]
+fn videotestsrc_sends_one_frame_for_a_still_image() {
+    for num_buffers in ["5", "-1"] {
+        let (_k, seen) = vts_run(
+            "vstill",
+            Some("video/x-raw, format=GRAY8, width=16, height=16, framerate=0/1"),
+            num_buffers,
+        );
+        assert_eq!(seen.len(), 1, "num-buffers={num_buffers}");
+        assert_eq!(seen[0].pts, Some(ClockTime::ZERO));
+        assert_eq!(seen[0].duration, None);
     }
 }
 

@@ -154,6 +154,28 @@ fn default_layout_checked(
     })
 }
 
+/// Refuses a frame of `size` bytes above `limit` ([`crate::limits`]).
+fn check_frame_size(
+    format: VideoFormat,
+    width: u32,
+    height: u32,
+    size: usize,
+    limit: u64,
+) -> Result<(), VideoError> {
+    // usize is at most 64 bits on every supported target.
+    let size = u64::try_from(size).unwrap_or(u64::MAX);
+    if size > limit {
+        return Err(VideoError::FrameTooLarge {
+            format,
+            width,
+            height,
+            size,
+            limit,
+        });
+    }
+    Ok(())
+}
+
 fn check_dimensions(format: VideoFormat, width: u32, height: u32) -> Result<(), VideoError> {
     let reason = if width == 0 && height == 0 {
         "width and height must be at least 1"
@@ -198,9 +220,29 @@ impl VideoInfo {
     /// [`VideoError::InvalidDimensions`] for a width or height of 0 or above
     /// `i32::MAX`; [`VideoError::TooLarge`] when a stride exceeds `i32::MAX` or the
     /// frame size exceeds `isize::MAX`.
+    ///
+    /// [`VideoError::FrameTooLarge`] when the frame is larger than the process's bound,
+    /// [`penstock::limits::max_frame_size`] (1 GiB unless raised), checked with
+    /// overflow-safe arithmetic before anything is allocated.
     pub fn new(format: VideoFormat, width: u32, height: u32) -> Result<VideoInfo, VideoError> {
+        Self::new_within(format, width, height, penstock::limits::max_frame_size()?)
+    }
+
+    /// [`VideoInfo::new`] with an explicit bound on the frame size in bytes instead of
+    /// the process-wide one (`u64::MAX` for none beyond the address space).
+    ///
+    /// # Errors
+    ///
+    /// As [`VideoInfo::new`], with [`VideoError::FrameTooLarge`] above `max_size`.
+    pub fn new_within(
+        format: VideoFormat,
+        width: u32,
+        height: u32,
+        max_size: u64,
+    ) -> Result<VideoInfo, VideoError> {
         check_dimensions(format, width, height)?;
         let layout = default_layout_checked(format, width.into(), height.into())?;
+        check_frame_size(format, width, height, layout.size, max_size)?;
         Ok(VideoInfo {
             format,
             width,
@@ -416,7 +458,8 @@ impl VideoInfo {
     /// multiple of the format's subsampling (an odd left padding for I420 would split a
     /// chroma sample; GStreamer silently rounds such offsets), or when no padding or
     /// width up to `i32::MAX` satisfies the `stride_align` masks;
-    /// [`VideoError::TooLarge`] when the padded frame overflows.
+    /// [`VideoError::TooLarge`] when the padded frame overflows;
+    /// [`VideoError::FrameTooLarge`] when it exceeds [`penstock::limits::max_frame_size`].
     pub fn align(&mut self, align: &VideoAlignment) -> Result<(), VideoError> {
         let mut align = *align;
         self.align_full(&mut align)
@@ -544,6 +587,13 @@ impl VideoInfo {
                 .ok_or_else(|| too_large(padded_width, "a plane offset"))?;
             layout.offsets[plane] = shift;
         }
+        check_frame_size(
+            format,
+            self.width,
+            self.height,
+            layout.size,
+            penstock::limits::max_frame_size()?,
+        )?;
         self.size = layout.size;
         self.offsets = layout.offsets;
         self.strides = layout.strides;

@@ -127,6 +127,31 @@ pub enum VideoError {
         /// What is wrong, with the numbers involved.
         reason: String,
     },
+    /// A frame larger than the process's frame-size bound
+    /// ([`penstock::limits::max_frame_size`]), refused before anything is allocated.
+    #[error(
+        "{format} frame of {width}x{height} needs {}, above the maximum frame size of {}; \
+         use smaller dimensions, or raise the bound with {}=<bytes> (e.g. 16G) or \
+         penstock::limits::set_max_frame_size",
+        penstock::limits::describe(*.size),
+        penstock::limits::describe(*.limit),
+        penstock::limits::MAX_FRAME_SIZE_ENV
+    )]
+    FrameTooLarge {
+        /// The format of the frame.
+        format: VideoFormat,
+        /// The frame width.
+        width: u32,
+        /// The frame height.
+        height: u32,
+        /// Bytes the frame's layout needs.
+        size: u64,
+        /// The bound it exceeds.
+        limit: u64,
+    },
+    /// The frame-size bound's environment variable is not a size.
+    #[error(transparent)]
+    Limit(#[from] penstock::limits::LimitError),
     /// DMA_DRM caps that are invalid or describe buffers without a CPU layout (a
     /// modifier other than LINEAR).
     #[error(transparent)]

@@ -628,11 +628,13 @@ fn new_rejects_strides_gstreamer_cannot_hold() {
     assert!(matches!(err, VideoError::TooLarge { .. }), "{err:?}");
     assert!(err.to_string().contains("stride"), "{err}");
     assert_eq!(
-        VideoInfo::new(Rgba, 536_870_911, 1).unwrap().stride(0),
+        VideoInfo::new_within(Rgba, 536_870_911, 1, u64::MAX)
+            .unwrap()
+            .stride(0),
         2_147_483_644
     );
     assert!(VideoInfo::new(Gray8, i32::MAX as u32, 1).is_err());
-    assert!(VideoInfo::new(Gray8, 2_147_483_644, 1).is_ok());
+    assert!(VideoInfo::new_within(Gray8, 2_147_483_644, 1, u64::MAX).is_ok());
     assert!(VideoInfo::new(Yuy2, 1_073_741_823, 1).is_err());
     assert!(VideoInfo::new(Rgb, 715_827_882, 1).is_err());
     // Every format at the largest dimensions: an error, never a panic.
@@ -649,9 +651,61 @@ fn huge_sizes_fit_on_64_bit() {
     if usize::BITS < 64 {
         return;
     }
-    // Beyond what GStreamer 1.22 accepts, but a valid layout for penstock.
-    let info = VideoInfo::new(Rgba, 100_000, 100_000).unwrap();
+    // Beyond what GStreamer 1.22 accepts, but a valid layout for penstock when the
+    // frame-size bound allows it.
+    let info = VideoInfo::new_within(Rgba, 100_000, 100_000, u64::MAX).unwrap();
     assert_eq!(info.size(), 40_000_000_000);
+}
+
+/// Frames above the frame-size bound are refused when the layout is computed, for every
+/// format and for sizes that are near the bound, far above it, or whose byte count
+/// would overflow 32 bits; the error names the size, the bound and how to raise it.
+#[test]
+fn frames_above_the_size_bound_are_refused_before_allocation() {
+    let bound = penstock::limits::DEFAULT_MAX_FRAME_SIZE;
+    for f in VideoFormat::ALL {
+        for (w, h) in [
+            (100_000, 100_000),
+            (40_000, 40_000),
+            (16_385, 16_385),
+            (1 << 20, 1 << 12),
+        ] {
+            let size = VideoInfo::new_within(f, w, h, u64::MAX).unwrap().size() as u64;
+            match VideoInfo::new_within(f, w, h, bound) {
+                Err(VideoError::FrameTooLarge { size: s, limit, .. }) => {
+                    assert_eq!((s, limit), (size, bound), "{f} {w}x{h}");
+                }
+                Ok(_) => assert!(size <= bound, "{f} {w}x{h}: {size} bytes accepted"),
+                Err(e) => panic!("{f} {w}x{h}: {e}"),
+            }
+        }
+        // Exactly at the bound is accepted; one byte below it is not.
+        let exact = VideoInfo::new(f, 64, 64).unwrap().size() as u64;
+        assert!(VideoInfo::new_within(f, 64, 64, exact).is_ok());
+        assert!(matches!(
+            VideoInfo::new_within(f, 64, 64, exact - 1),
+            Err(VideoError::FrameTooLarge { .. })
+        ));
+    }
+    let e = VideoInfo::new(I420, 100_000, 100_000).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "I420 frame of 100000x100000 needs 15000000000 bytes (14.0 GiB), above the maximum \
+         frame size of 1073741824 bytes (1.0 GiB); use smaller dimensions, or raise the bound \
+         with PENSTOCK_MAX_FRAME_SIZE=<bytes> (e.g. 16G) or penstock::limits::set_max_frame_size"
+    );
+    // Padding counts: a frame under the bound padded past it is refused too.
+    let mut info = VideoInfo::new(Rgba, 16_384, 16_000).unwrap();
+    let before = info.clone();
+    let pad = VideoAlignment {
+        padding_bottom: 1_000,
+        ..Default::default()
+    };
+    assert!(matches!(
+        info.align(&pad),
+        Err(VideoError::FrameTooLarge { .. })
+    ));
+    assert_eq!(info, before, "unchanged on error");
 }
 
 // ---------------------------------------------------------------------------------------

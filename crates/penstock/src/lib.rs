@@ -24,6 +24,7 @@ pub mod event;
 pub mod flow;
 pub mod launch;
 pub mod ledger;
+pub mod limits;
 pub mod memory;
 pub mod meta;
 pub mod pad;
@@ -32,6 +33,7 @@ pub mod pool;
 pub mod property;
 pub mod query;
 pub mod spin;
+mod stack;
 pub mod sync;
 pub mod time;
 

@@ -471,7 +471,9 @@ impl Pad {
             return Err(FlowError::Flushing);
         }
         let hop = self.hop()?;
-        hop.peer.chain(&hop.element, buffer)
+        let (peer, element) = (&hop.peer, &hop.element);
+        // Deep chains continue on a fresh stack instead of overflowing this one.
+        crate::stack::guarded(move || peer.chain(element, buffer))
     }
 
     /// Hands a buffer to this (sink) pad's element.
@@ -502,12 +504,12 @@ impl Pad {
             PadDirection::Src => {
                 self.store_event(&event);
                 match self.peer() {
-                    Some(peer) => peer.receive_event(event),
+                    Some(peer) => crate::stack::guarded(move || peer.receive_event(event)),
                     None => false,
                 }
             }
             PadDirection::Sink => match self.peer() {
-                Some(peer) => peer.receive_event(event),
+                Some(peer) => crate::stack::guarded(move || peer.receive_event(event)),
                 None => false,
             },
         }
@@ -560,7 +562,9 @@ impl Pad {
     pub fn peer_query(&self, query: &mut Query) -> bool {
         match self.peer() {
             Some(peer) => match peer.parent() {
-                Some(element) => element.imp().query(&element, &peer, query),
+                Some(element) => {
+                    crate::stack::guarded(|| element.imp().query(&element, &peer, query))
+                }
                 None => false,
             },
             None => false,

@@ -1,11 +1,11 @@
 //! Pipelines: a set of linked elements, their bus, and running them to the end.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use crate::bus::{Bus, Message, MessageKind};
 use crate::element::{Element, ElementError, State};
-use crate::pad::{LinkError, Pad, PadDirection};
+use crate::pad::{LinkError, Pad, PadDirection, PadPresence};
 
 /// Running a pipeline failed.
 #[derive(Debug, thiserror::Error)]
@@ -38,12 +38,44 @@ pub enum PipelineError {
     /// The pipeline did not finish in time.
     #[error("timed out: no EOS after {0:?}")]
     Timeout(Duration),
+    /// A pad that is always there is not linked: data would have nowhere to go (a
+    /// source pad) or nowhere to come from (a sink pad). Found before anything runs.
+    #[error(
+        "pad {pad} is not linked: link it to another element (with `!` in a launch line) \
+         or remove {element}"
+    )]
+    NotLinked {
+        /// The pad's path (`pipeline0/videotestsrc0:src`).
+        pad: String,
+        /// Its element's path.
+        element: String,
+    },
+    /// Links that go round in a circle: buffers would flow forever and the pipeline has
+    /// no order to change state in. Found before anything runs.
+    #[error("the links form a cycle: {}; break it by linking the last element to a sink", .pads.join(" -> "))]
+    Cycle {
+        /// The source pads along the cycle, each linked to the next one's element.
+        pads: Vec<String>,
+    },
+}
+
+/// The elements in state-change order, from [`Pipeline::topological`].
+struct Topology {
+    /// Positions, downstream first.
+    order: Vec<usize>,
+    /// Per element, whether it is on or upstream of a cycle; `None` when there is no
+    /// cycle.
+    unordered: Option<Vec<bool>>,
+    /// Per element, the elements its source pads link to.
+    down: Vec<Vec<usize>>,
 }
 
 /// A pipeline. Dropping it stops it and unlinks everything.
 pub struct Pipeline {
     name: String,
     elements: Vec<Element>,
+    /// Position of each element in `elements`, by name.
+    names: HashMap<String, usize>,
     bus: Bus,
 }
 
@@ -105,6 +137,7 @@ impl Pipeline {
         Pipeline {
             name: name.into(),
             elements: Vec::new(),
+            names: HashMap::new(),
             bus: Bus::new(),
         }
     }
@@ -132,6 +165,8 @@ impl Pipeline {
             });
         }
         element.set_parent(self.name.clone(), self.bus.clone());
+        self.names
+            .insert(element.name().to_owned(), self.elements.len());
         self.elements.push(element);
         Ok(())
     }
@@ -143,7 +178,7 @@ impl Pipeline {
 
     /// The element named `name`.
     pub fn by_name(&self, name: &str) -> Option<&Element> {
-        self.elements.iter().find(|e| e.name() == name)
+        self.names.get(name).map(|&i| &self.elements[i])
     }
 
     /// Links `src` to `sink` through free pads (or the named ones; request pads are
@@ -186,35 +221,138 @@ impl Pipeline {
         Ok(())
     }
 
+    /// The position in `elements` of the element `pad` belongs to, if it is in this
+    /// pipeline.
+    fn index_of(&self, pad: &Pad) -> Option<usize> {
+        let element = pad.parent()?;
+        let &i = self.names.get(element.name())?;
+        (self.elements[i] == element).then_some(i)
+    }
+
+    /// For each element, the positions of the elements its source pads are linked to.
+    fn downstream_links(&self) -> Vec<Vec<usize>> {
+        self.elements
+            .iter()
+            .map(|e| {
+                e.src_pads()
+                    .iter()
+                    .filter_map(|p| p.peer().and_then(|k| self.index_of(&k)))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Elements ordered downstream first (sinks before sources), as state changes go
-    /// up.
+    /// up: by the length of the longest path to a sink, then in the order added. Linear
+    /// in elements and links (a topological order, Kahn's algorithm). Elements on or
+    /// upstream of a cycle, which have no such order, come last, in the order added.
     fn downstream_first(&self) -> Vec<Element> {
-        // Depth = length of the longest path to a sink, computed by relaxation.
+        self.topological()
+            .order
+            .into_iter()
+            .map(|i| self.elements[i].clone())
+            .collect()
+    }
+
+    /// Positions sorted by depth (longest path to a sink), and which elements could not
+    /// be ordered (those on or upstream of a cycle).
+    fn topological(&self) -> Topology {
         let n = self.elements.len();
-        let mut depth = vec![0usize; n];
-        for _ in 0..n {
-            let mut changed = false;
-            for (i, e) in self.elements.iter().enumerate() {
-                for p in e.src_pads() {
-                    if let Some(peer) = p.peer().and_then(|k| k.parent()) {
-                        if let Some(j) = self.elements.iter().position(|x| *x == peer) {
-                            if depth[i] < depth[j] + 1 {
-                                depth[i] = depth[j] + 1;
-                                changed = true;
-                            }
-                        }
-                    }
-                }
+        let down = self.downstream_links();
+        let mut up: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut pending: Vec<usize> = vec![0; n];
+        for (i, targets) in down.iter().enumerate() {
+            pending[i] = targets.len();
+            for &j in targets {
+                up[j].push(i);
             }
-            if !changed {
-                break;
+        }
+        let mut ready: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
+        let mut depth = vec![0usize; n];
+        let mut done = 0;
+        while let Some(j) = ready.pop() {
+            done += 1;
+            for &i in &up[j] {
+                depth[i] = depth[i].max(depth[j] + 1);
+                pending[i] -= 1;
+                if pending[i] == 0 {
+                    ready.push(i);
+                }
             }
         }
         let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by_key(|&i| depth[i]);
-        order
-            .into_iter()
-            .map(|i| self.elements[i].clone())
+        // Unordered elements (pending > 0) last; sort_by_key is stable.
+        order.sort_by_key(|&i| (pending[i] > 0, depth[i]));
+        Topology {
+            order,
+            unordered: (done < n).then(|| pending.iter().map(|&p| p > 0).collect()),
+            down,
+        }
+    }
+
+    /// Checks that the pipeline can run to its end: every always-present pad is linked,
+    /// and the links contain no cycle. [`Pipeline::run`] checks this before anything
+    /// starts; [`Pipeline::set_state`] does not, so that an application may change links
+    /// while paused or playing (a push to an unlinked pad then fails `NotLinked`).
+    ///
+    /// # Errors
+    /// [`PipelineError::NotLinked`] naming the first unlinked pad (in the order elements
+    /// were added); [`PipelineError::Cycle`] naming the pads around a cycle.
+    pub fn check_links(&self) -> Result<(), PipelineError> {
+        for e in &self.elements {
+            for p in e.pads() {
+                if p.template().presence == PadPresence::Always && !p.is_linked() {
+                    return Err(PipelineError::NotLinked {
+                        pad: p.path(),
+                        element: e.path(),
+                    });
+                }
+            }
+        }
+        let topology = self.topological();
+        match &topology.unordered {
+            None => Ok(()),
+            Some(unordered) => Err(PipelineError::Cycle {
+                pads: self.find_cycle(&topology.down, unordered),
+            }),
+        }
+    }
+
+    /// The source pads around one cycle, from the links (`down`) and the elements that
+    /// could not be ordered (on or upstream of a cycle).
+    fn find_cycle(&self, down: &[Vec<usize>], unordered: &[bool]) -> Vec<String> {
+        // Walk downstream from an unordered element, always into an unordered one (each
+        // has one: it waits on a link into the cycle), until an element repeats: the
+        // walk from its first visit is a cycle. Linear: each element is visited once.
+        let Some(start) = unordered.iter().position(|&u| u) else {
+            return Vec::new();
+        };
+        let mut seen_at: HashMap<usize, usize> = HashMap::new();
+        let mut path: Vec<usize> = Vec::new();
+        let mut at = start;
+        loop {
+            if let Some(&first) = seen_at.get(&at) {
+                path.drain(..first);
+                break;
+            }
+            seen_at.insert(at, path.len());
+            path.push(at);
+            match down[at].iter().copied().find(|&j| unordered[j]) {
+                Some(next) => at = next,
+                None => break,
+            }
+        }
+        // Name each element's source pad that leads to the next element on the cycle.
+        path.iter()
+            .enumerate()
+            .map(|(k, &i)| {
+                let next = path[(k + 1) % path.len()];
+                self.elements[i]
+                    .src_pads()
+                    .into_iter()
+                    .find(|p| p.peer().and_then(|peer| self.index_of(&peer)) == Some(next))
+                    .map_or_else(|| self.elements[i].path(), |p| p.path())
+            })
             .collect()
     }
 
@@ -304,8 +442,9 @@ impl Pipeline {
     /// `on_tick` is called at least every 50 ms (progress display).
     ///
     /// # Errors
-    /// The first error message (with the element path), a failed state change, or a
-    /// timeout.
+    /// [`PipelineError::NotLinked`] or [`PipelineError::Cycle`] before starting (see
+    /// [`Pipeline::check_links`]); the first error message (with the element path), a
+    /// failed state change, or a timeout.
     pub fn run(
         &self,
         timeout: Option<Duration>,
@@ -327,6 +466,10 @@ impl Pipeline {
         mut on_tick: impl FnMut(Duration),
         mut on_message: impl FnMut(&Message),
     ) -> Result<RunReport, PipelineError> {
+        // Before anything streams: a pipeline with an unlinked pad or a cycle could only
+        // fail later ("not linked", "not negotiated"), succeed having done nothing, or
+        // run forever.
+        self.check_links()?;
         let sinks: BTreeSet<String> = self.sinks().iter().map(Element::path).collect();
         let start = Instant::now();
         self.set_state(State::Playing)?;

@@ -61,7 +61,9 @@
 //! Where this differs from GStreamer: untyped integers beyond 32 bits become guint64
 //! (GStreamer makes them doubles); leading zeros are decimal (`010` is ten, not octal);
 //! a trailing `,` after the last field is an error; `()` (empty features) is an error;
-//! flag sets, bitmasks, int64 and double ranges and other GLib types are not supported;
+//! `(float)` (also `f`) and `(bitmask)` are read as GStreamer reads them (a bitmask is
+//! hexadecimal, with or without `0x`); flag sets, int64 and double ranges and other GLib
+//! types are not supported;
 //! a list mixing scalar types is printed with each element's type
 //! (`{ (int)1, (string)a }`) so that it parses back.
 //!
@@ -70,6 +72,7 @@
 
 mod features;
 mod parse;
+mod set;
 mod structure;
 mod value;
 

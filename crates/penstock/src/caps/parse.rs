@@ -145,8 +145,8 @@ pub enum ParseErrorKind {
     InvalidUtf8,
     /// A type name in `(...)` that is not known.
     #[error(
-        "unknown type '{name}': use int, guint64, double, boolean, string or fraction \
-         (or their short forms i, uint64, d, b, s, F)"
+        "unknown type '{name}': use int, guint64, double, float, boolean, string, fraction \
+         or bitmask (or their short forms i, uint64, d, f, b, s, F)"
     )]
     UnknownType {
         /// The unknown name.
@@ -237,6 +237,8 @@ fn value_hint(ty: ValueType) -> &'static str {
         ValueType::Fraction => {
             "write a fraction such as 30/1 or 30000/1001 (the denominator cannot be 0)"
         }
+        ValueType::Float => "write a number such as 1.5 or 1e-3 within float's range",
+        ValueType::Bitmask => "write hexadecimal bits such as 0x3 or 0x0000000000000003",
     }
 }
 
@@ -919,7 +921,33 @@ fn read_as(word: &str, ty: ValueType) -> Option<Value> {
         ValueType::Bool => Value::Bool(read_bool(word)?),
         ValueType::String => Value::String(word.to_owned()),
         ValueType::Fraction => Value::Fraction(read_fraction(word)?),
+        ValueType::Float => Value::Float(read_float(word)?),
+        ValueType::Bitmask => Value::Bitmask(read_bitmask(word)?),
     })
+}
+
+/// A double that fits a float: GStreamer's `gst_value_deserialize_float` refuses
+/// values beyond `G_MAXFLOAT`, infinities included (`nan` passes).
+fn read_float(word: &str) -> Option<f32> {
+    let d = read_double(word)?;
+    if d.abs() > f64::from(f32::MAX) {
+        return None;
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    Some(d as f32)
+}
+
+/// Hexadecimal, with or without `0x`, as GStreamer's `gst_value_deserialize_bitmask`
+/// reads it (`g_ascii_strtoull` in base 16): `0x3` and `3` are both 3, `10` is 16.
+fn read_bitmask(word: &str) -> Option<u64> {
+    let hex = word
+        .strip_prefix("0x")
+        .or_else(|| word.strip_prefix("0X"))
+        .unwrap_or(word);
+    if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u64::from_str_radix(hex, 16).ok()
 }
 
 /// `[+-]` then decimal digits or `0x` and hex digits.

@@ -146,6 +146,61 @@ fn booleans() {
     assert_eq!(value("1"), Value::Int(1));
 }
 
+/// `(float)`/`(f)`/`(gfloat)` and `(bitmask)` as gst-launch-1.0 1.22 reads and prints
+/// them (outputs checked against `gst-launch-1.0 -v`).
+#[test]
+fn floats_and_bitmasks() {
+    roundtrip(
+        "x,a=(float)1.5,b=(f)0.1,c=(gfloat)-0,d=(f)1,e=(float){ 1, 2.5 }",
+        "x, a=(float)1.5, b=(float)0.10000000149011612, c=(float)-0, d=(float)1, \
+         e=(float){ 1, 2.5 }",
+    );
+    roundtrip(
+        "x,a=(bitmask)0x3,b=(bitmask)10,c=(GstBitmask)ff,d=(bitmask)0xFFFFFFFFFFFFFFFF",
+        "x, a=(bitmask)0x0000000000000003, b=(bitmask)0x0000000000000010, \
+         c=(bitmask)0x00000000000000ff, d=(bitmask)0xffffffffffffffff",
+    );
+    // `f` is float as a type, false as a boolean value.
+    assert_eq!(value("f"), Value::Bool(false));
+    assert_eq!(value("(f)2"), Value::Float(2.0));
+    assert_eq!(value("(boolean)f"), Value::Bool(false));
+    // Beyond float's range (and infinity) is refused, as gst does; so is a non-hex mask.
+    for bad in ["x, a=(float)1e39", "x, a=(float)inf", "x, a=(float)-inf"] {
+        check_err(bad, 12, &bad[12..], |k| {
+            *k == ParseErrorKind::InvalidValue {
+                ty: ValueType::Float,
+            }
+        });
+    }
+    check_err("x, a=(bitmask)0xg", 14, "0xg", |k| {
+        *k == ParseErrorKind::InvalidValue {
+            ty: ValueType::Bitmask,
+        }
+    });
+    check_err(
+        "x, a=(bitmask)0x10000000000000000",
+        14,
+        "0x10000000000000000",
+        |k| {
+            *k == ParseErrorKind::InvalidValue {
+                ty: ValueType::Bitmask,
+            }
+        },
+    );
+    // Types never mix: a float is not a double; bitmasks meet only when equal (gst 1.22
+    // does not link 0x3 with 0x7).
+    assert!(!value("(float)1.5").can_intersect(&value("(double)1.5")));
+    assert_eq!(
+        value("(float){ 1, 2 }").intersect(&value("(f)2")),
+        Some(Value::Float(2.0))
+    );
+    assert!(!value("(bitmask)0x3").can_intersect(&value("(bitmask)0x7")));
+    assert!(value("(bitmask)0x3").is_subset(&value("(bitmask)3")));
+    assert_eq!(value("(bitmask)0x3").as_bitmask(), Some(3));
+    assert_eq!(value("(f)0.5").as_f32(), Some(0.5));
+    assert_eq!(value("(f)0.5").value_type().name(), "float");
+}
+
 #[test]
 fn strings() {
     roundtrip(
@@ -1398,7 +1453,7 @@ fn value_kinds_and_types() {
     assert_eq!(value("{}").value_type(), ValueType::Int);
     assert_eq!(ValueType::from_name("F"), Some(ValueType::Fraction));
     assert_eq!(ValueType::from_name("uint64"), Some(ValueType::U64));
-    assert_eq!(ValueType::from_name("f"), None);
+    assert_eq!(ValueType::from_name("f"), Some(ValueType::Float));
     assert_eq!(ValueType::U64.to_string(), "guint64");
     assert!(value("(int)5").is_subset(&value("{ 1, [ 4, 6 ] }")));
     assert!(value("{}").is_subset(&value("5")));
@@ -1414,4 +1469,93 @@ fn nan_doubles_equal_themselves_and_round_trip() {
     assert_eq!(printed, "AAAA0X, HY=(double)nan");
     assert_eq!(printed.parse::<Caps>().unwrap(), caps);
     assert!(caps.can_intersect(&caps));
+}
+
+/// Operations on long lists are linear: counted in `Value` comparisons, intersecting,
+/// comparing and subset-testing two lists of n elements costs a few n, not n². Lists of
+/// ints, strings and fractions, with a range mixed in, and caps-level intersection.
+#[test]
+fn long_list_operations_are_linear() {
+    let n = 20_000i32;
+    let widths = |from: i32| Value::List((from..from + n).map(Value::Int).collect());
+    let names = |from: i32| {
+        Value::List(
+            (from..from + n)
+                .map(|i| Value::from(format!("F{i}")))
+                .collect(),
+        )
+    };
+    let fracs = |from: i32| {
+        Value::List(
+            (from..from + n)
+                .map(|i| Value::Fraction(Fraction::new(i, 1)))
+                .collect(),
+        )
+    };
+    let budget = 10 * u64::try_from(n).unwrap();
+    for (a, b, common) in [
+        (widths(1), widths(n / 2 + 1), n / 2),
+        (names(1), names(n / 2 + 1), n / 2),
+        (fracs(1), fracs(n / 2 + 1), n / 2),
+    ] {
+        let before = super::set::comparisons();
+        let i = a.intersect(&b).expect("half the values are common");
+        assert!(i.is_subset(&a) && i.is_subset(&b));
+        assert!(a == a.clone() && a != b);
+        let used = super::set::comparisons() - before;
+        assert!(used < budget, "{used} comparisons for lists of {n}");
+        let Value::List(items) = i else {
+            panic!("a list")
+        };
+        assert_eq!(items.len(), usize::try_from(common).unwrap());
+    }
+    // A range inside the other list still matches every value in it.
+    let mut with_range: Vec<Value> = (1..=100).map(Value::Int).collect();
+    with_range.push(Value::int_range(15_000, 30_000));
+    let before = super::set::comparisons();
+    let Some(Value::List(items)) = widths(1).intersect(&Value::List(with_range)) else {
+        panic!("a list")
+    };
+    assert_eq!(items.len(), 100 + 5_001);
+    assert_eq!(items[100], Value::Int(15_000));
+    assert!(super::set::comparisons() - before < budget);
+
+    // Lists of ranges against lists of ranges and of ints: each meets only the
+    // elements whose bounds overlap it.
+    let ranges = |from: i32| {
+        Value::List(
+            (from..from + n)
+                .map(|i| Value::int_range(4 * i, 4 * i + 2))
+                .collect(),
+        )
+    };
+    let before = super::set::comparisons();
+    let Some(Value::List(items)) = ranges(1).intersect(&ranges(n / 2 + 1)) else {
+        panic!("a list")
+    };
+    assert_eq!(items.len(), usize::try_from(n / 2).unwrap());
+    assert_eq!(
+        items[0],
+        Value::int_range(4 * (n / 2 + 1), 4 * (n / 2 + 1) + 2)
+    );
+    let Some(Value::List(items)) = ranges(1).intersect(&widths(1)) else {
+        panic!("a list")
+    };
+    // 4i, 4i+1, 4i+2 for every i with 4i+2 <= n, and 4i = n itself.
+    assert_eq!(items.len(), 3 * usize::try_from((n - 2) / 4).unwrap() + 1);
+    let common = ranges(1).intersect(&ranges(n / 2 + 1)).unwrap();
+    assert!(common.is_subset(&ranges(1)) && common.is_subset(&ranges(n / 2 + 1)));
+    assert!(!ranges(1).is_subset(&ranges(2)));
+    assert!(super::set::comparisons() - before < 2 * budget);
+
+    // Through caps: `video/x-raw, width={...}` against another long list.
+    let text = |from: i32| {
+        let list: Vec<String> = (from..from + n).map(|i| i.to_string()).collect();
+        format!("video/x-raw, width={{ {} }}", list.join(", "))
+    };
+    let (a, b) = (caps(&text(1)), caps(&text(n / 2 + 1)));
+    let before = super::set::comparisons();
+    let i = a.intersect(&b);
+    assert!(!i.is_empty() && i.is_subset(&a));
+    assert!(super::set::comparisons() - before < budget);
 }

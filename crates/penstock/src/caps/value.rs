@@ -6,6 +6,7 @@ use std::ops::RangeInclusive;
 use std::str::FromStr;
 
 use super::parse::{self, ParseError};
+use super::set::{ListIndex, ScalarIndex, scalar_hash};
 
 /// A rational number `numer/denom`, always reduced, with `denom > 0` (GStreamer's
 /// `GstFraction`, used for frame rates and pixel aspect ratios).
@@ -185,6 +186,10 @@ pub enum ValueType {
     String,
     /// `fraction` (also `F`, `GstFraction`).
     Fraction,
+    /// `float` (also `f`, `gfloat`): a single-precision number.
+    Float,
+    /// `bitmask` (also `GstBitmask`): 64 bits, such as an audio channel mask.
+    Bitmask,
 }
 
 impl ValueType {
@@ -198,6 +203,8 @@ impl ValueType {
             ValueType::Bool => "boolean",
             ValueType::String => "string",
             ValueType::Fraction => "fraction",
+            ValueType::Float => "float",
+            ValueType::Bitmask => "bitmask",
         }
     }
 
@@ -211,6 +218,10 @@ impl ValueType {
             "boolean" | "bool" | "b" | "gboolean" => ValueType::Bool,
             "string" | "s" | "str" | "gchararray" => ValueType::String,
             "fraction" | "F" | "GstFraction" => ValueType::Fraction,
+            // As a type `f` is float (GStreamer's abbreviation); as a boolean value it
+            // is false.
+            "float" | "f" | "gfloat" => ValueType::Float,
+            "bitmask" | "GstBitmask" => ValueType::Bitmask,
             _ => return None,
         })
     }
@@ -255,6 +266,12 @@ pub enum Value {
     String(String),
     /// `(fraction)`.
     Fraction(Fraction),
+    /// `(float)`: a single-precision number.
+    Float(f32),
+    /// `(bitmask)`: 64 bits, printed as GStreamer does (`0x0000000000000003`). Two
+    /// bitmasks intersect only when equal, as in GStreamer 1.22 (`0x3` and `0x7` do
+    /// not link).
+    Bitmask(u64),
     /// `(int)[ min, max ]` or `(int)[ min, max, step ]`: the multiples of `step` from
     /// `min` to `max` inclusive. Valid ranges have `min < max`, `step > 0` and `min`, `max`
     /// multiples of `step`; operations treat a `step` below 1 as 1.
@@ -330,6 +347,8 @@ impl Value {
             Value::Int(_) | Value::IntRange { .. } => ValueType::Int,
             Value::U64(_) => ValueType::U64,
             Value::Double(_) => ValueType::Double,
+            Value::Float(_) => ValueType::Float,
+            Value::Bitmask(_) => ValueType::Bitmask,
             Value::Bool(_) => ValueType::Bool,
             Value::String(_) => ValueType::String,
             Value::Fraction(_) | Value::FractionRange { .. } => ValueType::Fraction,
@@ -369,6 +388,22 @@ impl Value {
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Double(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The number, if this is a [`Value::Float`].
+    pub fn as_f32(&self) -> Option<f32> {
+        match self {
+            Value::Float(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The bits, if this is a [`Value::Bitmask`].
+    pub fn as_bitmask(&self) -> Option<u64> {
+        match self {
+            Value::Bitmask(v) => Some(*v),
             _ => None,
         }
     }
@@ -479,6 +514,19 @@ impl Value {
     /// A range is only found inside one element of a list, not spread over several.
     pub fn is_subset(&self, superset: &Value) -> bool {
         match (self, superset) {
+            // Against a list, each scalar is looked up by hash (linear, not quadratic).
+            // Against a list, each element is compared only with those it can be inside
+            // (found by hash or by bounds): linear, not quadratic.
+            (Value::List(items), Value::List(sup)) if worth_indexing(items, sup) => {
+                let index = ListIndex::new(sup);
+                items.iter().all(|v| match v {
+                    Value::List(_) => v.is_subset(superset),
+                    _ => index
+                        .candidates(v)
+                        .into_iter()
+                        .any(|i| v.is_subset(&sup[i])),
+                })
+            }
             (Value::List(items), _) => items.iter().all(|v| v.is_subset(superset)),
             (_, Value::List(items)) => items.iter().any(|v| self.is_subset(v)),
             (Value::Int(x), r @ Value::IntRange { .. }) => {
@@ -662,13 +710,40 @@ fn make_int_set(lo: i64, hi: i64, step: i64) -> Option<Value> {
     }
 }
 
+/// Whether pairing every element of `a` with every element of `b` costs more than
+/// building an index of `b`: short lists (formats, a few rates) are compared directly,
+/// as building a hash map for them would cost more than it saves.
+fn worth_indexing(a: &[Value], b: &[Value]) -> bool {
+    a.len() > 1 && a.len().saturating_mul(b.len()) > 4096
+}
+
 fn intersect_list(items: &[Value], other: &Value) -> Option<Value> {
-    let mut out = Vec::new();
+    let mut out = FlatList::new();
+    // Against another list, each element is intersected only with the elements it can
+    // meet, found in an index of that list (by hash, or by bounds for ints and int
+    // ranges), in the list's order: the same result as trying each, linear instead of
+    // quadratic.
+    let index = match other {
+        Value::List(o) if worth_indexing(items, o) => Some((o, ListIndex::new(o))),
+        _ => None,
+    };
     for item in items {
-        if let Some(v) = item.intersect(other) {
-            push_flat(&mut out, v);
+        match &index {
+            Some((o, idx)) if !matches!(item, Value::List(_)) => {
+                for i in idx.candidates(item) {
+                    if let Some(v) = o[i].intersect(item) {
+                        out.push_flat(v);
+                    }
+                }
+            }
+            _ => {
+                if let Some(v) = item.intersect(other) {
+                    out.push_flat(v);
+                }
+            }
         }
     }
+    let mut out = out.items;
     match out.len() {
         0 => None,
         1 => out.pop(),
@@ -676,16 +751,52 @@ fn intersect_list(items: &[Value], other: &Value) -> Option<Value> {
     }
 }
 
-fn push_flat(out: &mut Vec<Value>, v: Value) {
-    match v {
-        Value::List(items) => {
-            for item in items {
-                push_flat(out, item);
-            }
+/// A list being built without duplicates, with its scalars indexed by hash so that the
+/// duplicate check is not a scan (once the list is long enough for that to pay).
+struct FlatList {
+    items: Vec<Value>,
+    /// Built when `items` reaches [`FlatList::INDEX_FROM`] elements.
+    index: Option<ScalarIndex>,
+}
+
+impl FlatList {
+    const INDEX_FROM: usize = 64;
+
+    fn new() -> FlatList {
+        FlatList {
+            items: Vec::new(),
+            index: None,
         }
-        v => {
-            if !out.contains(&v) {
-                out.push(v);
+    }
+
+    fn push_flat(&mut self, v: Value) {
+        match v {
+            Value::List(items) => {
+                for item in items {
+                    self.push_flat(item);
+                }
+            }
+            v => {
+                let present = match &self.index {
+                    None => self.items.contains(&v),
+                    Some(index) if scalar_hash(&v).is_some() => {
+                        index.equal_to(&self.items, &v).next().is_some()
+                    }
+                    Some(index) => index.others().iter().any(|&i| self.items[i] == v),
+                };
+                if present {
+                    return;
+                }
+                match &mut self.index {
+                    Some(index) => index.insert(&v, self.items.len()),
+                    None if self.items.len() + 1 >= Self::INDEX_FROM => {
+                        let mut index = ScalarIndex::new(&self.items);
+                        index.insert(&v, self.items.len());
+                        self.index = Some(index);
+                    }
+                    None => {}
+                }
+                self.items.push(v);
             }
         }
     }
@@ -693,6 +804,8 @@ fn push_flat(out: &mut Vec<Value>, v: Value) {
 
 impl PartialEq for Value {
     fn eq(&self, other: &Value) -> bool {
+        #[cfg(test)]
+        super::set::count_comparison();
         match (self, other) {
             (Value::Int(a), Value::Int(b)) => a == b,
             (Value::U64(a), Value::U64(b)) => a == b,
@@ -700,6 +813,8 @@ impl PartialEq for Value {
             // print-then-parse): compare NaNs as equal, as GStreamer's value compare
             // does not order them either. Found by the caps fuzz target.
             (Value::Double(a), Value::Double(b)) => a == b || (a.is_nan() && b.is_nan()),
+            (Value::Float(a), Value::Float(b)) => a == b || (a.is_nan() && b.is_nan()),
+            (Value::Bitmask(a), Value::Bitmask(b)) => a == b,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::String(a), Value::String(b)) => a == b,
             (Value::Fraction(a), Value::Fraction(b)) => a == b,
@@ -726,20 +841,39 @@ impl PartialEq for Value {
     }
 }
 
-/// Same elements, each matched once, in any order.
+/// Same elements, each matched once, in any order. Scalars are looked up by hash, so
+/// this is linear for lists of scalars.
 fn multiset_eq(a: &[Value], b: &[Value]) -> bool {
     if a.len() != b.len() {
         return false;
     }
+    if !worth_indexing(a, b) {
+        let mut used = vec![false; b.len()];
+        return a.iter().all(|x| {
+            let found = (0..b.len()).find(|&i| !used[i] && *x == b[i]);
+            found.inspect(|&i| used[i] = true).is_some()
+        });
+    }
+    let index = ScalarIndex::new(b);
     let mut used = vec![false; b.len()];
-    a.iter()
-        .all(|x| match (0..b.len()).find(|&i| !used[i] && *x == b[i]) {
+    a.iter().all(|x| {
+        let found = if scalar_hash(x).is_some() {
+            index.equal_to(b, x).find(|&i| !used[i])
+        } else {
+            index
+                .others()
+                .iter()
+                .copied()
+                .find(|&i| !used[i] && *x == b[i])
+        };
+        match found {
             Some(i) => {
                 used[i] = true;
                 true
             }
             None => false,
-        })
+        }
+    })
 }
 
 impl From<i32> for Value {
@@ -757,6 +891,12 @@ impl From<u64> for Value {
 impl From<f64> for Value {
     fn from(v: f64) -> Self {
         Value::Double(v)
+    }
+}
+
+impl From<f32> for Value {
+    fn from(v: f32) -> Self {
+        Value::Float(v)
     }
 }
 
@@ -904,6 +1044,9 @@ fn write_scalar_body(f: &mut impl fmt::Write, v: &Value) -> fmt::Result {
         Value::Int(x) => write!(f, "{x}"),
         Value::U64(x) => write!(f, "{x}"),
         Value::Double(x) => f.write_str(&format_double(*x)),
+        // GStreamer prints a float widened to double (`g_ascii_dtostr`).
+        Value::Float(x) => f.write_str(&format_double(f64::from(*x))),
+        Value::Bitmask(x) => write!(f, "0x{x:016x}"),
         Value::Bool(x) => f.write_str(if *x { "true" } else { "false" }),
         Value::String(s) => write_string(f, s),
         Value::Fraction(x) => write!(f, "{x}"),

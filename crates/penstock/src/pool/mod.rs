@@ -205,6 +205,7 @@ impl BufferPool {
                 proposal: None,
             });
         }
+        check_preallocation(config)?;
         if let Some(alloc) = &config.allocator {
             // A probe would allocate; check only what can be checked without it.
             if alloc.name().is_empty() {
@@ -453,6 +454,36 @@ impl BufferPool {
     /// pool link is cut first, so that dropping them does not return them to the pool.
     fn discard(&self, buffers: Vec<Arc<BufferRef>>) {
         discard_with(&*self.shared.imp, buffers);
+    }
+}
+
+/// Refuses a configuration whose preallocation (`min` buffers of `size` bytes, prefix and
+/// padding included) exceeds [`crate::limits::max_pool_size`], before anything is
+/// allocated; the product is computed without overflow.
+fn check_preallocation(config: &PoolConfig) -> Result<(), PoolError> {
+    let limit = crate::limits::max_pool_size().map_err(|e| PoolError::Config {
+        reason: e.to_string(),
+        proposal: None,
+    })?;
+    let per_buffer = [config.size, config.params.prefix, config.params.padding]
+        .iter()
+        .try_fold(0u64, |acc, &b| acc.checked_add(u64::try_from(b).ok()?));
+    let total = per_buffer.and_then(|b| b.checked_mul(u64::from(config.min)));
+    match total {
+        Some(total) if total <= limit => Ok(()),
+        _ => Err(PoolError::Config {
+            reason: format!(
+                "preallocating {} buffers of {} bytes needs {}, above the pool bound of {}; \
+                 ask for fewer or smaller buffers, or raise the bound with {}=<bytes> \
+                 (e.g. 16G) or penstock::limits::set_max_pool_size",
+                config.min,
+                config.size,
+                total.map_or_else(|| "more than 2^64 bytes".into(), crate::limits::describe),
+                crate::limits::describe(limit),
+                crate::limits::MAX_POOL_SIZE_ENV
+            ),
+            proposal: None,
+        }),
     }
 }
 
