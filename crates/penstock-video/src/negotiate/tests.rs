@@ -5,9 +5,13 @@ use std::cell::RefCell;
 use proptest::prelude::*;
 
 use super::*;
+use crate::MAX_PLANES;
+use crate::VideoFormat;
 use crate::dma_drm::VideoInfoDmaDrm;
 use crate::frame::info_from_caps;
 use crate::{VideoError, VideoInfo};
+use penstock::caps::{Caps, Fraction};
+use penstock::drm::{DrmFormat, DrmFormatSet, DrmFourcc, fourcc_chars};
 
 const X_TILED: u64 = 0x0100_0000_0000_0001;
 const Y_TILED: u64 = 0x0100_0000_0000_0002;
