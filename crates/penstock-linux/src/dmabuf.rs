@@ -24,7 +24,7 @@
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use penstock::drm::DRM_FORMAT_MOD_LINEAR;
-use penstock::memory::{MapMode, Memory, MemoryBackend, MemoryError, MemoryFlags};
+use penstock::memory::{MapMode, Memory, MemoryBackend, MemoryError, MemoryFlags, MemoryType};
 use rustix::fs::{FileType, OFlags, SeekFrom};
 
 use crate::error::{LinuxError, fd_name, os};
@@ -32,8 +32,10 @@ use crate::memfd::window_error;
 use crate::sys::dmabuf as sys;
 use crate::sys::mmap::SharedMapping;
 
+pub use crate::sys::dmabuf::DmaBufSyncFlags;
+
 /// The memory type of DMA-BUF memories (as in caps features: `memory:DMABuf`).
-pub const DMABUF_MEMORY_TYPE: &str = "DMABuf";
+pub const DMABUF_MEMORY_TYPE: MemoryType = MemoryType::DMABUF;
 
 /// How to import a DMA-BUF.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,20 +64,22 @@ pub(crate) struct DmaBufBackend {
     pub(crate) _memfd: Option<OwnedFd>,
 }
 
-fn sync_flags(mode: MapMode) -> u64 {
+/// The access flags of a map guard: `READ` for reading, `RW` for writing (a write
+/// guard can also read).
+pub fn sync_flags(mode: MapMode) -> DmaBufSyncFlags {
     match mode {
-        MapMode::Read => sys::SYNC_READ,
-        MapMode::Write => sys::SYNC_RW,
+        MapMode::Read => DmaBufSyncFlags::READ,
+        MapMode::Write => DmaBufSyncFlags::RW,
     }
 }
 
 impl MemoryBackend for DmaBufBackend {
-    fn memory_type(&self) -> &'static str {
+    fn memory_type(&self) -> MemoryType {
         DMABUF_MEMORY_TYPE
     }
 
     fn begin_access(&self, mode: MapMode) -> Result<(), MemoryError> {
-        sys::sync(self.fd.as_fd(), sys::SYNC_START | sync_flags(mode)).map_err(|e| {
+        sys::sync(self.fd.as_fd(), DmaBufSyncFlags::START | sync_flags(mode)).map_err(|e| {
             MemoryError::Backend {
                 memory_type: DMABUF_MEMORY_TYPE,
                 message: format!(
@@ -89,7 +93,7 @@ impl MemoryBackend for DmaBufBackend {
     fn end_access(&self, mode: MapMode) {
         // The end of a window the kernel opened cannot fail for a valid descriptor;
         // a destructor has nobody to report to, so an error here is dropped.
-        let _ = sys::sync(self.fd.as_fd(), sys::SYNC_END | sync_flags(mode));
+        let _ = sys::sync(self.fd.as_fd(), DmaBufSyncFlags::END | sync_flags(mode));
     }
 
     fn fd(&self) -> Option<BorrowedFd<'_>> {
@@ -241,7 +245,7 @@ pub(crate) fn map_dmabuf(
     };
     let backend = DmaBufBackend { fd, _memfd: None };
     Memory::with_backend_window(mapping, backend, offset, size, flags)
-        .map_err(|e| window_error(DMABUF_MEMORY_TYPE, size, e))
+        .map_err(|e| window_error(DMABUF_MEMORY_TYPE.name(), size, e))
 }
 
 /// Wraps an already made mapping (udmabuf: the memfd's pages) with the DMA-BUF backend.
@@ -258,7 +262,7 @@ pub(crate) fn with_mapping(
         _memfd: Some(memfd),
     };
     Memory::with_backend_window(mapping, backend, offset, size, flags)
-        .map_err(|e| window_error(DMABUF_MEMORY_TYPE, size, e))
+        .map_err(|e| window_error(DMABUF_MEMORY_TYPE.name(), size, e))
 }
 
 /// The allocator software producers use for DMA-BUF memory: the system DMA-BUF heap when

@@ -1031,8 +1031,8 @@ fn producers_from_allocators() {
         fn name(&self) -> &str {
             "test-heap"
         }
-        fn memory_type(&self) -> &'static str {
-            "DMABuf"
+        fn memory_type(&self) -> penstock::MemoryType {
+            penstock::MemoryType::DMABUF
         }
         fn alloc(&self, size: usize, params: &AllocationParams) -> Result<Memory, MemoryError> {
             SystemAllocator.alloc(size, params)
