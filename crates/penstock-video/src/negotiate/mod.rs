@@ -105,6 +105,7 @@ mod error;
 mod offer;
 mod outcome;
 mod producer;
+pub mod source;
 
 #[cfg(test)]
 mod tests;
