@@ -4,6 +4,8 @@ use std::fmt::Write;
 
 use penstock::element::{ElementFactory, PropType, PropValue};
 
+use crate::out::{self, Failure};
+
 /// Arguments of `inspect`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -11,25 +13,31 @@ pub struct Args {
     element: Option<String>,
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), Failure> {
     let registry = penstock_elements::registry();
     match args.element {
         None => {
+            let mut s = String::new();
             for f in registry.factories() {
-                println!("{:<16} {}", format!("{}:", f.name), f.long_name);
+                let _ = writeln!(s, "{:<16} {}", format!("{}:", f.name), f.long_name);
             }
-            println!("\nTotal count: {} elements", registry.factories().count());
-            Ok(())
+            let _ = writeln!(
+                s,
+                "\nTotal count: {} elements",
+                registry.factories().count()
+            );
+            out::print(&s)
         }
         Some(name) => match registry.find(&name) {
-            Some(f) => {
-                print!("{}", describe(f));
-                Ok(())
-            }
+            Some(f) => out::print(&describe(f)),
             None => Err(match registry.make(&name, None) {
-                Err(e) => format!("ERROR: no such element '{name}': {e}"),
-                Ok(_) => format!("ERROR: no such element '{name}'"),
-            }),
+                Err(e) => format!("ERROR: {e}"),
+                Ok(_) => format!(
+                    "ERROR: no such element '{}'",
+                    penstock::launch::abbreviate(&name)
+                ),
+            }
+            .into()),
         },
     }
 }

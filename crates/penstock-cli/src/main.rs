@@ -4,6 +4,7 @@
 mod inspect;
 mod json;
 mod launch;
+mod out;
 mod probe;
 
 use std::process::ExitCode;
@@ -32,16 +33,33 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Usage errors go to stderr; --help and --version to stdout, which may be full or
+        // closed like any other output.
+        Err(e) => {
+            let text = e.render().to_string();
+            if e.use_stderr() {
+                out::eprintln(text.trim_end());
+                return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+            }
+            return exit(out::print(&text));
+        }
+    };
     let result = match cli.command {
         Command::Launch(a) => launch::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Probe(a) => probe::run(a),
     };
+    exit(result)
+}
+
+fn exit(result: Result<(), out::Failure>) -> ExitCode {
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("{message}");
+        // A reader that closed stdout (`| head`) wanted no more: stop quietly.
+        Ok(()) | Err(out::Failure::StdoutClosed) => ExitCode::SUCCESS,
+        Err(out::Failure::Message(message)) => {
+            out::eprintln(&message);
             ExitCode::FAILURE
         }
     }

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use penstock_linux::probe::{Probe, probe};
 
 use crate::json::Json;
+use crate::out::{self, Failure};
 
 /// Arguments of `probe`.
 #[derive(clap::Args)]
@@ -14,14 +15,13 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), Failure> {
     let p = probe();
     if args.json {
-        print!("{}", to_json(&p).to_pretty());
+        out::print(&to_json(&p).to_pretty())
     } else {
-        print!("{}", to_text(&p));
+        out::print(&to_text(&p))
     }
-    Ok(())
 }
 
 fn opt(s: &Option<String>) -> Json {

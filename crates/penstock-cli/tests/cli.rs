@@ -129,13 +129,13 @@ fn bad_pipelines_fail_with_one_line_naming_the_place() {
             &["fakesrc", "!", "fakesnk"],
             "no element \"fakesnk\" (did you mean \"fakesink\"?)",
         ),
-        (&["fakesrc", "num-buffers=abc", "!", "fakesink"], "column 8"),
+        (&["fakesrc", "num-buffers=abc", "!", "fakesink"], "column 9"),
         (
             &["fakesrc", "nosuch=1", "!", "fakesink"],
             "has no property 'nosuch'",
         ),
         (&["fakesrc", "!"], "dangling link"),
-        (&["!", "fakesink"], "column 0"),
+        (&["!", "fakesink"], "column 1,"),
         (
             &["fakesrc", "location=\"x", "!", "fakesink"],
             "never closed",

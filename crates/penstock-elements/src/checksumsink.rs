@@ -8,9 +8,10 @@
 //! One line per buffer: the PTS as `H:MM:SS.NNNNNNNNN` (`99:99:99.999999999` when the
 //! buffer has none), a space, and the lowercase hex digest of the buffer's bytes. The
 //! memories are hashed one after the other (no merge, no copy). Each line goes to
-//! stdout and is also posted on the bus as an element message named `checksum`.
+//! stdout and is also posted on the bus as an element message named `checksum`. A
+//! stdout closed by its reader ends the stream quietly, a full one is an error (see
+//! [`crate::stdout`]).
 
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use md5::Md5;
@@ -185,12 +186,8 @@ impl ElementImpl for ChecksumSink {
             FlowError::Error
         })?;
         drop(buffer);
-        {
-            // A closed stdout (`| head`) must not stop the pipeline or panic: the line
-            // still goes on the bus.
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}");
-        }
+        // A closed stdout (`| head`) ends the stream quietly; a full one is an error.
+        crate::stdout::write_line(&line).map_err(|e| crate::stdout::failed(element, &e))?;
         element.post(MessageKind::Element {
             name: "checksum".into(),
             text: line,
@@ -200,7 +197,10 @@ impl ElementImpl for ChecksumSink {
 
     fn sink_event(&self, element: &Element, _pad: &Pad, event: Event) -> bool {
         if event == Event::Eos {
-            let _ = std::io::stdout().lock().flush();
+            if let Err(e) = crate::stdout::flush() {
+                let _ = crate::stdout::failed(element, &e);
+                return false;
+            }
             element.post(MessageKind::Eos);
         }
         true

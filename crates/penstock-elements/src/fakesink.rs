@@ -48,6 +48,11 @@ pub fn factory() -> ElementFactory {
     }
 }
 
+/// A time as GStreamer prints it, or `none`.
+fn time_or_none(t: Option<penstock::time::ClockTime>) -> String {
+    t.map_or_else(|| "none".to_owned(), |t| t.to_string())
+}
+
 /// The sink. Its settings are atomics: a buffer takes no lock here.
 pub struct FakeSink {
     silent: AtomicBool,
@@ -99,10 +104,16 @@ impl ElementImpl for FakeSink {
             element.post(MessageKind::Element {
                 name: "handoff".into(),
                 text: format!(
-                    "chain ******* ({}:sink) ({} bytes, pts: {:?}) {:?}",
+                    "chain   ******* ({}:{}) ({} bytes, dts: {}, pts: {}, duration: {}, \
+                     offset: {}, offset_end: {}, flags: {:?})",
                     element.name(),
+                    pad.name(),
                     buffer.size(),
-                    buffer.pts(),
+                    time_or_none(buffer.dts()),
+                    time_or_none(buffer.pts()),
+                    time_or_none(buffer.duration()),
+                    buffer.offset().map_or("none".into(), |o| o.to_string()),
+                    buffer.offset_end().map_or("none".into(), |o| o.to_string()),
                     buffer.flags()
                 ),
             });

@@ -158,6 +158,13 @@ impl FileSink {
                 open.written += buffer.size() as u64;
                 Ok(())
             }
+            // The reader of a FIFO or of stdout (`location=/dev/stdout`) went away: the
+            // stream ends quietly, as a Unix tool's output does on SIGPIPE.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                let stdout = ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"]
+                    .contains(&open.location.as_str());
+                Err(crate::stdout::reader_gone(element, stdout))
+            }
             Err(e) => {
                 let message = if e.kind() == io::ErrorKind::StorageFull {
                     format!(

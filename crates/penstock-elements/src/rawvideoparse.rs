@@ -9,7 +9,7 @@
 //! explicit `plane-strides`/`plane-offsets`. Frames are made without copying: a frame
 //! inside one incoming memory is a shared window of it; a frame that straddles memories
 //! or buffers is a buffer of several windows (windows that are adjacent in one region,
-//! such as consecutive `filesrc` blocks of one mapping, are merged into one memory).
+//! such as consecutive `filesrc` blocks of one chunk, are merged into one memory).
 //! Only a memory that may not be shared (`NO_SHARE`) and must be split is copied, and
 //! that copy is recorded in the ledger with reason `merge`.
 //!
@@ -525,9 +525,13 @@ impl RawVideoParse {
                 )),
             );
         } else if left > 0 {
+            let frames = match frames {
+                1 => "1 whole frame was".to_owned(),
+                n => format!("{n} whole frames were"),
+            };
             element.post_warning(&format!(
                 "Dropping {left} trailing bytes at end of stream: not a whole frame ({what}; \
-                 {frames} whole frames were output)"
+                 {frames} output)"
             ));
         }
     }
@@ -636,7 +640,7 @@ impl ElementImpl for RawVideoParse {
         })
     }
 
-    fn change_state(&self, element: &Element, change: StateChange) -> Result<(), ElementError> {
+    fn change_state(&self, _element: &Element, change: StateChange) -> Result<(), ElementError> {
         match change {
             StateChange::ReadyToPaused => {
                 let settings = self
@@ -645,7 +649,7 @@ impl ElementImpl for RawVideoParse {
                     .unwrap_or_else(|p| p.into_inner())
                     .clone();
                 let config = settings.config().map_err(|why| ElementError {
-                    message: format!("{}: invalid raw video settings: {why}", element.path()),
+                    message: format!("invalid raw video settings: {why}"),
                     debug: Some(format!("{settings:?}")),
                 })?;
                 let mut p = self.parse();

@@ -235,34 +235,30 @@ impl VideoConvert {
         let src = self.src.get().ok_or_else(|| err("no source pad"))?;
         let in_info = match frame::info_from_caps(caps) {
             Some(Ok(i)) => i,
-            Some(Err(e)) => return Err(err(format!("{}: {e}", element.path()))),
-            None => return Err(err(format!("{}: not raw video: {caps}", element.path()))),
+            Some(Err(e)) => return Err(err(e.to_string())),
+            None => return Err(err(format!("not raw video: {caps}"))),
         };
         let downstream = src.peer_caps(None);
         let out_caps =
             choose_output(caps, in_info.format(), &downstream).ok_or_else(|| ElementError {
                 message: format!(
-                    "not negotiated: {} can take no format {} could convert {caps} to",
+                    "not negotiated: {} cannot convert {caps} to anything {} takes \
+                     ({downstream})",
+                    element.path(),
                     src.peer()
                         .map(|p| p.path())
                         .unwrap_or_else(|| "(unlinked)".into()),
-                    element.path()
                 ),
                 debug: Some(format!("downstream: {downstream}")),
             })?;
         let out_info = match frame::info_from_caps(&out_caps) {
             Some(Ok(i)) => i,
             _ => {
-                return Err(err(format!(
-                    "{}: bad output caps {out_caps}",
-                    element.path()
-                )));
+                return Err(err(format!("bad output caps {out_caps}")));
             }
         };
-        let ci =
-            colorimetry_of(caps, &in_info).map_err(|e| err(format!("{}: {e}", element.path())))?;
-        let co = colorimetry_of(&out_caps, &out_info)
-            .map_err(|e| err(format!("{}: output {e}", element.path())))?;
+        let ci = colorimetry_of(caps, &in_info).map_err(|e| err(e.to_string()))?;
+        let co = colorimetry_of(&out_caps, &out_info).map_err(|e| err(format!("output {e}")))?;
         let passthrough = out_info.format() == in_info.format() && ci == co;
         // Passthrough is decided before downstream sees the caps, so that an allocation
         // query coming back from upstream is forwarded.
@@ -294,7 +290,7 @@ impl VideoConvert {
         buffer: &Buffer,
     ) -> Result<Buffer, FlowError> {
         let fail = |what: String| {
-            element.post_error(&format!("{}: {what}", element.path()), None);
+            element.post_error(&what, None);
             FlowError::Error
         };
         let in_layout = match buffer.meta::<VideoMeta>() {

@@ -252,7 +252,7 @@ impl PushSource for VideoTestSrc {
     /// `penstock_video::negotiate::source`).
     fn decide_caps(
         &self,
-        element: &Element,
+        _element: &Element,
         common: Caps,
         downstream: &Caps,
     ) -> Result<Caps, ElementError> {
@@ -275,24 +275,21 @@ impl PushSource for VideoTestSrc {
         match chosen {
             Ok(Some((fixed, _outcome))) => Ok(fixed),
             Ok(None) => Ok(caps.fixate()),
-            Err(e) => Err(err(format!("not negotiated: {}: {e}", element.path()))),
+            Err(e) => Err(err(format!("not negotiated: {e}"))),
         }
     }
 
-    fn set_caps(&self, element: &Element, caps: &Caps) -> Result<(), ElementError> {
+    fn set_caps(&self, _element: &Element, caps: &Caps) -> Result<(), ElementError> {
         let s = caps.structure(0).ok_or_else(|| err("empty caps"))?;
         let (format, dmabuf) = if dma_drm::is_dma_drm(s) {
-            let dma = VideoInfoDmaDrm::from_caps(caps)
-                .map_err(|e| err(format!("{}: {e}", element.path())))?;
-            let layout = dma
-                .cpu_layout()
-                .map_err(|e| err(format!("{}: {e}", element.path())))?;
+            let dma = VideoInfoDmaDrm::from_caps(caps).map_err(|e| err(e.to_string()))?;
+            let layout = dma.cpu_layout().map_err(|e| err(e.to_string()))?;
             (layout.format(), Some(dma.drm_format()))
         } else {
             let format = s
                 .get_str("format")
                 .and_then(VideoFormat::from_name)
-                .ok_or_else(|| err(format!("{}: unsupported format in {caps}", element.path())))?;
+                .ok_or_else(|| err(format!("unsupported format in {caps}")))?;
             (format, None)
         };
         let width = s
@@ -312,8 +309,7 @@ impl PushSource for VideoTestSrc {
             .filter(|f| f.numer() > 0)
             .and_then(|f| ClockTime::scale(1_000_000_000, f.denom() as u64, f.numer() as u64))
             .map(ClockTime::from_nseconds);
-        let (matrix, chroma_site) =
-            render_colorimetry(s, &info).map_err(|e| err(format!("{}: {e}", element.path())))?;
+        let (matrix, chroma_site) = render_colorimetry(s, &info).map_err(|e| err(e.to_string()))?;
         *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(Pending {
             info,
             frame_duration: duration,
@@ -348,8 +344,7 @@ impl PushSource for VideoTestSrc {
             // downstream proposed that can lay out this format, else from the kernel's
             // system heap or udmabuf.
             Some(drm) => {
-                let fail =
-                    |e: &dyn std::fmt::Display| err(format!("{}: {drm} caps: {e}", element.path()));
+                let fail = |e: &dyn std::fmt::Display| err(format!("{drm} caps: {e}"));
                 let (w, h) = (info.width(), info.height());
                 let proposed = query
                     .allocators

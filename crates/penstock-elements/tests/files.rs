@@ -482,3 +482,33 @@ fn unreadable_file_error_names_the_path_and_permission() {
     assert!(text.contains(loc(&input)), "{text}");
     assert!(text.contains("Permission denied"), "{text}");
 }
+
+#[test]
+fn filesrc_maps_a_sealed_memfd_and_reads_it_exactly() {
+    use penstock::allocator::{AllocationParams, Allocator};
+    use std::os::fd::AsRawFd;
+    let _serial = serial();
+    let dir = Scratch::new("memfd");
+    // A memfd sealed against shrinking (MemfdAllocator seals every memfd): the one kind
+    // of file filesrc maps instead of reading.
+    let data = random_bytes(50_000, 0xfd);
+    let memory = penstock_linux::MemfdAllocator::new()
+        .alloc(data.len(), &AllocationParams::default())
+        .unwrap();
+    memory.map_write().unwrap()[..].copy_from_slice(&data);
+    let exported = penstock_linux::export_fd(&memory).unwrap();
+    let location = format!("/proc/self/fd/{}", exported.fd.as_raw_fd());
+    let whole = std::fs::read(&location).unwrap();
+    assert!(whole.starts_with(&data));
+    let output = dir.path("out");
+    let mut p = Pipeline::new("p");
+    let src = make(
+        &mut p,
+        "filesrc",
+        &[("location", &location), ("blocksize", "7000")],
+    );
+    let sink = make(&mut p, "filesink", &[("location", loc(&output))]);
+    Pipeline::link_many(&[&src, &sink]).unwrap();
+    run(&p).unwrap();
+    assert!(std::fs::read(&output).unwrap() == whole);
+}

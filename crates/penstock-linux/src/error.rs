@@ -36,7 +36,7 @@ pub enum LinuxError {
     /// The file is a directory, a pipe, a socket or a device: it has no size to map.
     #[error(
         "{what} is {kind}, not a regular file: only regular files can be mapped \
-         (for pipes and devices, read them with a streaming source)"
+         (read pipes and devices as a stream: filesrc does, as fdsrc does a descriptor)"
     )]
     NotRegularFile {
         /// The file (`"/path"` or `file descriptor N`).

@@ -11,6 +11,8 @@
 //!   (`/dev/udmabuf`): DMA-BUF allocators.
 //! - [`export_fd`]: a duplicate of a memory's descriptor, to send.
 //! - [`probe()`]: what the running kernel offers.
+//! - [`StreamFd`]: pipes, FIFOs, terminals and devices read and written through
+//!   `poll(2)`, interruptibly; [`dup_inherited`] for a descriptor given by number.
 //! - [`LinuxError`]: the errors, each naming the file, descriptor or device and the OS
 //!   error.
 #![deny(unsafe_code)]
@@ -20,11 +22,13 @@ pub mod dma_heap;
 pub mod dmabuf;
 pub mod error;
 pub mod fd;
+#[doc(hidden)]
 pub mod kernel_test;
 pub mod mapped_file;
 pub mod memfd;
 pub mod probe;
-pub mod sys;
+pub mod stream;
+mod sys;
 pub mod udmabuf;
 
 pub use dma_heap::DmaHeapAllocator;
@@ -34,4 +38,6 @@ pub use fd::{ExportedFd, dup_fd, export_fd};
 pub use mapped_file::MappedFile;
 pub use memfd::{MEMFD_MEMORY_TYPE, MemfdAllocator};
 pub use probe::{Probe, probe};
+pub use stream::{Ready, StreamFd};
+pub use sys::fd::dup_inherited;
 pub use udmabuf::UdmabufAllocator;

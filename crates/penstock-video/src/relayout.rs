@@ -86,6 +86,6 @@ pub fn relayout_adapter(
     let pool = BufferPool::new(format!("{}-relayout", element.name()));
     pool.set_config(config)
         .and_then(|_| pool.set_active(true))
-        .map_err(|e| ElementError::new(format!("{}: {e}", element.path())))?;
+        .map_err(|e| ElementError::new(e.to_string()))?;
     Ok(Some(Box::new(Relayout::new(info, pool))))
 }

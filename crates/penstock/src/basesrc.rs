@@ -161,6 +161,9 @@ pub struct BaseSrc<S: PushSource> {
     /// Set by a reconfigure event: renegotiate caps and allocation before the next
     /// buffer.
     reconfigure: Arc<AtomicBool>,
+    /// Set by an EOS event sent to the source (gst-launch `-e` on Ctrl-C): end the
+    /// stream with EOS instead of the next buffer.
+    eos: Arc<AtomicBool>,
 }
 
 impl<S: PushSource> BaseSrc<S> {
@@ -169,6 +172,7 @@ impl<S: PushSource> BaseSrc<S> {
         BaseSrc {
             src: Arc::new(src),
             reconfigure: Arc::new(AtomicBool::new(false)),
+            eos: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -442,6 +446,8 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
                 let mut adapt = Adapt::default();
                 let reconfigure = Arc::clone(&self.reconfigure);
                 reconfigure.store(false, Ordering::Release);
+                let eos = Arc::clone(&self.eos);
+                eos.store(false, Ordering::Release);
                 element.spawn_task("src", move || {
                     let _site = el.enter_site();
                     if !started {
@@ -468,6 +474,10 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
                             }
                         }
                     }
+                    if eos.load(Ordering::Acquire) {
+                        pad.push_event(Event::Eos);
+                        return TaskControl::Stop;
+                    }
                     let result = src
                         .create(&el)
                         .and_then(|b| {
@@ -480,6 +490,11 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
                         .and_then(|b| pad.push(b));
                     match result {
                         Ok(()) => TaskControl::Continue,
+                        // Woken by an EOS event (see `src_event`): the stream ends here.
+                        Err(FlowError::Flushing) if eos.load(Ordering::Acquire) => {
+                            pad.push_event(Event::Eos);
+                            TaskControl::Stop
+                        }
                         Err(FlowError::Flushing) => TaskControl::Stop,
                         Err(FlowError::Eos) => {
                             pad.push_event(Event::Eos);
@@ -505,10 +520,17 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
         self.src.unlock(element);
     }
 
-    fn src_event(&self, _element: &Element, _pad: &Pad, event: Event) -> bool {
+    fn src_event(&self, element: &Element, _pad: &Pad, event: Event) -> bool {
         match event {
             Event::Reconfigure => {
                 self.reconfigure.store(true, Ordering::Release);
+                true
+            }
+            // As GStreamer's basesrc: an EOS event sent to a source makes its streaming
+            // thread end the stream with EOS; a `create` blocked waiting is woken.
+            Event::Eos => {
+                self.eos.store(true, Ordering::Release);
+                self.src.unlock(element);
                 true
             }
             // A source has nothing upstream to forward to.

@@ -1,8 +1,8 @@
 //! The bus: messages from elements and streaming threads to the application.
 
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::element::State;
 
@@ -50,11 +50,29 @@ pub struct Message {
     pub kind: MessageKind,
 }
 
-/// A bus: many posters, one reader. Cloning shares it.
+/// Messages of the kinds an element may post for every buffer (element messages,
+/// warnings, state changes, stream starts) that a bus holds unread at most; more are
+/// dropped (and counted, see [`Bus::dropped`]) so that a reader that falls behind, or
+/// none at all, costs bounded memory. Errors and EOS are always kept.
+pub const BUS_CAPACITY: usize = 4096;
+
+struct Queue {
+    messages: VecDeque<Message>,
+    /// Droppable messages in `messages`.
+    droppable: usize,
+    dropped: u64,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+}
+
+/// A bus: many posters, one reader. Cloning shares it. Posting never blocks; at most
+/// [`BUS_CAPACITY`] droppable messages wait unread.
 #[derive(Clone)]
 pub struct Bus {
-    tx: Sender<Message>,
-    rx: Arc<Mutex<Receiver<Message>>>,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -69,37 +87,92 @@ impl Default for Bus {
     }
 }
 
+fn droppable(kind: &MessageKind) -> bool {
+    !matches!(kind, MessageKind::Error { .. } | MessageKind::Eos)
+}
+
 impl Bus {
     /// A new bus.
     pub fn new() -> Bus {
-        let (tx, rx) = mpsc::channel();
         Bus {
-            tx,
-            rx: Arc::new(Mutex::new(rx)),
+            shared: Arc::new(Shared {
+                queue: Mutex::new(Queue {
+                    messages: VecDeque::new(),
+                    droppable: 0,
+                    dropped: 0,
+                }),
+                ready: Condvar::new(),
+            }),
         }
     }
 
-    /// Posts a message; never blocks.
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.shared.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Posts a message; never blocks. A droppable message (anything but an error or
+    /// EOS) is dropped when [`BUS_CAPACITY`] of them wait unread.
     pub fn post(&self, source: impl Into<String>, kind: MessageKind) {
-        // The reader may be gone when the application stopped listening: nothing to do.
-        let _ = self.tx.send(Message {
+        let mut q = self.queue();
+        let drop_it = droppable(&kind);
+        if drop_it {
+            if q.droppable >= BUS_CAPACITY {
+                q.dropped += 1;
+                return;
+            }
+            q.droppable += 1;
+        }
+        q.messages.push_back(Message {
             source: source.into(),
             kind,
         });
+        drop(q);
+        self.shared.ready.notify_one();
+    }
+
+    fn take(q: &mut Queue) -> Option<Message> {
+        let m = q.messages.pop_front()?;
+        if droppable(&m.kind) {
+            q.droppable -= 1;
+        }
+        Some(m)
     }
 
     /// The next message, waiting at most `timeout` (`None`: forever).
     pub fn pop(&self, timeout: Option<Duration>) -> Option<Message> {
-        let rx = self.rx.lock().unwrap_or_else(|p| p.into_inner());
-        match timeout {
-            None => rx.recv().ok(),
-            Some(t) => rx.recv_timeout(t).ok(),
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut q = self.queue();
+        loop {
+            if let Some(m) = Bus::take(&mut q) {
+                return Some(m);
+            }
+            q = match deadline {
+                None => self.shared.ready.wait(q).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return None;
+                    }
+                    self.shared
+                        .ready
+                        .wait_timeout(q, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
         }
     }
 
     /// Every message waiting now.
     pub fn drain(&self) -> Vec<Message> {
-        let rx = self.rx.lock().unwrap_or_else(|p| p.into_inner());
-        rx.try_iter().collect()
+        let mut q = self.queue();
+        q.droppable = 0;
+        q.messages.drain(..).collect()
+    }
+
+    /// Droppable messages dropped so far because [`BUS_CAPACITY`] of them waited
+    /// unread.
+    pub fn dropped(&self) -> u64 {
+        self.queue().dropped
     }
 }

@@ -556,7 +556,7 @@ pub struct Registry {
 #[non_exhaustive]
 pub enum MakeError {
     /// No factory of that name.
-    #[error("no element \"{name}\"{}", .suggestion.as_ref().map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default())]
+    #[error("no element \"{}\"{}", crate::launch::abbreviate(name), .suggestion.as_ref().map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default())]
     NoSuchElement {
         /// The name asked for.
         name: String,
@@ -1024,12 +1024,7 @@ impl Element {
                     }
                 }
             })
-            .map_err(|e| {
-                ElementError::new(format!(
-                    "{}: cannot start a streaming thread: {e}",
-                    self.path()
-                ))
-            })?;
+            .map_err(|e| ElementError::new(format!("cannot start a streaming thread: {e}")))?;
         self.0
             .tasks
             .lock()

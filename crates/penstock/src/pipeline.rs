@@ -70,10 +70,33 @@ pub struct RunReport {
     /// From the moment every element was PLAYING (the state change returned) until the
     /// last EOS: `wall` plus negotiation, allocation and the first buffer.
     pub playing: Duration,
-    /// Warnings posted during the run.
+    /// Warnings posted during the run: the first [`REPORT_MESSAGES`].
     pub warnings: Vec<Message>,
-    /// Element messages (for example checksum lines), in order.
+    /// Element messages (for example checksum lines), in order: the first
+    /// [`REPORT_MESSAGES`]. ([`Pipeline::run_with`] shows every message as it comes.)
     pub element_messages: Vec<Message>,
+    /// Warnings and element messages not in the report: past [`REPORT_MESSAGES`], or
+    /// dropped by a full bus (see [`BUS_CAPACITY`](crate::bus::BUS_CAPACITY)).
+    pub messages_not_kept: u64,
+}
+
+/// Warnings and element messages a [`RunReport`] keeps at most (each): a sink that
+/// posts a message for every buffer must not make an endless run grow without bound.
+pub const REPORT_MESSAGES: usize = 4096;
+
+impl RunReport {
+    fn keep(&mut self, msg: Message) {
+        let list = match msg.kind {
+            MessageKind::Warning { .. } => &mut self.warnings,
+            MessageKind::Element { .. } => &mut self.element_messages,
+            _ => return,
+        };
+        if list.len() < REPORT_MESSAGES {
+            list.push(msg);
+        } else {
+            self.messages_not_kept += 1;
+        }
+    }
 }
 
 impl Pipeline {
@@ -286,8 +309,23 @@ impl Pipeline {
     pub fn run(
         &self,
         timeout: Option<Duration>,
+        stop: impl FnMut() -> bool,
+        on_tick: impl FnMut(Duration),
+    ) -> Result<RunReport, PipelineError> {
+        self.run_with(timeout, stop, on_tick, |_| {})
+    }
+
+    /// As [`run`](Self::run), and shows `on_message` every message read from the bus
+    /// (before it is handled), in order, including those posted while stopping.
+    ///
+    /// # Errors
+    /// As [`run`](Self::run).
+    pub fn run_with(
+        &self,
+        timeout: Option<Duration>,
         mut stop: impl FnMut() -> bool,
         mut on_tick: impl FnMut(Duration),
+        mut on_message: impl FnMut(&Message),
     ) -> Result<RunReport, PipelineError> {
         let sinks: BTreeSet<String> = self.sinks().iter().map(Element::path).collect();
         let start = Instant::now();
@@ -299,6 +337,7 @@ impl Pipeline {
             playing: Duration::ZERO,
             warnings: Vec::new(),
             element_messages: Vec::new(),
+            messages_not_kept: 0,
         };
         let result = loop {
             if sinks.is_subset(&eos) {
@@ -314,6 +353,7 @@ impl Pipeline {
             let Some(msg) = self.bus.pop(Some(Duration::from_millis(50))) else {
                 continue;
             };
+            on_message(&msg);
             match msg.kind {
                 MessageKind::Eos => {
                     eos.insert(msg.source);
@@ -325,9 +365,7 @@ impl Pipeline {
                         debug,
                     });
                 }
-                MessageKind::Warning { .. } => report.warnings.push(msg),
-                MessageKind::Element { .. } => report.element_messages.push(msg),
-                _ => {}
+                _ => report.keep(msg),
             }
         };
         let end = Instant::now();
@@ -339,10 +377,12 @@ impl Pipeline {
         let stopped = self.set_state(State::Null);
         // Messages posted while stopping (checksum lines of the last buffers).
         for msg in self.bus.drain() {
+            on_message(&msg);
             if let MessageKind::Element { .. } = msg.kind {
-                report.element_messages.push(msg);
+                report.keep(msg);
             }
         }
+        report.messages_not_kept += self.bus.dropped();
         result?;
         stopped?;
         Ok(report)

@@ -1340,6 +1340,47 @@ fn the_bus_keeps_each_posters_order_and_never_blocks() {
 }
 
 #[test]
+fn an_unread_bus_holds_a_bounded_number_of_messages_but_every_error_and_eos() {
+    use penstock::bus::BUS_CAPACITY;
+    let bus = Bus::new();
+    let element = |i: usize| MessageKind::Element {
+        name: "checksum".into(),
+        text: i.to_string(),
+    };
+    for i in 0..BUS_CAPACITY * 3 {
+        bus.post("sink", element(i));
+    }
+    bus.post("sink", MessageKind::Eos);
+    bus.post(
+        "src",
+        MessageKind::Error {
+            message: "broken".into(),
+            debug: None,
+        },
+    );
+    assert_eq!(bus.dropped(), (BUS_CAPACITY * 2) as u64);
+    let all = bus.drain();
+    assert_eq!(all.len(), BUS_CAPACITY + 2);
+    // The oldest are kept, in order, then the EOS and the error posted past the bound.
+    assert_eq!(all[0].kind, element(0));
+    assert_eq!(all[BUS_CAPACITY - 1].kind, element(BUS_CAPACITY - 1));
+    assert_eq!(all[BUS_CAPACITY].kind, MessageKind::Eos);
+    assert!(matches!(
+        all[BUS_CAPACITY + 1].kind,
+        MessageKind::Error { .. }
+    ));
+    // Read, it has room again.
+    bus.post("sink", element(7));
+    assert_eq!(
+        bus.pop(Some(Duration::from_millis(10))),
+        Some(Message {
+            source: "sink".into(),
+            kind: element(7),
+        })
+    );
+}
+
+#[test]
 fn elements_post_with_their_path_and_without_a_pipeline_post_nowhere() {
     let r = registry();
     let lone = r.make("probe-sink", Some("lone")).unwrap();

@@ -82,11 +82,6 @@ impl ReadOnlyMapping {
         self.len
     }
 
-    /// Always false: an empty mapping cannot be made.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// The mapped bytes.
     pub fn as_slice(&self) -> &[u8] {
         // SAFETY: `ptr..ptr+len` is a live PROT_READ mapping owned by `self` (see the
@@ -183,16 +178,6 @@ impl SharedMapping {
             skip: skip as usize,
             len,
         })
-    }
-
-    /// Bytes asked for.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Always false: an empty mapping cannot be made.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// The bytes asked for.

@@ -29,7 +29,8 @@ const MAX_DEPTH: usize = 32;
 ///
 /// It says where: [`column`](ParseError::column) is the 0-based byte offset of the
 /// offending token in the input and [`token`](ParseError::token) its text (empty at
-/// the end of the input); and what: [`kind`](ParseError::kind).
+/// the end of the input); and what: [`kind`](ParseError::kind). The message counts
+/// columns from 1, as editors do.
 ///
 /// ```
 /// use penstock::caps::{Caps, ParseErrorKind};
@@ -38,11 +39,11 @@ const MAX_DEPTH: usize = 32;
 /// assert!(matches!(err.kind(), ParseErrorKind::InvalidValue { .. }));
 /// assert_eq!(
 ///     err.to_string(),
-///     "at column 24, `abc`: not a valid int: write an integer such as 1920, -5, 0x1f, min or max"
+///     "at column 25, `abc`: not a valid int: write an integer such as 1920, -5, 0x1f, min or max"
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("at column {column}, {}: {kind}", TokenDesc(token))]
+#[error("at column {}, {}: {kind}", column + 1, TokenDesc(token))]
 pub struct ParseError {
     kind: ParseErrorKind,
     column: usize,

@@ -583,17 +583,17 @@ fn error_messages_are_actionable() {
     let e = err("video/x-raw, width=(int)abc");
     assert_eq!(
         e.to_string(),
-        "at column 24, `abc`: not a valid int: write an integer such as 1920, -5, 0x1f, min or max"
+        "at column 25, `abc`: not a valid int: write an integer such as 1920, -5, 0x1f, min or max"
     );
     let e = err("video/x-raw, width=1,");
     assert_eq!(
         e.to_string(),
-        "at column 20, `,`: trailing ',' with no field after it: remove it or add a field"
+        "at column 21, `,`: trailing ',' with no field after it: remove it or add a field"
     );
     let e = err("video/x-raw, width=[ 1, 2");
     assert_eq!(
         e.to_string(),
-        "at column 19, `[`: '[' is never closed: add a matching ']'"
+        "at column 20, `[`: '[' is never closed: add a matching ']'"
     );
     let e = err("video/x-raw, width=(integer)1");
     assert!(

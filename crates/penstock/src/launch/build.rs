@@ -61,10 +61,18 @@ impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BuildError::Parse(e) => write!(f, "{e}"),
-            BuildError::NoElement { error, span } => write!(f, "at column {}: {error}", span.start),
-            BuildError::Property { error, span } => write!(f, "at column {}: {error}", span.start),
-            BuildError::Pipeline { error, span } => write!(f, "at column {}: {error}", span.start),
-            BuildError::Link { error, span } => write!(f, "at column {}: {error}", span.start),
+            BuildError::NoElement { error, span } => {
+                write!(f, "at column {}: {error}", span.start + 1)
+            }
+            BuildError::Property { error, span } => {
+                write!(f, "at column {}: {error}", span.start + 1)
+            }
+            BuildError::Pipeline { error, span } => {
+                write!(f, "at column {}: {error}", span.start + 1)
+            }
+            BuildError::Link { error, span } => {
+                write!(f, "at column {}: {error}", span.start + 1)
+            }
         }
     }
 }

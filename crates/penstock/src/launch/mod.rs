@@ -245,7 +245,7 @@ impl ElementDesc {
 /// assert_eq!(err.snippet(input), "videotestsrc ! ! fakesink\n               ^");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("at column {}, {}: {kind}", span.start, TokenDesc(token))]
+#[error("at column {}, {}: {kind}", span.start + 1, TokenDesc(token))]
 pub struct LaunchError {
     kind: LaunchErrorKind,
     span: Span,
@@ -259,7 +259,28 @@ impl fmt::Display for TokenDesc<'_> {
         if self.0.is_empty() {
             f.write_str("end of input")
         } else {
-            write!(f, "`{}`", self.0)
+            write!(f, "`{}`", abbreviate(self.0))
+        }
+    }
+}
+
+/// Characters of user text that messages quote at most; longer text is cut there.
+pub const QUOTE_MAX_CHARS: usize = 64;
+
+/// `text` for quoting in a message: as is when short, else its first
+/// [`QUOTE_MAX_CHARS`] characters, `…` and its length (an accidental 100 KB "element
+/// name" must not flood the terminal).
+///
+/// ```
+/// let long = "x".repeat(1000);
+/// assert_eq!(penstock::launch::abbreviate("queue"), "queue");
+/// assert!(penstock::launch::abbreviate(&long).ends_with("… (1000 bytes)"));
+/// ```
+pub fn abbreviate(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(QUOTE_MAX_CHARS) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((cut, _)) => {
+            std::borrow::Cow::Owned(format!("{}… ({} bytes)", &text[..cut], text.len()))
         }
     }
 }
@@ -284,7 +305,8 @@ impl LaunchError {
         self.span
     }
 
-    /// 0-based byte offset of the offending text in the input.
+    /// 0-based byte offset of the offending text in the input (messages show it 1-based,
+    /// as editors count columns).
     pub fn column(&self) -> usize {
         self.span.start
     }

@@ -434,7 +434,7 @@ fn unbalanced_quote() {
     assert_eq!((e.column(), e.token()), (17, "\""));
     assert_eq!(
         e.to_string(),
-        "at column 17, `\"`: this \" is never closed: add a closing \" (write \\\" for a \
+        "at column 18, `\"`: this \" is never closed: add a closing \" (write \\\" for a \
          quote inside the string)"
     );
     // An escaped quote does not close the string.
@@ -497,7 +497,7 @@ fn unknown_reference() {
     assert_eq!((e.column(), e.token()), (15, "x.sink_0"));
     assert_eq!(
         e.to_string(),
-        "at column 15, `x.sink_0`: no element is named `x`: give one `name=x`, or fix the \
+        "at column 16, `x.sink_0`: no element is named `x`: give one `name=x`, or fix the \
          reference"
     );
     // Unnamed elements cannot be referred to by their factory.
@@ -532,7 +532,7 @@ fn bad_caps_column_points_into_the_caps() {
     assert_eq!((inner.column(), inner.token()), (38, "abc"));
     assert!(
         e.to_string()
-            .starts_with("at column 38, `abc`: invalid caps filter: not a valid int")
+            .starts_with("at column 39, `abc`: invalid caps filter: not a valid int")
     );
     assert!(std::error::Error::source(e.kind()).is_some());
 
