@@ -54,14 +54,14 @@ impl Offer {
     }
 
     /// Checks the producer's announcement against the offer (the consumer's side of
-    /// step 5 in the [module docs](self)).
+    /// step 5 in the [module docs](super)).
     ///
     /// # Errors
     /// [`NegotiationError::PreviouslyRejected`] for a modifier the consumer rejected;
     /// [`NegotiationError::NotOffered`] for any other format, modifier, size or rate
-    /// that was not offered (an entry without a framerate accepts any rate); [`NegotiationError::InvalidPlaneCount`] for a DMA-BUF
-    /// announcement with 0 or more than 4 planes, or a LINEAR one whose plane count is
-    /// not its format's.
+    /// that was not offered (an entry without a framerate accepts any rate);
+    /// [`NegotiationError::InvalidPlaneCount`] for a DMA-BUF announcement with 0 or more
+    /// than 4 planes, or a LINEAR one whose plane count is not its format's.
     pub fn accept(&self, announcement: &Announcement) -> Result<Outcome, NegotiationError> {
         let a = announcement;
         // An entry without a framerate accepts any.

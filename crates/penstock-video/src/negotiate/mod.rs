@@ -17,7 +17,7 @@
 //!    no modifier, used when no DMA-BUF works. [`Offer::builder`] builds offers this way.
 //! 2. **The producer intersects** ([`Producer::negotiate`]): it walks the entries in the
 //!    consumer's order. For a DMA-BUF entry it keeps the consumer's modifiers that its
-//!    allocator can make ([`DrmFormatSet`]).
+//!    allocator can make ([`DrmFormatSet`](penstock::drm::DrmFormatSet)).
 //!    * None left: the entry is skipped.
 //!    * Exactly one left: the modifier is fixed; no test is needed.
 //!    * Several left: the modifier is not fixed yet. The producer makes a *test

@@ -14,7 +14,8 @@ use crate::VideoFormat;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EntryFormat {
     /// DMA-BUFs of `fourcc`, with any of `modifiers` (in the consumer's order of
-    /// preference; [`DRM_FORMAT_MOD_INVALID`] for the implicit modifier).
+    /// preference; [`DRM_FORMAT_MOD_INVALID`](penstock::drm::DRM_FORMAT_MOD_INVALID)
+    /// for the implicit modifier).
     DmaBuf {
         /// The pixel format.
         fourcc: DrmFourcc,
@@ -138,7 +139,7 @@ pub struct Rejection {
     pub reason: String,
 }
 
-/// What a consumer accepts, in its order of preference: see the [module docs](self).
+/// What a consumer accepts, in its order of preference: see the [module docs](super).
 ///
 /// An offer is always valid: at least one entry, sizes from 1 to `i32::MAX`, DMA-BUF
 /// entries with at least one modifier and none twice, and no two entries for the same

@@ -15,7 +15,7 @@ use crate::dma_drm::{DMA_DRM_FORMAT, drm_formats_of};
 use crate::{MAX_PLANES, VideoFormat};
 
 /// A test allocation: the producer's allocator picks, among candidate modifiers of a
-/// format, the one it can allocate and prefers (step 2 of the [module docs](self)).
+/// format, the one it can allocate and prefers (step 2 of the [module docs](super)).
 ///
 /// Closures `FnMut(DrmFourcc, &[u64], u32, u32) -> Result<u64, E>` implement it (with
 /// the default plane count).
@@ -214,7 +214,7 @@ impl Producer {
     }
 
     /// Negotiates the first entry of `offer` the producer can make (steps 2 to 4 of the
-    /// [module docs](self)), test-allocating with `test` when a modifier is not fixed.
+    /// [module docs](super)), test-allocating with `test` when a modifier is not fixed.
     ///
     /// # Errors
     /// [`NegotiationError::NoCommonFormat`] with the whole explanation when no entry
