@@ -32,9 +32,7 @@ use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool, PoolError};
 use penstock::query::{AllocationQuery, Query};
 use penstock_video::VideoMeta;
-use penstock_video::convert::{
-    Colorimetry, ConvertError, Converter, deinterleave, planes, planes_mut,
-};
+use penstock_video::convert::{Converter, deinterleave, planes, planes_mut};
 use penstock_video::{VideoFormat, VideoInfo, frame};
 use penstock_video::{VideoPoolConfigExt, VideoQueryExt};
 
@@ -200,15 +198,6 @@ fn transfer_colorimetry(input: &Caps, fi: VideoFormat, output: &mut Caps, fo: Vi
     }
 }
 
-/// The colorimetry of fixed raw video caps, `info` describing them.
-fn colorimetry_of(caps: &Caps, info: &VideoInfo) -> Result<Colorimetry, ConvertError> {
-    Colorimetry::from_caps_field(
-        info.format(),
-        info.height(),
-        caps.structure(0).and_then(|s| s.get_str("colorimetry")),
-    )
-}
-
 impl VideoConvert {
     fn stream(&self) -> Option<Arc<Stream>> {
         self.stream
@@ -257,9 +246,8 @@ impl VideoConvert {
                 return Err(err(format!("bad output caps {out_caps}")));
             }
         };
-        let ci = colorimetry_of(caps, &in_info).map_err(|e| err(e.to_string()))?;
-        let co = colorimetry_of(&out_caps, &out_info).map_err(|e| err(format!("output {e}")))?;
-        let passthrough = out_info.format() == in_info.format() && ci == co;
+        let converter = Converter::new(&in_info, &out_info).map_err(err)?;
+        let passthrough = out_info.format() == in_info.format() && converter.keeps_samples();
         // Passthrough is decided before downstream sees the caps, so that an allocation
         // query coming back from upstream is forwarded.
         self.passthrough.store(passthrough, Ordering::Release);
@@ -278,7 +266,7 @@ impl VideoConvert {
         let Query::Allocation(q) = q else {
             return Err(err("allocation query changed kind"));
         };
-        let stream = decide_allocation(element, &q, (in_info, ci), (out_info, co))?;
+        let stream = decide_allocation(element, &q, converter, in_info, out_info)?;
         self.set_stream(Some(Arc::new(stream)));
         Ok(())
     }
@@ -424,10 +412,10 @@ fn copy_attributes(from: &Buffer, to: &mut BufferMut) {
 fn decide_allocation(
     element: &Element,
     q: &AllocationQuery,
-    (in_info, ci): (VideoInfo, Colorimetry),
-    (out_info, co): (VideoInfo, Colorimetry),
+    converter: Converter,
+    in_info: VideoInfo,
+    out_info: VideoInfo,
 ) -> Result<Stream, ElementError> {
-    let converter = Converter::with_colorimetry(&in_info, &out_info, ci, co).map_err(err)?;
     let min = q.pools.first().map_or(0, |p| p.min).max(2);
     let mut config = PoolConfig::video(out_info.clone())
         .min_max(min, 0)
@@ -459,16 +447,16 @@ fn decide_allocation(
         && q.video_alignment().is_none()
         && in_info.format() == VideoFormat::Nv12
         && out_info.format() == VideoFormat::I420
-        && ci == co)
-        .then(|| -> Result<BufferPool, ElementError> {
-            let chroma = 2 * out_info.stride(1) * (out_info.height() as usize).div_ceil(2);
-            let p = BufferPool::new(format!("{}-chroma-pool", element.name()));
-            p.set_config(PoolConfig::new(chroma).min_max(min, 0).params(q.params()))
-                .map_err(err)?;
-            p.set_active(true).map_err(err)?;
-            Ok(p)
-        })
-        .transpose()?;
+        && converter.keeps_samples())
+    .then(|| -> Result<BufferPool, ElementError> {
+        let chroma = 2 * out_info.stride(1) * (out_info.height() as usize).div_ceil(2);
+        let p = BufferPool::new(format!("{}-chroma-pool", element.name()));
+        p.set_config(PoolConfig::new(chroma).min_max(min, 0).params(q.params()))
+            .map_err(err)?;
+        p.set_active(true).map_err(err)?;
+        Ok(p)
+    })
+    .transpose()?;
     Ok(Stream {
         in_info,
         out_info,

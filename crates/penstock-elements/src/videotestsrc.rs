@@ -18,15 +18,13 @@ use penstock::pool::{AcquireParams, BufferPool};
 use penstock::query::AllocationQuery;
 use penstock::{ClockTime, PoolConfig};
 use penstock_video::VideoMeta;
-use penstock_video::convert::Colorimetry;
-use penstock_video::convert::matrix::{ColorMatrix as CMatrix, Space};
 use penstock_video::dma_drm::{self, VideoInfoDmaDrm};
 use penstock_video::negotiate::source::{
     AllocatorTest, allocator_for, fixate_dma_drm, wants_dma_drm,
 };
 use penstock_video::negotiate::{FirstCandidate, Producer};
-use penstock_video::testsrc::{ChromaSite, ColorMatrix, Pattern, RenderOptions, Renderer};
-use penstock_video::{VideoFormat, VideoInfo};
+use penstock_video::testsrc::{Pattern, RenderOptions, Renderer};
+use penstock_video::{ColorMatrix, ColorRange, Colorimetry, VideoFormat, VideoInfo};
 use penstock_video::{VideoPoolConfigExt, VideoQueryExt};
 
 fn pattern_values() -> &'static [(i32, &'static str, &'static str)] {
@@ -141,53 +139,37 @@ struct Pending {
     frame_duration: Option<ClockTime>,
     /// The DRM format when the caps are `memory:DMABuf` (DMA_DRM).
     dmabuf: Option<DrmFormat>,
-    /// The caps' `colorimetry` matrix and `chroma-site` (`None`: GStreamer's default
-    /// for the size).
-    matrix: Option<ColorMatrix>,
-    chroma_site: Option<ChromaSite>,
 }
 
-/// The matrix and the chroma siting YUV frames are rendered with, from the caps'
-/// `colorimetry` and `chroma-site` fields, as GStreamer 1.22's videotestsrc takes them
-/// (checked byte for byte): without `colorimetry`, both are the defaults of the size
-/// and `chroma-site` is not read; with it, the siting is the field's, or centred
-/// (`jpeg`) when absent, whatever the size. The renderer draws limited-range BT.601 and
-/// BT.709 with centred or horizontally co-sited chroma; other values are an error
-/// rather than frames in a colorimetry the caps do not say.
+/// The colorimetry frames are rendered with, from the caps' `colorimetry` and
+/// `chroma-site` fields as GStreamer 1.22's videotestsrc takes them (checked byte for
+/// byte; [`Colorimetry::from_caps_fields`]): without `colorimetry`, the defaults of the
+/// size, `chroma-site` not read; with it, the siting is the field's, or centred when
+/// absent, whatever the size. Only YUV reads the caps (gray is drawn with BT.601
+/// whatever they say). The renderer draws limited-range BT.601 and BT.709; other
+/// values are an error rather than frames in a colorimetry the caps do not say.
 fn render_colorimetry(
     s: &penstock::caps::Structure,
     info: &VideoInfo,
-) -> Result<(Option<ColorMatrix>, Option<ChromaSite>), String> {
+) -> Result<Colorimetry, String> {
     let format = info.format();
+    let default = Colorimetry::default_for(format, info.height());
     if !format.is_yuv() {
-        return Ok((None, None));
+        return Ok(default);
     }
     let Some(v) = s.get_str("colorimetry") else {
-        return Ok((None, None));
+        return Ok(default);
     };
-    let c =
-        Colorimetry::from_caps_field(format, info.height(), Some(v)).map_err(|e| e.to_string())?;
-    let matrix = match c.space {
-        Space::Yuv(CMatrix::Bt601) => ColorMatrix::Bt601,
-        Space::Yuv(CMatrix::Bt709) => ColorMatrix::Bt709,
-        other => {
-            return Err(format!(
-                "colorimetry={v} ({other:?}): videotestsrc renders limited-range \
-                 BT.601 and BT.709 only"
-            ));
-        }
-    };
-    let site = match s.get_str("chroma-site") {
-        None | Some("jpeg") => ChromaSite::Center,
-        Some("mpeg2") => ChromaSite::HCosited,
-        Some(v) => {
-            return Err(format!(
-                "chroma-site={v}: videotestsrc renders jpeg (centred) and mpeg2 (co-sited) \
-                 chroma only"
-            ));
-        }
-    };
-    Ok((Some(matrix), Some(site)))
+    let c = Colorimetry::from_caps_fields(format, info.height(), Some(v), s.get_str("chroma-site"))
+        .map_err(|e| e.to_string())?;
+    if c.range == ColorRange::Full || !matches!(c.matrix, ColorMatrix::Bt601 | ColorMatrix::Bt709) {
+        return Err(format!(
+            "colorimetry={v} ({:?} {:?}): videotestsrc renders limited-range \
+             BT.601 and BT.709 only",
+            c.range, c.matrix
+        ));
+    }
+    Ok(c)
 }
 
 /// The source.
@@ -309,13 +291,12 @@ impl PushSource for VideoTestSrc {
             .filter(|f| f.numer() > 0)
             .and_then(|f| ClockTime::scale(1_000_000_000, f.denom() as u64, f.numer() as u64))
             .map(ClockTime::from_nseconds);
-        let (matrix, chroma_site) = render_colorimetry(s, &info).map_err(|e| err(e.to_string()))?;
+        let colorimetry = render_colorimetry(s, &info).map_err(err)?;
+        let info = info.with_colorimetry(colorimetry);
         *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(Pending {
             info,
             frame_duration: duration,
             dmabuf,
-            matrix,
-            chroma_site,
         });
         Ok(())
     }
@@ -329,8 +310,6 @@ impl PushSource for VideoTestSrc {
             info,
             frame_duration,
             dmabuf,
-            matrix,
-            chroma_site,
         } = self
             .pending
             .lock()
@@ -393,8 +372,6 @@ impl PushSource for VideoTestSrc {
         let options = RenderOptions {
             foreground_color: s.foreground,
             background_color: s.background,
-            matrix,
-            chroma_site,
             ..RenderOptions::default()
         };
         let renderer = Renderer::new(pattern, &info, options).map_err(err)?;

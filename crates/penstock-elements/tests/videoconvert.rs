@@ -403,27 +403,25 @@ fn expected_with_colorimetry(
     (fin, fout): (&str, &str),
     to: VideoFormat,
 ) -> Vec<Vec<u8>> {
-    use penstock_video::convert::Colorimetry;
+    use penstock_video::Colorimetry;
     let p = Pattern::ALL
         .iter()
         .copied()
         .find(|p| p.nick() == "smpte")
         .unwrap();
-    let opts = RenderOptions {
-        matrix: Some(penstock_video::testsrc::ColorMatrix::Bt709),
-        chroma_site: Some(penstock_video::testsrc::ChromaSite::Center),
-        ..RenderOptions::default()
-    };
-    let mut r = Renderer::new(p, info, opts).unwrap();
+    let ci = Colorimetry::from_caps_fields(info.format(), info.height(), Some(fin), None).unwrap();
+    let co = Colorimetry::from_caps_fields(to, info.height(), Some(fout), None).unwrap();
+    let info = &info.clone().with_colorimetry(ci);
+    let mut r = Renderer::new(p, info, RenderOptions::default()).unwrap();
     let mut data = vec![0u8; info.size()];
     let np = info.n_planes();
     r.render(0, &mut data, &info.offsets()[..np], &info.strides()[..np])
         .unwrap();
-    let out = VideoInfo::new(to, info.width(), info.height()).unwrap();
-    let ci = Colorimetry::from_caps_field(info.format(), info.height(), Some(fin)).unwrap();
-    let co = Colorimetry::from_caps_field(to, info.height(), Some(fout)).unwrap();
+    let out = VideoInfo::new(to, info.width(), info.height())
+        .unwrap()
+        .with_colorimetry(co);
     let mut buf = vec![0u8; out.size()];
-    Converter::with_colorimetry(info, &out, ci, co)
+    Converter::new(info, &out)
         .unwrap()
         .convert(
             &planes(&data, info).unwrap(),

@@ -349,7 +349,7 @@ fn field<'a>(fields: &'a str, name: &str) -> Option<&'a str> {
 
 #[test]
 fn videoconvert_follows_colorimetry_like_gstreamer() {
-    use penstock_video::convert::Colorimetry;
+    use penstock_video::Colorimetry;
     if !gst_or_say_why() {
         return;
     }
@@ -398,12 +398,22 @@ fn videoconvert_follows_colorimetry_like_gstreamer() {
             (input.size(), output.size()),
             "case {n}"
         );
-        let ci = Colorimetry::from_caps_field(from, h, field(fin, "colorimetry"))
-            .expect("input colorimetry");
-        let co = Colorimetry::from_caps_field(to, h, field(fout, "colorimetry"))
-            .expect("output colorimetry");
+        let caps_colorimetry = |f, fields| {
+            Colorimetry::from_caps_fields(
+                f,
+                h,
+                field(fields, "colorimetry"),
+                field(fields, "chroma-site"),
+            )
+        };
+        let ci = caps_colorimetry(from, fin).expect("input colorimetry");
+        let co = caps_colorimetry(to, fout).expect("output colorimetry");
         let mut ours = vec![0u8; output.size()];
-        let mut conv = Converter::with_colorimetry(&input, &output, ci, co).expect("converter");
+        let mut conv = Converter::new(
+            &input.clone().with_colorimetry(ci),
+            &output.clone().with_colorimetry(co),
+        )
+        .expect("converter");
         conv.convert(
             &planes(&data, &input).unwrap(),
             &mut planes_mut(&mut ours, &output).unwrap(),

@@ -415,6 +415,61 @@ impl VideoFormat {
             .filter(move |(_, c)| usize::from(c.plane) == plane)
             .map(|(i, _)| i)
     }
+
+    /// Samples per row of component `comp` in a frame `width` pixels wide: the width
+    /// scaled down by the component's horizontal subsampling, rounded up (GStreamer's
+    /// `GST_VIDEO_SUB_SCALE`). 0 when `comp >= self.n_components()`.
+    pub fn comp_width(self, comp: usize, width: u32) -> u32 {
+        self.comp(comp)
+            .map_or(0, |c| sub_scale(width, u32::from(c.hsub)))
+    }
+
+    /// Rows of component `comp` in a frame `height` pixels high: the height scaled down
+    /// by the component's vertical subsampling, rounded up (an I420 frame 241 rows high
+    /// has 121 chroma rows). 0 when `comp >= self.n_components()`.
+    pub fn comp_height(self, comp: usize, height: u32) -> u32 {
+        self.comp(comp)
+            .map_or(0, |c| sub_scale(height, u32::from(c.vsub)))
+    }
+
+    /// The size of `plane` in a `width` x `height` frame: the one plane-geometry
+    /// computation that layouts ([`VideoInfo`](crate::VideoInfo)), the convert kernels
+    /// and the test-pattern renderer share.
+    ///
+    /// `None` for a plane the format does not have, or when one row's bytes overflow
+    /// `usize` (only possible where `usize` has 32 bits).
+    pub fn plane_size(self, plane: usize, width: u32, height: u32) -> Option<PlaneSize> {
+        // The plane's first component (GStreamer's per-plane subsampling).
+        let first = self.plane_components(plane).next()?;
+        let row_bytes = self.plane_components(plane).try_fold(0usize, |acc, comp| {
+            let w = usize::try_from(self.comp_width(comp, width)).ok()?;
+            Some(acc.max(w.checked_mul(self.pixel_stride(comp))?))
+        })?;
+        Some(PlaneSize {
+            width: self.comp_width(first, width),
+            height: self.comp_height(first, height),
+            row_bytes,
+        })
+    }
+}
+
+/// The size of one plane of a frame ([`VideoFormat::plane_size`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PlaneSize {
+    /// Samples per row of the plane's first component (the chroma width of a
+    /// subsampled plane; for packed 4:2:2, the luma width).
+    pub width: u32,
+    /// Visible rows.
+    pub height: u32,
+    /// Bytes of visible pixel data in one row, i.e. the smallest stride the plane could
+    /// have: the widest of its components' `comp_width * pixel_stride`.
+    pub row_bytes: usize,
+}
+
+/// `ceil(x / 2^shift)`, GStreamer's `GST_VIDEO_SUB_SCALE`.
+fn sub_scale(x: u32, shift: u32) -> u32 {
+    // Computed in u64 so that u32::MAX rounds up without overflowing.
+    ((u64::from(x) + (1u64 << shift) - 1) >> shift) as u32
 }
 
 impl fmt::Display for VideoFormat {

@@ -3,14 +3,15 @@
 
 use crate::meta::VideoMeta;
 use penstock::buffer::{BufferError, BufferMut, BufferRef};
-use penstock::caps::Caps;
+use penstock::caps::{Caps, Structure};
 use penstock::ledger::{self, CopyReason};
 
 use super::dma_drm::{DMA_DRM_FORMAT, VideoInfoDmaDrm};
-use super::{VideoError, VideoFormat, VideoInfo};
+use super::{Colorimetry, VideoError, VideoFormat, VideoInfo};
 
-/// The frame layout fixed `video/x-raw` caps describe (GStreamer's default layout), or
-/// `None` for caps that are not fixed raw video.
+/// The frame layout fixed `video/x-raw` caps describe (GStreamer's default layout, with
+/// the colorimetry of the caps' `colorimetry` and `chroma-site` fields,
+/// [`Colorimetry::from_caps_fields`]), or `None` for caps that are not fixed raw video.
 ///
 /// Two kinds of caps describe a layout:
 ///
@@ -19,6 +20,8 @@ use super::{VideoError, VideoFormat, VideoInfo};
 ///   drm-format=NV12, width=…, height=…` is laid out exactly like the equivalent plain
 ///   format (see [`dma_drm`](super::dma_drm)).
 ///
+/// A `colorimetry` or `chroma-site` field that cannot be read gives
+/// `Some(Err(VideoError::Colorimetry(…)))`, naming the field and the value.
 /// Other DMA_DRM caps give `Some(Err(VideoError::DmaDrm(…)))` saying why there is no CPU
 /// layout (a tiled or compressed modifier, a fourcc penstock does not know, a bad
 /// `drm-format`). Caps in other memory (such as `video/x-raw(memory:DMABuf),
@@ -34,7 +37,10 @@ pub fn info_from_caps(caps: &Caps) -> Option<Result<VideoInfo, VideoError>> {
             return None;
         }
         let info = VideoInfoDmaDrm::from_caps(caps).and_then(|i| i.cpu_layout().cloned());
-        return Some(info.map_err(|e| VideoError::DmaDrm(Box::new(e))));
+        return Some(
+            info.map_err(|e| VideoError::DmaDrm(Box::new(e)))
+                .and_then(|i| with_caps_colorimetry(i, s)),
+        );
     }
     if !features.is_system_memory() {
         return None;
@@ -47,7 +53,19 @@ pub fn info_from_caps(caps: &Caps) -> Option<Result<VideoInfo, VideoError>> {
     };
     let width = u32::try_from(s.get_int("width")?).ok()?;
     let height = u32::try_from(s.get_int("height")?).ok()?;
-    Some(VideoInfo::new(format, width, height))
+    Some(VideoInfo::new(format, width, height).and_then(|i| with_caps_colorimetry(i, s)))
+}
+
+/// `info` with the colorimetry of the caps structure `s` (its `colorimetry` and
+/// `chroma-site` fields, [`Colorimetry::from_caps_fields`]).
+fn with_caps_colorimetry(info: VideoInfo, s: &Structure) -> Result<VideoInfo, VideoError> {
+    let c = Colorimetry::from_caps_fields(
+        info.format(),
+        info.height(),
+        s.get_str("colorimetry"),
+        s.get_str("chroma-site"),
+    )?;
+    Ok(info.with_colorimetry(c))
 }
 
 /// True if `meta` describes exactly `info`'s default layout.

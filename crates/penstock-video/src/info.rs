@@ -1,6 +1,6 @@
 //! [`VideoInfo`]: the memory layout of one raw video frame, and [`VideoAlignment`].
 
-use super::{MAX_PLANES, VideoError, VideoFormat};
+use super::{Colorimetry, MAX_PLANES, VideoError, VideoFormat};
 
 /// Padding around a frame and alignment of its strides, as in GStreamer's
 /// `GstVideoAlignment`. Applied with [`VideoInfo::align`].
@@ -19,7 +19,8 @@ pub struct VideoAlignment {
     pub stride_align: [u32; MAX_PLANES],
 }
 
-/// The layout of one raw video frame: format, visible size, and where each plane lies.
+/// The layout of one raw video frame: format, visible size, and where each plane lies;
+/// and how its samples encode colour ([`VideoInfo::colorimetry`]).
 ///
 /// Build one with [`VideoInfo::new`] (GStreamer's default layout), then optionally
 /// [`VideoInfo::align`] it; or validate a layout from elsewhere with
@@ -33,6 +34,7 @@ pub struct VideoInfo {
     size: usize,
     offsets: [usize; MAX_PLANES],
     strides: [usize; MAX_PLANES],
+    colorimetry: Colorimetry,
 }
 
 /// Plane offsets, strides and frame size.
@@ -49,12 +51,6 @@ const MAX_DIMENSION: u32 = i32::MAX as u32;
 const MAX_STRIDE: usize = i32::MAX as usize;
 /// Largest frame size (Rust cannot allocate more than `isize::MAX` bytes).
 const MAX_SIZE: usize = isize::MAX as usize;
-
-/// `ceil(x / 2^shift)`, GStreamer's `GST_VIDEO_SUB_SCALE`.
-fn sub_scale(x: u32, shift: u32) -> u32 {
-    // Computed in u64 so that u32::MAX rounds up without overflowing.
-    ((u64::from(x) + (1u64 << shift) - 1) >> shift) as u32
-}
 
 /// Round up to a multiple of 2.
 fn ru2(x: usize) -> Option<usize> {
@@ -186,32 +182,10 @@ fn first_component(format: VideoFormat, plane: usize) -> Option<usize> {
     format.plane_components(plane).next()
 }
 
-/// Samples per row of component `comp` in a frame `width` pixels wide (0 for a
-/// component the format does not have).
-fn comp_width_of(format: VideoFormat, width: u32, comp: usize) -> u32 {
-    if comp >= format.n_components() {
-        return 0;
-    }
-    sub_scale(width, format.subsampling(comp).0)
-}
-
-/// Rows of component `comp` in a frame `height` pixels high (0 for a component the
+/// Bytes of pixel data in one row of `plane`, or `None` on overflow (or for a plane the
 /// format does not have).
-fn comp_height_of(format: VideoFormat, height: u32, comp: usize) -> u32 {
-    if comp >= format.n_components() {
-        return 0;
-    }
-    sub_scale(height, format.subsampling(comp).1)
-}
-
-/// Bytes of pixel data in one row of `plane`, or `None` on overflow.
 fn row_bytes_of(format: VideoFormat, width: u32, plane: usize) -> Option<usize> {
-    format
-        .plane_components(plane)
-        .try_fold(0usize, |acc, comp| {
-            let w = usize::try_from(comp_width_of(format, width, comp)).ok()?;
-            Some(acc.max(w.checked_mul(format.pixel_stride(comp))?))
-        })
+    format.plane_size(plane, width, 1).map(|p| p.row_bytes)
 }
 
 impl VideoInfo {
@@ -234,6 +208,7 @@ impl VideoInfo {
             size: layout.size,
             offsets: layout.offsets,
             strides: layout.strides,
+            colorimetry: Colorimetry::default_for(format, height),
         })
     }
 
@@ -290,8 +265,8 @@ impl VideoInfo {
                      row of {width} pixels needs; use a stride of at least {row_bytes}"
                 )));
             }
-            let rows = first_component(format, plane)
-                .map_or(0, |comp| comp_height_of(format, height, comp));
+            let rows =
+                first_component(format, plane).map_or(0, |comp| format.comp_height(comp, height));
             // rows >= 1 because height >= 1.
             let end = usize::try_from(rows - 1)
                 .ok()
@@ -317,10 +292,24 @@ impl VideoInfo {
             size,
             offsets: [0; MAX_PLANES],
             strides: [0; MAX_PLANES],
+            colorimetry: Colorimetry::default_for(format, height),
         };
         info.offsets[..n_planes].copy_from_slice(offsets);
         info.strides[..n_planes].copy_from_slice(strides);
         Ok(info)
+    }
+
+    /// How the samples encode colour: GStreamer's default for the format and size
+    /// ([`Colorimetry::default_for`]) unless set with [`VideoInfo::with_colorimetry`]
+    /// (as [`info_from_caps`](crate::frame::info_from_caps) does from the caps).
+    pub fn colorimetry(&self) -> Colorimetry {
+        self.colorimetry
+    }
+
+    /// This layout with the given colorimetry.
+    pub fn with_colorimetry(mut self, colorimetry: Colorimetry) -> VideoInfo {
+        self.colorimetry = colorimetry;
+        self
     }
 
     /// The pixel format.
@@ -374,7 +363,9 @@ impl VideoInfo {
     /// the plane's components and rounded up (an I420 frame 241 rows high has 121 chroma
     /// rows). 0 for a plane the format does not have.
     pub fn plane_height(&self, plane: usize) -> u32 {
-        first_component(self.format, plane).map_or(0, |comp| self.comp_height(comp))
+        self.format
+            .plane_size(plane, self.width, self.height)
+            .map_or(0, |p| p.height)
     }
 
     /// Bytes of visible pixel data in one row of `plane`, i.e. the smallest stride
@@ -388,13 +379,13 @@ impl VideoInfo {
     /// Samples per row of component `comp`: the width scaled down by its horizontal
     /// subsampling, rounded up. 0 for a component the format does not have.
     pub fn comp_width(&self, comp: usize) -> u32 {
-        comp_width_of(self.format, self.width, comp)
+        self.format.comp_width(comp, self.width)
     }
 
     /// Rows of component `comp`: the height scaled down by its vertical subsampling,
     /// rounded up. 0 for a component the format does not have.
     pub fn comp_height(&self, comp: usize) -> u32 {
-        comp_height_of(self.format, self.height, comp)
+        self.format.comp_height(comp, self.height)
     }
 
     /// Pads the frame and aligns its strides the way `gst_video_info_align` does.

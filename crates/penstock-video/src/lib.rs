@@ -3,14 +3,17 @@
 //! What the core crate (`penstock`) leaves out: everything that knows what a video frame
 //! is. Formats and frame layouts, the metas that describe them, the pool configuration
 //! that lays buffers out as frames ([`pool`]), the step that re-lays frames out for a
-//! consumer that cannot read a padded layout ([`relayout`]), the convert kernels, the
-//! test-pattern renderer ([`testsrc`]), DMA_DRM caps and the DMA-BUF modifier
+//! consumer that cannot read a padded layout ([`relayout`]), the convert and crop
+//! kernels ([`convert`], [`crop`]), the test-pattern renderer ([`testsrc`]), DMA_DRM caps and the DMA-BUF modifier
 //! negotiation ([`negotiate`]).
 //!
 //! [`VideoFormat`] names the raw pixel formats penstock understands (with GStreamer's
 //! names and the matching DRM fourccs) and describes where each component lives.
 //! [`VideoInfo`] is the memory layout of one frame: plane offsets, strides and the frame
-//! size. [`VideoInfo::new`] computes exactly the layout GStreamer uses by default, so raw
+//! size, and the frame's [`Colorimetry`] (matrix, range, transfer, primaries, chroma
+//! siting; [`colorimetry`]). [`VideoFormat::plane_size`] is the one plane-geometry
+//! computation (subsampled plane width and height, row bytes) everything shares.
+//! [`VideoInfo::new`] computes exactly the layout GStreamer uses by default, so raw
 //! frames are interchangeable with GStreamer's; [`VideoInfo::align`] adds padding and
 //! stride alignment the way `gst_video_info_align` does; and [`VideoInfo::with_layout`]
 //! validates an explicit layout such as a video meta carries.
@@ -35,7 +38,9 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod colorimetry;
 pub mod convert;
+pub mod crop;
 pub mod dma_drm;
 mod format;
 pub mod frame;
@@ -48,8 +53,9 @@ pub mod relayout;
 mod tests;
 pub mod testsrc;
 
+pub use colorimetry::{ChromaSite, ColorMatrix, ColorRange, Colorimetry, ColorimetryError};
 pub use dma_drm::{DmaDrmError, VideoInfoDmaDrm};
-pub use format::{VideoFormat, linear_drm_formats};
+pub use format::{PlaneSize, VideoFormat, linear_drm_formats};
 pub use info::{VideoAlignment, VideoInfo};
 pub use meta::{VideoCropMeta, VideoMeta};
 pub use pool::{VideoBufferPoolExt, VideoLayout, VideoPoolConfigExt, VideoQueryExt};
@@ -125,4 +131,7 @@ pub enum VideoError {
     /// modifier other than LINEAR).
     #[error(transparent)]
     DmaDrm(Box<DmaDrmError>),
+    /// A caps `colorimetry` or `chroma-site` field that cannot be read.
+    #[error(transparent)]
+    Colorimetry(#[from] ColorimetryError),
 }

@@ -1,71 +1,20 @@
-//! Colour spaces and the integer colour matrices GStreamer's video converter uses.
+//! The integer colour matrices GStreamer's video converter uses, between the
+//! [`Space`]s of [`crate::colorimetry`].
 //!
 //! GStreamer builds each matrix in floating point (range offsets and scales, then the
 //! Kr/Kb luma weights), scales it by 256 and rounds every coefficient to an integer.
 //! The same steps here give the same integers (checked in the tests against the
 //! matrices `GST_DEBUG=video-converter:5` prints).
 
-/// The YCbCr matrix of a YUV (or gray) signal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ColorMatrix {
-    /// ITU-R BT.601 (SD).
-    Bt601,
-    /// ITU-R BT.709 (HD).
-    Bt709,
-    /// ITU-R BT.2020 (UHD).
-    Bt2020,
-    /// FCC (NTSC 1953).
-    Fcc,
-    /// SMPTE 240M.
-    Smpte240m,
-}
+use crate::colorimetry::{ColorMatrix, Space};
 
-impl ColorMatrix {
-    /// Kr and Kb, the red and blue luma weights.
-    pub fn kr_kb(self) -> (f64, f64) {
-        match self {
-            ColorMatrix::Bt601 => (0.299, 0.114),
-            ColorMatrix::Bt709 => (0.2126, 0.0722),
-            ColorMatrix::Bt2020 => (0.2627, 0.0593),
-            ColorMatrix::Fcc => (0.30, 0.11),
-            ColorMatrix::Smpte240m => (0.212, 0.087),
-        }
-    }
-}
-
-/// How a format's samples encode colour: GStreamer's default for caps without a
-/// `colorimetry` field ([`super::default_space`]), or what the field says
-/// ([`super::Colorimetry::from_caps_field`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Space {
-    /// Limited-range YCbCr (Y 16..235, Cb/Cr 16..240).
-    Yuv(ColorMatrix),
-    /// Full-range YCbCr (Y 0..255, Cb/Cr 0..255 around 128), e.g. `colorimetry=jpeg`.
-    YuvFull(ColorMatrix),
-    /// Full-range gray, BT.601 luma weights.
-    Gray,
-    /// Full-range RGB.
-    Rgb,
-}
-
-impl Space {
-    /// The matrix used to go between RGB and this space (gray: BT.601).
-    pub fn matrix(self) -> Option<ColorMatrix> {
-        match self {
-            Space::Yuv(m) | Space::YuvFull(m) => Some(m),
-            Space::Gray => Some(ColorMatrix::Bt601),
-            Space::Rgb => None,
-        }
-    }
-
-    /// Offsets and scales of the three components in 8 bits (GStreamer's
-    /// `gst_video_color_range_offsets`).
-    fn range(self) -> ([f64; 3], [f64; 3]) {
-        match self {
-            Space::Yuv(_) => ([16.0, 128.0, 128.0], [219.0, 224.0, 224.0]),
-            Space::Gray | Space::YuvFull(_) => ([0.0, 128.0, 128.0], [255.0, 255.0, 255.0]),
-            Space::Rgb => ([0.0, 0.0, 0.0], [255.0, 255.0, 255.0]),
-        }
+/// Offsets and scales of the three components in 8 bits (GStreamer's
+/// `gst_video_color_range_offsets`).
+fn range(space: Space) -> ([f64; 3], [f64; 3]) {
+    match space {
+        Space::Rgb => ([0.0, 0.0, 0.0], [255.0, 255.0, 255.0]),
+        s if s.is_full_range() => ([0.0, 128.0, 128.0], [255.0, 255.0, 255.0]),
+        _ => ([16.0, 128.0, 128.0], [219.0, 224.0, 224.0]),
     }
 }
 
@@ -137,23 +86,23 @@ fn rgb_to_ycbcr(m: &M4, (kr, kb): (f64, f64)) -> M4 {
 
 /// Components to 0..1 (offsets removed, scaled), then to R'G'B' if `space` is YCbCr.
 fn to_rgb(space: Space) -> M4 {
-    let (o, s) = space.range();
+    let (o, s) = range(space);
     // GStreamer divides in single precision.
     let inv = s.map(|v| f64::from(1.0f32 / v as f32));
     let m = scale(&offset(&identity(), o.map(|v| -v)), inv);
-    match space.matrix() {
-        Some(k) => ycbcr_to_rgb(&m, k.kr_kb()),
+    match space.matrix().and_then(ColorMatrix::kr_kb) {
+        Some(k) => ycbcr_to_rgb(&m, k),
         None => m,
     }
 }
 
 /// From R'G'B' 0..1 to `space`'s components (YCbCr if `space` is, then range).
 fn from_rgb(m: &M4, space: Space) -> M4 {
-    let m = match space.matrix() {
-        Some(k) => rgb_to_ycbcr(m, k.kr_kb()),
+    let m = match space.matrix().and_then(ColorMatrix::kr_kb) {
+        Some(k) => rgb_to_ycbcr(m, k),
         None => *m,
     };
-    let (o, s) = space.range();
+    let (o, s) = range(space);
     offset(&scale(&m, s), o)
 }
 

@@ -1,8 +1,10 @@
 //! Converter tests that need no GStreamer (the parity tests against GStreamer live in
 //! penstock-elements). Sizes stay small so that Miri runs them.
 
-use super::matrix::{ColorMatrix, RgbToYuv, Space, YuvToRgb, integer_matrix};
+use super::matrix::{RgbToYuv, YuvToRgb, integer_matrix};
+use super::planes::comp_desc;
 use super::*;
+use crate::colorimetry::{ColorMatrix, ColorRange, Colorimetry, Space};
 use crate::{VideoFormat, VideoInfo};
 
 fn frame(f: VideoFormat, w: u32, h: u32, fill: impl Fn(usize) -> u8) -> (VideoInfo, Vec<u8>) {
@@ -39,8 +41,10 @@ fn samples(frame: &(VideoInfo, Vec<u8>), comp: usize) -> Vec<u8> {
 #[test]
 fn integer_matrices_are_gstreamers() {
     // As printed by GST_DEBUG=video-converter:5 (GStreamer 1.22).
-    let m601 = Space::Yuv(ColorMatrix::Bt601);
-    let m709 = Space::Yuv(ColorMatrix::Bt709);
+    let m601 = Space::Yuv(ColorMatrix::Bt601, ColorRange::Limited);
+    let m709 = Space::Yuv(ColorMatrix::Bt709, ColorRange::Limited);
+    // GStreamer's gray: full-range BT.601.
+    let gray = Colorimetry::default_for(VideoFormat::Gray8, 48).space(VideoFormat::Gray8);
     assert_eq!(
         integer_matrix(Space::Rgb, m601),
         [
@@ -58,7 +62,7 @@ fn integer_matrices_are_gstreamers() {
         ]
     );
     assert_eq!(
-        integer_matrix(Space::Rgb, Space::Gray),
+        integer_matrix(Space::Rgb, gray),
         [
             [77, 150, 29, 0],
             [-43, -85, 128, 32768],
@@ -82,7 +86,7 @@ fn integer_matrices_are_gstreamers() {
         ]
     );
     assert_eq!(
-        integer_matrix(Space::Gray, Space::Rgb),
+        integer_matrix(gray, Space::Rgb),
         [
             [256, 0, 359, -45941],
             [256, -88, -183, 34677],
@@ -94,7 +98,7 @@ fn integer_matrices_are_gstreamers() {
 #[test]
 fn yuv_to_rgb_matches_gstreamer_samples() {
     // (Y, U, V) → (R, G, B) pairs read from GStreamer 1.22's Y444 → RGBx output.
-    let k = YuvToRgb::new(Space::Yuv(ColorMatrix::Bt601));
+    let k = YuvToRgb::new(Space::Yuv(ColorMatrix::Bt601, ColorRange::Limited));
     for (yuv, rgb) in [
         ([235, 128, 128], [253, 253, 253]),
         ([210, 16, 146], [251, 251, 0]),
@@ -112,24 +116,42 @@ fn yuv_to_rgb_matches_gstreamer_samples() {
 
 #[test]
 fn rgb_to_yuv_known_colours() {
-    let k = RgbToYuv::new(Space::Yuv(ColorMatrix::Bt601));
+    let k = RgbToYuv::new(Space::Yuv(ColorMatrix::Bt601, ColorRange::Limited));
     assert_eq!(k.apply(255, 255, 255), [235, 128, 128]);
     assert_eq!(k.apply(0, 0, 0), [16, 128, 128]);
     assert_eq!(k.apply(255, 0, 0), [81, 90, 239]);
-    let g = RgbToYuv::new(Space::Gray);
+    let g = RgbToYuv::new(Space::Yuv(ColorMatrix::Bt601, ColorRange::Full));
     assert_eq!(g.apply(255, 255, 255)[0], 255);
+}
+
+/// What the converter makes of `format` frames `height` rows high with caps field
+/// `colorimetry`.
+fn side(f: VideoFormat, h: u32, colorimetry: Option<&str>) -> Result<Side, String> {
+    let c = Colorimetry::from_caps_fields(f, h, colorimetry, None).map_err(|e| e.to_string())?;
+    let info = VideoInfo::new(f, 8, h).unwrap().with_colorimetry(c);
+    Side::of("input", &info).map_err(|e| e.to_string())
 }
 
 #[test]
 fn defaults_follow_gstreamer() {
     use VideoFormat::*;
-    assert_eq!(default_space(I420, 576), Space::Yuv(ColorMatrix::Bt601));
-    assert_eq!(default_space(I420, 577), Space::Yuv(ColorMatrix::Bt709));
-    assert_eq!(default_space(Nv12, 2160), Space::Yuv(ColorMatrix::Bt2020));
-    assert_eq!(default_space(Gray8, 1080), Space::Gray);
-    assert_eq!(default_space(Rgbx, 48), Space::Rgb);
-    assert_eq!(default_site(I420, 480), ChromaSite::Centered);
-    assert_eq!(default_site(I420, 1080), ChromaSite::HCosited);
+    let yuv = |m| Space::Yuv(m, ColorRange::Limited);
+    let space = |f, h| side(f, h, None).unwrap().space;
+    assert_eq!(space(I420, 576), yuv(ColorMatrix::Bt601));
+    assert_eq!(space(I420, 577), yuv(ColorMatrix::Bt709));
+    assert_eq!(space(Nv12, 2160), yuv(ColorMatrix::Bt2020));
+    assert_eq!(
+        space(Gray8, 1080),
+        Space::Yuv(ColorMatrix::Bt601, ColorRange::Full)
+    );
+    assert_eq!(space(Rgbx, 48), Space::Rgb);
+    assert_eq!(side(I420, 480, None).unwrap().site, ChromaSite::NONE);
+    assert_eq!(side(I420, 1080, None).unwrap().site, ChromaSite::H_COSITED);
+    // The siting stays the size's default whatever the caps say.
+    assert_eq!(
+        side(I420, 1080, Some("bt709")).unwrap().site,
+        ChromaSite::H_COSITED
+    );
 }
 
 #[test]
@@ -270,57 +292,52 @@ fn bad_frames_are_errors() {
 
 #[test]
 fn colorimetry_fields_are_read_like_gstreamer() {
-    use super::Colorimetry;
     use VideoFormat::*;
-    let space = |f, h, v| Colorimetry::from_caps_field(f, h, v).map(|c| c.space);
+    let yuv = |m| Ok(Space::Yuv(m, ColorRange::Limited));
+    let space = |f, h, v| side(f, h, v).map(|c| c.space);
     // Absent: the default for the size.
-    assert_eq!(space(I420, 48, None), Ok(Space::Yuv(ColorMatrix::Bt601)));
-    assert_eq!(space(I420, 720, None), Ok(Space::Yuv(ColorMatrix::Bt709)));
+    assert_eq!(space(I420, 48, None), yuv(ColorMatrix::Bt601));
+    assert_eq!(space(I420, 720, None), yuv(ColorMatrix::Bt709));
     // Names, at a size whose default differs.
-    assert_eq!(
-        space(I420, 48, Some("bt709")),
-        Ok(Space::Yuv(ColorMatrix::Bt709))
-    );
-    assert_eq!(
-        space(Nv12, 720, Some("bt601")),
-        Ok(Space::Yuv(ColorMatrix::Bt601))
-    );
-    assert_eq!(
-        space(Yuy2, 48, Some("bt2100-pq")),
-        Ok(Space::Yuv(ColorMatrix::Bt2020))
-    );
+    assert_eq!(space(I420, 48, Some("bt709")), yuv(ColorMatrix::Bt709));
+    assert_eq!(space(Nv12, 720, Some("bt601")), yuv(ColorMatrix::Bt601));
+    assert_eq!(space(Yuy2, 48, Some("bt2100-pq")), yuv(ColorMatrix::Bt2020));
     assert_eq!(
         space(I420, 48, Some("smpte240m")),
-        Ok(Space::Yuv(ColorMatrix::Smpte240m))
+        yuv(ColorMatrix::Smpte240m)
     );
     assert_eq!(space(Rgba, 48, Some("sRGB")), Ok(Space::Rgb));
     // Numbers: range:matrix:transfer:primaries, unknown parts defaulted.
     assert_eq!(
         space(I420, 48, Some("1:4:0:0")),
-        Ok(Space::YuvFull(ColorMatrix::Bt601))
+        Ok(Space::Yuv(ColorMatrix::Bt601, ColorRange::Full))
     );
+    assert_eq!(space(I420, 48, Some("2:2:0:0")), yuv(ColorMatrix::Fcc));
+    assert_eq!(space(I420, 720, Some("0:0:0:0")), yuv(ColorMatrix::Bt709));
     assert_eq!(
-        space(I420, 48, Some("2:2:0:0")),
-        Ok(Space::Yuv(ColorMatrix::Fcc))
+        space(Gray8, 48, Some("bt709")),
+        Ok(Space::Yuv(ColorMatrix::Bt601, ColorRange::Full))
     );
-    assert_eq!(
-        space(I420, 720, Some("0:0:0:0")),
-        Ok(Space::Yuv(ColorMatrix::Bt709))
-    );
-    assert_eq!(space(Gray8, 48, Some("bt709")), Ok(Space::Gray));
-    // Refused, with the value and the reason.
-    for (f, v) in [
-        (I420, "bogus"),
-        (I420, "1:4:0"),
-        (I420, "1:x:0:0"),
-        (I420, "1:1:0:0"),
-        (I420, "3:4:0:0"),
-        (I420, "1:9:0:0"),
-        (Rgba, "2:1:0:0"),
+    // Refused, with the value and the reason: by the caps reader, or (limited-range
+    // RGB, which caps may say) by the converter.
+    for (f, v, shown) in [
+        (I420, "bogus", "bogus"),
+        (I420, "1:4:0", "1:4:0"),
+        (I420, "1:x:0:0", "1:x:0:0"),
+        (I420, "1:1:0:0", "1:1:0:0"),
+        (I420, "3:4:0:0", "3:4:0:0"),
+        (I420, "1:9:0:0", "1:9:0:0"),
+        (Rgba, "2:1:0:0", "2:1:0:0"),
     ] {
-        let e = Colorimetry::from_caps_field(f, 48, Some(v))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains(v) && e.contains(f.name()), "{e}");
+        let e = side(f, 48, Some(v)).unwrap_err();
+        assert!(e.contains(shown) && e.contains(f.name()), "{e}");
     }
+    let limited = VideoInfo::new(Rgba, 8, 8)
+        .unwrap()
+        .with_colorimetry(Colorimetry::from_caps_fields(Rgba, 8, Some("2:1:0:0"), None).unwrap());
+    let i420 = VideoInfo::new(I420, 8, 8).unwrap();
+    assert!(matches!(
+        Converter::new(&limited, &i420),
+        Err(ConvertError::Colorimetry { what: "input", .. })
+    ));
 }

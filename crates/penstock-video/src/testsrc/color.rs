@@ -6,27 +6,17 @@
 /// `[A, Y, Cb, Cr]` when the output is YUV or gray, `[A, R, G, B]` when it is RGB.
 pub(crate) type Px = [u8; 4];
 
-/// The Y'CbCr matrix used to turn RGB colours into YUV output.
-///
-/// GStreamer picks it from the caps' colorimetry; without one, YUV frames more than 576
-/// rows high use BT.709 and smaller ones BT.601, and gray frames always use BT.601. Both
-/// are limited ("studio") range: Y' in 16..=235, Cb and Cr in 16..=240.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ColorMatrix {
-    /// ITU-R BT.601 (Kr = 0.299, Kb = 0.114).
-    Bt601,
-    /// ITU-R BT.709 (Kr = 0.2126, Kb = 0.0722).
-    Bt709,
-}
+pub(crate) use crate::colorimetry::{ColorMatrix, Space};
 
-/// The colour space of a working line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Space {
-    /// `[A, R, G, B]` pixels.
-    Rgb,
-    /// `[A, Y, Cb, Cr]` pixels, converted from RGB with this matrix.
-    Yuv(ColorMatrix),
+/// The coefficients GStreamer 1.22's videotestsrc converts with for `matrix`: BT.601's
+/// for [`ColorMatrix::Bt601`], BT.709's for every other matrix (BT.2020 included, as
+/// GStreamer does). Both are limited ("studio") range: Y' in 16..=235, Cb and Cr in
+/// 16..=240, whatever range the colorimetry says.
+fn coeffs(matrix: ColorMatrix) -> &'static [[i32; 3]; 3] {
+    match matrix {
+        ColorMatrix::Bt601 => &COEFFS_601,
+        _ => &COEFFS_709,
+    }
 }
 
 /// Fixed-point precision of the conversion coefficients.
@@ -63,10 +53,7 @@ pub(crate) fn derive_coefficients(kr: f64, kb: f64) -> [[i32; 3]; 3] {
 
 #[cfg(test)]
 pub(crate) fn coefficients(matrix: ColorMatrix) -> [[i32; 3]; 3] {
-    match matrix {
-        ColorMatrix::Bt601 => COEFFS_601,
-        ColorMatrix::Bt709 => COEFFS_709,
-    }
+    *coeffs(matrix)
 }
 
 /// Converts a full-range RGB colour to limited-range Y'CbCr.
@@ -74,10 +61,7 @@ pub(crate) fn coefficients(matrix: ColorMatrix) -> [[i32; 3]; 3] {
 /// Y' rounds to nearest; Cb and Cr add one half minus one ulp before the arithmetic
 /// shift, which is what GStreamer's output shows (and keeps grays at exactly 128).
 pub(crate) fn rgb_to_yuv(matrix: ColorMatrix, r: u8, g: u8, b: u8) -> [u8; 3] {
-    let m = match matrix {
-        ColorMatrix::Bt601 => &COEFFS_601,
-        ColorMatrix::Bt709 => &COEFFS_709,
-    };
+    let m = coeffs(matrix);
     let (r, g, b) = (i32::from(r), i32::from(g), i32::from(b));
     let half = 1 << (SCALE_BITS - 1);
     let dot = |k: &[i32; 3]| k[0] * r + k[1] * g + k[2] * b;
@@ -98,7 +82,7 @@ pub(crate) fn argb_to_px(space: Space, argb: u32) -> Px {
     let [a, r, g, b] = argb.to_be_bytes();
     match space {
         Space::Rgb => [a, r, g, b],
-        Space::Yuv(m) => {
+        Space::Yuv(m, _) => {
             let [y, u, v] = rgb_to_yuv(m, r, g, b);
             [a, y, u, v]
         }
@@ -114,7 +98,7 @@ pub(crate) fn argb_to_px(space: Space, argb: u32) -> Px {
 pub(crate) fn noise_gray(space: Space, v: u8) -> Px {
     match space {
         Space::Rgb => [255, v, v, v],
-        Space::Yuv(_) => [255, ((219 * u32::from(v) + 127) / 255 + 16) as u8, 128, 128],
+        Space::Yuv(..) => [255, ((219 * u32::from(v) + 127) / 255 + 16) as u8, 128, 128],
     }
 }
 
@@ -256,8 +240,8 @@ impl Palette {
         let opaque = |c: [u8; 3]| [255, c[0], c[1], c[2]];
         let (named, bars75) = match space {
             Space::Rgb => (RGB_100, RGB_75),
-            Space::Yuv(ColorMatrix::Bt601) => (YUV601_100, YUV601_75),
-            Space::Yuv(ColorMatrix::Bt709) => (YUV709_100, YUV709_75),
+            Space::Yuv(ColorMatrix::Bt601, _) => (YUV601_100, YUV601_75),
+            Space::Yuv(..) => (YUV709_100, YUV709_75),
         };
         let mut gray = [[0; 4]; 256];
         for (v, px) in gray.iter_mut().enumerate() {

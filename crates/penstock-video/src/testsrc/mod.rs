@@ -26,11 +26,13 @@
 //! * Colours come from fixed tables (the standard 100% and 75% bar values for BT.601,
 //!   BT.709 and RGB); the foreground and background colours are converted from RGB with
 //!   10-bit fixed-point BT.601 or BT.709 coefficients, the grays of the noise with
-//!   Y' = 16 + 219 v / 255 rounded. YUV frames more than 576 rows high use BT.709 and
-//!   the others BT.601, unless [`RenderOptions::matrix`] says otherwise; gray frames
-//!   always use BT.601.
+//!   Y' = 16 + 219 v / 255 rounded. The matrix is the [`VideoInfo::colorimetry`]'s:
+//!   BT.601 tables for BT.601, BT.709 ones for any other (GStreamer's default
+//!   colorimetry: BT.709 for YUV frames more than 576 rows high, BT.601 for the
+//!   others and for gray).
 //! * 4:2:0 chroma is the rounded average of two rows, then filtered horizontally
-//!   ([`ChromaSite`]: a 2-tap average up to 576 rows, a [1 2 1] filter above); 4:2:2
+//!   (by the colorimetry's [`ChromaSite`]: a 2-tap average when centred, GStreamer's
+//!   default up to 576 rows; a [1 2 1] filter when co-sited, its default above); 4:2:2
 //!   is only filtered horizontally. For packing, `RGBx`-like formats get the alpha value
 //!   in their unused byte.
 //! * Patterns that do not change ([`Renderer::is_static`]) are drawn once and then
@@ -63,15 +65,13 @@ mod patterns;
 #[cfg(test)]
 mod tests;
 
-pub use color::ColorMatrix;
-pub use pack::ChromaSite;
 pub use patterns::Pattern;
 
-use color::{Named, Palette, Space};
-use pack::{Cache, LumaWriter, Packer, Target};
+use color::{Named, Palette};
+use pack::{Cache, HSite, LumaWriter, Packer, Target};
 use patterns::{FrameState, Lcg, Painter};
 
-use crate::{MAX_PLANES, VideoError, VideoFormat, VideoInfo};
+use crate::{ChromaSite, MAX_PLANES, VideoError, VideoFormat, VideoInfo};
 
 /// Drawing options: the `videotestsrc` properties that change pixels.
 ///
@@ -89,16 +89,6 @@ pub struct RenderOptions {
     /// Pixels the picture scrolls left per frame (negative: right), GStreamer's
     /// `horizontal-speed`. Default 0.
     pub horizontal_speed: i32,
-    /// The Y'CbCr matrix for YUV output, as negotiated in the caps' colorimetry;
-    /// `None` (the default) takes GStreamer's default for caps without one: BT.709 for
-    /// frames more than 576 rows high, BT.601 otherwise. Ignored for RGB; gray output
-    /// uses it too but GStreamer's default for gray is always BT.601.
-    pub matrix: Option<ColorMatrix>,
-    /// The chroma siting of subsampled YUV output, as negotiated in the caps'
-    /// `chroma-site`; `None` (the default) takes GStreamer's default for caps without
-    /// one: [`ChromaSite::HCosited`] for frames more than 576 rows high,
-    /// [`ChromaSite::Center`] otherwise.
-    pub chroma_site: Option<ChromaSite>,
 }
 
 impl Default for RenderOptions {
@@ -107,8 +97,6 @@ impl Default for RenderOptions {
             foreground_color: 0xffff_ffff,
             background_color: 0xff00_0000,
             horizontal_speed: 0,
-            matrix: None,
-            chroma_site: None,
         }
     }
 }
@@ -142,6 +130,18 @@ pub enum TestSrcError {
         offsets: usize,
         /// Strides given.
         strides: usize,
+    },
+    /// A chroma siting the renderer does not draw: it filters chroma horizontally
+    /// centred or co-sited, and vertically centred only.
+    #[error(
+        "{format} chroma-site={site}: videotestsrc renders jpeg (centred) and mpeg2 \
+         (co-sited) chroma only"
+    )]
+    UnsupportedChromaSite {
+        /// The frame's format.
+        format: VideoFormat,
+        /// The siting asked for.
+        site: ChromaSite,
     },
     /// Offsets, strides and buffer size that cannot hold the frame.
     #[error("cannot render into this frame: {0}")]
@@ -185,13 +185,19 @@ pub struct Renderer {
 }
 
 impl Renderer {
-    /// Prepares to draw `pattern` into frames of `info`'s format and size (its layout
-    /// does not matter), drawing static patterns once now.
+    /// Prepares to draw `pattern` into frames of `info`'s format, size and colorimetry
+    /// (its layout does not matter), drawing static patterns once now.
+    ///
+    /// YUV and gray colours are BT.601's when the colorimetry's matrix is BT.601 and
+    /// BT.709's otherwise, limited range either way (as GStreamer's videotestsrc draws
+    /// them); subsampled chroma is filtered co-sited when the chroma site is
+    /// horizontally co-sited, centred otherwise.
     ///
     /// # Errors
     ///
     /// [`TestSrcError::UnsupportedPattern`] for a pattern that is not
-    /// [supported](Pattern::is_supported).
+    /// [supported](Pattern::is_supported); [`TestSrcError::UnsupportedChromaSite`] for
+    /// YUV with vertically co-sited or alternate-line chroma.
     pub fn new(
         pattern: Pattern,
         info: &VideoInfo,
@@ -199,23 +205,19 @@ impl Renderer {
     ) -> Result<Renderer, TestSrcError> {
         let format = info.format();
         let (w, h) = (info.width() as usize, info.height() as usize);
-        let hd = info.height() > 576;
-        let space = if format.is_rgb() {
-            Space::Rgb
-        } else if format.is_gray() {
-            Space::Yuv(options.matrix.unwrap_or(ColorMatrix::Bt601))
+        let colorimetry = info.colorimetry();
+        let space = colorimetry.space(format);
+        let site = colorimetry.chroma_site;
+        if format.is_yuv()
+            && (site.contains(ChromaSite::V_COSITED) || site.contains(ChromaSite::ALT_LINE))
+        {
+            return Err(TestSrcError::UnsupportedChromaSite { format, site });
+        }
+        let site = if site.contains(ChromaSite::H_COSITED) {
+            HSite::Cosited
         } else {
-            Space::Yuv(options.matrix.unwrap_or(if hd {
-                ColorMatrix::Bt709
-            } else {
-                ColorMatrix::Bt601
-            }))
+            HSite::Center
         };
-        let site = options.chroma_site.unwrap_or(if hd {
-            ChromaSite::HCosited
-        } else {
-            ChromaSite::Center
-        });
         let palette = Palette::new(space, options.foreground_color, options.background_color);
         let painter = match pattern {
             Pattern::Smpte => Painter::Smpte,

@@ -8,20 +8,15 @@ use std::ops::Range;
 use super::color::Px;
 use crate::{MAX_PLANES, VideoFormat};
 
-/// Where chroma samples sit relative to luma samples, which decides how GStreamer
-/// filters chroma when subsampling it horizontally.
-///
-/// Vertically (4:2:0) chroma is always centred between two rows: each chroma row is the
-/// average of two luma rows.
+/// Where subsampled chroma sits horizontally, which decides how GStreamer filters it
+/// when subsampling. Vertically (4:2:0) chroma is always centred between two rows:
+/// each chroma row is the average of two luma rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ChromaSite {
-    /// Centred between two columns (GStreamer's `jpeg` site): the average of the two.
-    /// GStreamer's default for frames up to 576 rows high.
+pub(crate) enum HSite {
+    /// Centred between two columns: the average of the two.
     Center,
-    /// On the even column (GStreamer's `mpeg2` site, `h-cosited`): a [1 2 1] / 4 filter
-    /// around it. GStreamer's default for frames more than 576 rows high.
-    HCosited,
+    /// On the even column (`h-cosited`): a [1 2 1] / 4 filter around it.
+    Cosited,
 }
 
 /// Chroma subsampling of a format.
@@ -67,7 +62,7 @@ pub(crate) struct Packer {
     width: usize,
     height: usize,
     sub: Subsampling,
-    site: ChromaSite,
+    site: HSite,
     /// Byte offsets of components 0..4 within a row group, and their pixel strides.
     comp_offset: [usize; 4],
     comp_pstride: [usize; 4],
@@ -82,12 +77,7 @@ pub(crate) struct Target<'a> {
 }
 
 impl Packer {
-    pub(crate) fn new(
-        format: VideoFormat,
-        width: usize,
-        height: usize,
-        site: ChromaSite,
-    ) -> Packer {
+    pub(crate) fn new(format: VideoFormat, width: usize, height: usize, site: HSite) -> Packer {
         let sub = match format {
             VideoFormat::I420 | VideoFormat::Yv12 | VideoFormat::Nv12 | VideoFormat::Nv21 => {
                 Subsampling::HV
@@ -121,11 +111,15 @@ impl Packer {
 
     /// Rows of `plane`.
     pub(crate) fn plane_rows(&self, plane: usize) -> usize {
-        if plane > 0 && self.sub == Subsampling::HV {
-            self.height.div_ceil(2)
-        } else {
-            self.height
-        }
+        self.size(plane).map_or(0, |p| p.height as usize)
+    }
+
+    /// The size of `plane` ([`VideoFormat::plane_size`]).
+    fn size(&self, plane: usize) -> Option<crate::PlaneSize> {
+        // The renderer's sizes come from a VideoInfo: they fit in u32.
+        let w = u32::try_from(self.width).ok()?;
+        let h = u32::try_from(self.height).ok()?;
+        self.format.plane_size(plane, w, h)
     }
 
     /// The bytes of a row of `plane` that packing a line writes.
@@ -150,21 +144,14 @@ impl Packer {
     /// pixel stride. For packed 4:2:2 with an odd width this is `2w`, one or two bytes
     /// short of the row: the last chroma sample is not copied.
     pub(crate) fn copy_segments(&self, plane: usize) -> Segments {
-        let (hsub, _) = self.format.subsampling(plane);
-        let samples = self.width.div_ceil(1 << hsub);
-        Segments::one(samples * self.format.pixel_stride(plane))
+        // Component `plane`, as GStreamer's copy has it (not the plane's components).
+        let samples = u32::try_from(self.width).map_or(0, |w| self.format.comp_width(plane, w));
+        Segments::one(samples as usize * self.format.pixel_stride(plane))
     }
 
     /// Bytes in a visible row of `plane`.
     pub(crate) fn row_bytes(&self, plane: usize) -> usize {
-        self.format
-            .plane_components(plane)
-            .map(|c| {
-                let (hsub, _) = self.format.subsampling(c);
-                self.width.div_ceil(1 << hsub) * self.format.pixel_stride(c)
-            })
-            .max()
-            .unwrap_or(0)
+        self.size(plane).map_or(0, |p| p.row_bytes)
     }
 
     /// Subsamples the chroma of `top` in place (using `bottom`, the next row, for 4:2:0),
@@ -183,7 +170,7 @@ impl Packer {
         }
         let w = top.len();
         match self.site {
-            ChromaSite::Center => {
+            HSite::Center => {
                 for x in (0..w.saturating_sub(1)).step_by(2) {
                     let next = top[x + 1];
                     let px = &mut top[x];
@@ -191,7 +178,7 @@ impl Packer {
                     px[3] = avg2(px[3], next[3]);
                 }
             }
-            ChromaSite::HCosited => {
+            HSite::Cosited => {
                 if w < 2 {
                     return;
                 }

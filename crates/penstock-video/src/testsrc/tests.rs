@@ -11,8 +11,8 @@ use super::color::{
     rgb_to_yuv,
 };
 use super::patterns::Lcg;
-use super::{ChromaSite, Mode, Pattern, RenderOptions, Renderer, TestSrcError};
-use crate::{VideoError, VideoFormat, VideoInfo};
+use super::{Mode, Pattern, RenderOptions, Renderer, TestSrcError};
+use crate::{ChromaSite, ColorRange, Colorimetry, VideoError, VideoFormat, VideoInfo};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -45,7 +45,6 @@ fn options(fg: u32, bg: u32, hs: i32) -> RenderOptions {
         foreground_color: fg,
         background_color: bg,
         horizontal_speed: hs,
-        ..RenderOptions::default()
     }
 }
 
@@ -201,8 +200,6 @@ fn default_options_are_gstreamers() {
     assert_eq!(o.foreground_color, 0xffff_ffff);
     assert_eq!(o.background_color, 0xff00_0000);
     assert_eq!(o.horizontal_speed, 0);
-    assert_eq!(o.matrix, None);
-    assert_eq!(o.chroma_site, None);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -243,7 +240,7 @@ fn foreground_conversion_matches_gstreamer() {
         (0xf151_a24d, 0xf17e_6762, 0xf187_6360),
     ];
     for (argb, y601, y709) in samples {
-        let px = |m| u32::from_be_bytes(argb_to_px(Space::Yuv(m), argb));
+        let px = |m| u32::from_be_bytes(argb_to_px(Space::Yuv(m, ColorRange::Limited), argb));
         assert_eq!(px(ColorMatrix::Bt601), y601, "{argb:08x}");
         assert_eq!(px(ColorMatrix::Bt709), y709, "{argb:08x}");
         assert_eq!(u32::from_be_bytes(argb_to_px(Space::Rgb, argb)), argb);
@@ -257,7 +254,7 @@ fn foreground_conversion_matches_gstreamer() {
 
 #[test]
 fn noise_grays_are_not_matrix_grays() {
-    let yuv = Space::Yuv(ColorMatrix::Bt601);
+    let yuv = Space::Yuv(ColorMatrix::Bt601, ColorRange::Limited);
     assert_eq!(noise_gray(yuv, 0), [255, 16, 128, 128]);
     assert_eq!(noise_gray(yuv, 255), [255, 235, 128, 128]);
     // 216 is one of the 14 grays where the two conversions differ (GStreamer's snow and
@@ -265,7 +262,7 @@ fn noise_grays_are_not_matrix_grays() {
     assert_eq!(noise_gray(yuv, 216)[1], 202);
     assert_eq!(argb_to_px(yuv, 0xffd8_d8d8)[1], 201);
     assert_eq!(noise_gray(Space::Rgb, 77), [255, 77, 77, 77]);
-    let p = Palette::new(Space::Yuv(ColorMatrix::Bt709), 0, 0);
+    let p = Palette::new(Space::Yuv(ColorMatrix::Bt709, ColorRange::Limited), 0, 0);
     assert_eq!(p.gray[220], [255, 205, 128, 128]);
 }
 
@@ -535,12 +532,12 @@ fn matches_gstreamer_inline_frames() {
 #[cfg_attr(miri, ignore = "frames of 577 rows and more; no unsafe code involved")]
 fn tall_yuv_frames_use_bt709_and_cosited_chroma() {
     let top_row = |h: u32, matrix: Option<ColorMatrix>| {
-        let info = VideoInfo::new(VideoFormat::I420, 14, h).unwrap();
-        let opts = RenderOptions {
-            matrix,
-            ..RenderOptions::default()
-        };
-        render_visible(Pattern::Smpte100, &info, opts, 1)[..14].to_vec()
+        let mut info = VideoInfo::new(VideoFormat::I420, 14, h).unwrap();
+        if let Some(matrix) = matrix {
+            let c = info.colorimetry();
+            info = info.with_colorimetry(Colorimetry { matrix, ..c });
+        }
+        render_visible(Pattern::Smpte100, &info, RenderOptions::default(), 1)[..14].to_vec()
     };
     let bt601 = [
         235, 235, 210, 210, 170, 170, 145, 145, 106, 106, 81, 81, 41, 41,
@@ -563,16 +560,28 @@ fn tall_yuv_frames_use_bt709_and_cosited_chroma() {
     // pairs; cosited chroma filters [1 2 1] around the even pixel.
     let u_samples = |site: Option<ChromaSite>, h: u32| {
         let info = VideoInfo::new(VideoFormat::Yuy2, 6, h).unwrap();
-        let opts = RenderOptions {
-            chroma_site: site,
-            matrix: Some(ColorMatrix::Bt601),
-            ..RenderOptions::default()
-        };
-        let v = render_visible(Pattern::Checkers1, &info, opts, 1);
+        let c = info.colorimetry();
+        let info = info.with_colorimetry(Colorimetry {
+            matrix: ColorMatrix::Bt601,
+            chroma_site: site.unwrap_or(c.chroma_site),
+            ..c
+        });
+        let v = render_visible(Pattern::Checkers1, &info, RenderOptions::default(), 1);
         [v[1], v[5], v[9]]
     };
     assert_eq!(u_samples(None, 2), [72, 72, 72]);
-    assert_eq!(u_samples(Some(ChromaSite::Center), 600), [72, 72, 72]);
+    assert_eq!(u_samples(Some(ChromaSite::JPEG), 600), [72, 72, 72]);
+    assert_eq!(u_samples(Some(ChromaSite::UNKNOWN), 600), [72, 72, 72]);
+    assert_eq!(u_samples(Some(ChromaSite::MPEG2), 2), [81, 72, 81]);
+    let dv = VideoInfo::new(VideoFormat::Yuy2, 6, 2).unwrap();
+    let dv = dv.clone().with_colorimetry(Colorimetry {
+        chroma_site: ChromaSite::DV,
+        ..dv.colorimetry()
+    });
+    assert!(matches!(
+        Renderer::new(Pattern::Checkers1, &dv, RenderOptions::default()),
+        Err(TestSrcError::UnsupportedChromaSite { .. })
+    ));
     // (54 + 2 * 90 + 54 + 2) / 4 = 72 inside, (90 + 2 * 90 + 54 + 2) / 4 = 81 at the left
     // edge, and the last even pixel takes itself as right neighbour: (54 + 270 + 2) / 4.
     assert_eq!(u_samples(None, 600), [81, 72, 81]);
