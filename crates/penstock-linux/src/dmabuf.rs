@@ -80,12 +80,13 @@ impl MemoryBackend for DmaBufBackend {
 
     fn begin_access(&self, mode: MapMode) -> Result<(), MemoryError> {
         sys::sync(self.fd.as_fd(), DmaBufSyncFlags::START | sync_flags(mode)).map_err(|e| {
-            MemoryError::Backend {
+            MemoryError::BackendFailed {
                 memory_type: DMABUF_MEMORY_TYPE,
-                message: format!(
-                    "DMA_BUF_IOCTL_SYNC (start of CPU access {mode}) on {} failed: {e}",
+                what: format!(
+                    "DMA_BUF_IOCTL_SYNC (start of CPU access {mode}) on {} failed",
                     fd_name(self.fd.as_fd())
                 ),
+                source: Box::new(e),
             }
         })
     }
@@ -282,5 +283,45 @@ pub fn software_allocator() -> Result<std::sync::Arc<dyn penstock::Allocator>, L
             heap: Box::new(heap),
             udmabuf: Box::new(udmabuf),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_sync_keeps_the_os_error_as_source() {
+        // Not a DMA-BUF: the sync ioctl fails with ENOTTY.
+        let file = std::fs::File::open("/proc/self/status").unwrap();
+        let backend = DmaBufBackend {
+            fd: OwnedFd::from(file),
+            _memfd: None,
+        };
+        let e = backend.begin_access(MapMode::Write).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                MemoryError::BackendFailed { memory_type, .. }
+                    if *memory_type == MemoryType::DMABUF
+            ),
+            "{e:?}"
+        );
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "DMABuf memory: DMA_BUF_IOCTL_SYNC (start of CPU access for writing) on \
+                 file descriptor"
+            ),
+            "{text}"
+        );
+        let os = std::error::Error::source(&e)
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .expect("the OS error is the source");
+        assert_eq!(
+            os.raw_os_error(),
+            Some(rustix::io::Errno::NOTTY.raw_os_error())
+        );
+        assert!(text.ends_with(&format!(" failed: {os}")), "{text}");
     }
 }

@@ -162,6 +162,19 @@ pub enum MemoryError {
         /// What failed, with the OS error if any.
         message: String,
     },
+    /// A backend hook failed in a lower layer (a DMA-BUF sync ioctl), whose own error is
+    /// kept as the [`source`](std::error::Error::source). Its message reads as
+    /// [`MemoryError::Backend`]'s, with `what` and the source's message.
+    #[error("{memory_type} memory: {what}: {source}")]
+    BackendFailed {
+        /// The memory type.
+        memory_type: MemoryType,
+        /// What failed (`DMA_BUF_IOCTL_SYNC (...) on file descriptor 7 failed`).
+        what: String,
+        /// The lower layer's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
 }
 
 /// A refcounted handle on a window of a memory region. See the [module docs](self).
