@@ -14,7 +14,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    let registry = penstock_elements::registry();
+    let registry = crate::plugins::registry();
     match args.element {
         None => {
             let mut s = String::new();

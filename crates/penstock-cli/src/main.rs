@@ -5,6 +5,7 @@ mod inspect;
 mod json;
 mod launch;
 mod out;
+mod plugins;
 mod probe;
 
 use std::process::ExitCode;

@@ -292,3 +292,40 @@ fn inspect_videotestsrc_lists_its_pattern_nicks() {
         o.stderr
     );
 }
+
+#[test]
+fn an_element_error_names_its_element_once() {
+    // The framework adds the element's path to what the element says; an element that
+    // added it too made "pipeline0/videotestsrc0: pipeline0/videotestsrc0: ...".
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "videotestsrc",
+                "num-buffers=1",
+                "!",
+                "video/x-raw,format=NV12,width=64,height=64,colorimetry=bogus",
+                "!",
+                "fakesink",
+            ],
+            "pipeline0/videotestsrc0",
+        ),
+        (
+            &[
+                "filesrc",
+                "location=/dev/null",
+                "!",
+                "rawvideoparse",
+                "format=nv12",
+                "width=0",
+                "!",
+                "fakesink",
+            ],
+            "pipeline0/rawvideoparse0",
+        ),
+    ];
+    for (args, path) in cases {
+        let o = launch(args);
+        assert_one_error(&o, args, &[path]);
+        assert_eq!(o.stderr.matches(path).count(), 1, "{args:?}: {}", o.stderr);
+    }
+}

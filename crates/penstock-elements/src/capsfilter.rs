@@ -1,15 +1,17 @@
 //! `capsfilter`: restricts the caps that can flow (what `! video/x-raw,... !` makes).
 
-use std::sync::{OnceLock, RwLock};
+use std::sync::{LazyLock, OnceLock, RwLock};
 
 use penstock::buffer::Buffer;
 use penstock::caps::Caps;
 use penstock::element::{
-    Element, ElementFactory, ElementImpl, PropType, PropValue, PropertyError, PropertySpec,
+    Element, ElementFactory, ElementImpl, PropValue, PropertyError, PropertySpec,
 };
 use penstock::flow::{FlowError, FlowResult};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
+use penstock::property::PropertyTable;
 use penstock::query::Query;
+use penstock::sync::RwLockExt;
 
 /// The factory.
 pub fn factory() -> ElementFactory {
@@ -18,29 +20,32 @@ pub fn factory() -> ElementFactory {
         long_name: "CapsFilter",
         klass: "Generic",
         description: "Pass data without modification, limiting formats",
-        properties: vec![PropertySpec::new(
-            "caps",
-            "Restrict the possible allowed capabilities",
-            PropType::Caps,
-            PropValue::Caps(Caps::new_any()),
-        )],
-        pad_templates: vec![
-            PadTemplate::new(
-                "sink",
-                PadDirection::Sink,
-                PadPresence::Always,
-                Caps::new_any(),
-            ),
-            PadTemplate::new(
-                "src",
-                PadDirection::Src,
-                PadPresence::Always,
-                Caps::new_any(),
-            ),
-        ],
+        properties: PROPERTIES.specs(),
+        pad_templates: PadTemplate::sink_and_src(Caps::new_any()),
         create: || Box::new(CapsFilter::default()),
     }
 }
+
+static PROPERTIES: LazyLock<PropertyTable<CapsFilter>> = LazyLock::new(|| {
+    PropertyTable::<CapsFilter>::new()
+        .add(
+            PropertySpec::caps(
+                "caps",
+                "Restrict the possible allowed capabilities",
+                Caps::new_any(),
+            ),
+            CapsFilter::filter,
+            |s, c| *s.caps.write_ignore_poison() = c,
+        )
+        .after_set(|_, element| {
+            // New caps while streaming: ask upstream to renegotiate.
+            if let Some(sink) = element.sink_pad() {
+                if sink.is_linked() {
+                    sink.push_event(penstock::event::Event::Reconfigure);
+                }
+            }
+        })
+});
 
 /// The element.
 pub struct CapsFilter {
@@ -59,7 +64,7 @@ impl Default for CapsFilter {
 
 impl CapsFilter {
     fn filter(&self) -> Caps {
-        self.caps.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.caps.read_ignore_poison().clone()
     }
 }
 
@@ -76,21 +81,11 @@ impl ElementImpl for CapsFilter {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let ("caps", PropValue::Caps(c)) = (name, &value) else {
-            return Err(PropertyError::not_writable(element, name, &value));
-        };
-        *self.caps.write().unwrap_or_else(|p| p.into_inner()) = c.clone();
-        // New caps while streaming: ask upstream to renegotiate.
-        if let Some(sink) = element.sink_pad() {
-            if sink.is_linked() {
-                sink.push_event(penstock::event::Event::Reconfigure);
-            }
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        (name == "caps").then(|| PropValue::Caps(self.filter()))
+        PROPERTIES.get(self, name)
     }
 
     fn caps_restriction(&self) -> Option<Caps> {

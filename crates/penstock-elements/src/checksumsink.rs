@@ -12,6 +12,7 @@
 //! stdout closed by its reader ends the stream quietly, a full one is an error (see
 //! [`crate::stdout`]).
 
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use md5::Md5;
@@ -19,12 +20,13 @@ use penstock::buffer::BufferRef;
 use penstock::bus::MessageKind;
 use penstock::caps::Caps;
 use penstock::element::{
-    Element, ElementFactory, ElementImpl, PropType, PropValue, PropertyError, PropertySpec,
+    Element, ElementFactory, ElementImpl, PropValue, PropertyError, PropertySpec,
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::memory::MemoryError;
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
+use penstock::property::PropertyTable;
 
 use sha1::{Digest, Sha1};
 use sha2::{Sha256, Sha512};
@@ -48,26 +50,8 @@ pub fn factory() -> ElementFactory {
         long_name: "Checksum sink",
         klass: "Debug/Sink",
         description: "Calculates a checksum for buffers",
-        properties: vec![
-            PropertySpec::new(
-                "hash",
-                "Checksum type",
-                PropType::Enum(HASHES),
-                PropValue::Enum(1),
-            ),
-            PropertySpec::new(
-                "sync",
-                "Sync on the clock (accepted; penstock sinks never sync yet)",
-                PropType::Bool,
-                PropValue::Bool(false),
-            ),
-        ],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        properties: PROPERTIES.specs(),
+        pad_templates: vec![PadTemplate::always_sink(Caps::new_any())],
         create: || Box::new(ChecksumSink::default()),
     }
 }
@@ -139,6 +123,24 @@ pub fn checksum_line(buffer: &BufferRef, hash: i32) -> Result<String, MemoryErro
     })
 }
 
+static PROPERTIES: LazyLock<PropertyTable<ChecksumSink>> = LazyLock::new(|| {
+    PropertyTable::<ChecksumSink>::new()
+        .add(
+            PropertySpec::enumeration("hash", "Checksum type", HASHES, 1),
+            |s| s.hash.load(Ordering::Relaxed),
+            |s, v| s.hash.store(v, Ordering::Relaxed),
+        )
+        .add(
+            PropertySpec::bool(
+                "sync",
+                "Sync on the clock (accepted; penstock sinks never sync yet)",
+                false,
+            ),
+            |s| s.sync.load(Ordering::Relaxed),
+            |s, v| s.sync.store(v, Ordering::Relaxed),
+        )
+});
+
 /// The sink.
 pub struct ChecksumSink {
     hash: AtomicI32,
@@ -161,20 +163,11 @@ impl ElementImpl for ChecksumSink {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        match (name, value) {
-            ("hash", PropValue::Enum(v)) => self.hash.store(v, Ordering::Relaxed),
-            ("sync", PropValue::Bool(v)) => self.sync.store(v, Ordering::Relaxed),
-            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        Some(match name {
-            "hash" => PropValue::Enum(self.hash.load(Ordering::Relaxed)),
-            "sync" => PropValue::Bool(self.sync.load(Ordering::Relaxed)),
-            _ => return None,
-        })
+        PROPERTIES.get(self, name)
     }
 
     fn chain(&self, element: &Element, _pad: &Pad, buffer: penstock::Buffer) -> FlowResult {

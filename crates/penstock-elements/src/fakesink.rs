@@ -1,16 +1,18 @@
 //! `fakesink`: takes buffers and drops them (counting them).
 
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use penstock::buffer::Buffer;
 use penstock::bus::MessageKind;
 use penstock::caps::Caps;
 use penstock::element::{
-    Element, ElementFactory, ElementImpl, PropType, PropValue, PropertyError, PropertySpec,
+    Element, ElementFactory, ElementImpl, PropValue, PropertyError, PropertySpec,
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
+use penstock::property::PropertyTable;
 use penstock::query::Query;
 use penstock_video::VideoQueryExt;
 
@@ -21,32 +23,36 @@ pub fn factory() -> ElementFactory {
         long_name: "Fake Sink",
         klass: "Sink",
         description: "Black hole for data",
-        properties: vec![
-            PropertySpec::new(
-                "silent",
-                "Don't report each buffer",
-                PropType::Bool,
-                PropValue::Bool(true),
-            ),
-            PropertySpec::new(
-                "sync",
-                "Sync on the clock (accepted; penstock sinks never sync yet)",
-                PropType::Bool,
-                PropValue::Bool(false),
-            ),
-            crate::num_buffers_property(
-                "Number of buffers to accept before going EOS (-1 = unlimited)",
-            ),
-        ],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        properties: PROPERTIES.specs(),
+        pad_templates: vec![PadTemplate::always_sink(Caps::new_any())],
         create: || Box::new(FakeSink::default()),
     }
 }
+
+static PROPERTIES: LazyLock<PropertyTable<FakeSink>> = LazyLock::new(|| {
+    PropertyTable::<FakeSink>::new()
+        .add(
+            PropertySpec::bool("silent", "Don't report each buffer", true),
+            |s| s.silent.load(Ordering::Relaxed),
+            |s, v| s.silent.store(v, Ordering::Relaxed),
+        )
+        .add(
+            PropertySpec::bool(
+                "sync",
+                "Sync on the clock (accepted; penstock sinks never sync yet)",
+                false,
+            ),
+            |s| s.sync.load(Ordering::Relaxed),
+            |s, v| s.sync.store(v, Ordering::Relaxed),
+        )
+        .add(
+            crate::num_buffers_property(
+                "Number of buffers to accept before going EOS (-1 = unlimited)",
+            ),
+            |s| s.limit.load(Ordering::Relaxed),
+            |s, v| s.limit.store(v, Ordering::Relaxed),
+        )
+});
 
 /// A time as GStreamer prints it, or `none`.
 fn time_or_none(t: Option<penstock::time::ClockTime>) -> String {
@@ -77,22 +83,11 @@ impl ElementImpl for FakeSink {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        match (name, value) {
-            ("silent", PropValue::Bool(b)) => self.silent.store(b, Ordering::Relaxed),
-            ("sync", PropValue::Bool(b)) => self.sync.store(b, Ordering::Relaxed),
-            ("num-buffers", PropValue::Int(n)) => self.limit.store(n, Ordering::Relaxed),
-            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        Some(match name {
-            "silent" => PropValue::Bool(self.silent.load(Ordering::Relaxed)),
-            "sync" => PropValue::Bool(self.sync.load(Ordering::Relaxed)),
-            "num-buffers" => PropValue::Int(self.limit.load(Ordering::Relaxed)),
-            _ => return None,
-        })
+        PROPERTIES.get(self, name)
     }
 
     fn chain(&self, element: &Element, pad: &Pad, buffer: Buffer) -> FlowResult {

@@ -1,19 +1,19 @@
 //! `fakesrc`: produces empty or fixed-size buffers, for measuring the framework.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
 
 use penstock::PoolConfig;
 use penstock::basesrc::{BaseSrc, PushSource};
 use penstock::buffer::{Buffer, BufferMut};
 use penstock::caps::Caps;
-use penstock::element::{
-    Element, ElementFactory, PropType, PropValue, PropertyError, PropertySpec,
-};
+use penstock::element::{Element, ElementFactory, PropValue, PropertyError, PropertySpec};
 use penstock::event::Format;
 use penstock::flow::FlowError;
-use penstock::pad::{PadDirection, PadPresence, PadTemplate};
+use penstock::pad::PadTemplate;
 use penstock::pool::{AcquireParams, BufferPool};
+use penstock::property::PropertyTable;
+use penstock::sync::MutexExt;
 
 const SIZETYPES: &[(i32, &str, &str)] = &[
     (1, "empty", "Send empty buffers"),
@@ -27,38 +27,8 @@ pub fn factory() -> ElementFactory {
         long_name: "Fake Source",
         klass: "Source",
         description: "Push empty (no data) or fixed-size buffers",
-        properties: vec![
-            crate::num_buffers_property(
-                "Number of buffers to output before sending EOS (-1 = unlimited)",
-            ),
-            PropertySpec::new(
-                "sizetype",
-                "How to determine buffer sizes",
-                PropType::Enum(SIZETYPES),
-                PropValue::Enum(1),
-            ),
-            PropertySpec::new(
-                "sizemax",
-                "Maximum buffer size",
-                PropType::Int {
-                    min: 0,
-                    max: i32::MAX as i64,
-                },
-                PropValue::Int(4096),
-            ),
-            PropertySpec::new(
-                "filltype",
-                "Fill buffers with zeros (the only fill type)",
-                PropType::Enum(&[(1, "zero", "Fill with zeros")]),
-                PropValue::Enum(1),
-            ),
-        ],
-        pad_templates: vec![PadTemplate::new(
-            "src",
-            PadDirection::Src,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        properties: PROPERTIES.specs(),
+        pad_templates: vec![PadTemplate::always_src(Caps::new_any())],
         create: || Box::new(BaseSrc::new(FakeSrc::default())),
     }
 }
@@ -72,6 +42,46 @@ struct Settings {
     sizetype: i32,
     sizemax: i64,
 }
+
+static PROPERTIES: LazyLock<PropertyTable<FakeSrc>> = LazyLock::new(|| {
+    PropertyTable::<FakeSrc>::new()
+        .add(
+            crate::num_buffers_property(
+                "Number of buffers to output before sending EOS (-1 = unlimited)",
+            ),
+            |s| s.settings.lock_ignore_poison().num_buffers,
+            |s, v| {
+                s.settings.lock_ignore_poison().num_buffers = v;
+                s.limit.store(v, Ordering::Relaxed);
+            },
+        )
+        .add(
+            PropertySpec::enumeration("sizetype", "How to determine buffer sizes", SIZETYPES, 1),
+            |s| s.settings.lock_ignore_poison().sizetype,
+            |s, v| s.settings.lock_ignore_poison().sizetype = v,
+        )
+        .add(
+            PropertySpec::int(
+                "sizemax",
+                "Maximum buffer size",
+                0..=i64::from(i32::MAX),
+                4096,
+            ),
+            |s| s.settings.lock_ignore_poison().sizemax,
+            |s, v| s.settings.lock_ignore_poison().sizemax = v,
+        )
+        .add(
+            // Zero is the only fill type (the spec admits no other value).
+            PropertySpec::enumeration(
+                "filltype",
+                "Fill buffers with zeros (the only fill type)",
+                &[(1, "zero", "Fill with zeros")],
+                1,
+            ),
+            |_| 1,
+            |_, _| {},
+        )
+});
 
 /// The source.
 pub struct FakeSrc {
@@ -113,10 +123,7 @@ impl Default for FakeSrc {
 
 impl FakeSrc {
     fn settings(&self) -> Settings {
-        self.settings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.settings.lock_ignore_poison().clone()
     }
 }
 
@@ -130,7 +137,7 @@ impl PushSource for FakeSrc {
                 .map_err(|e| penstock::element::ElementError::new(e.to_string()))?;
             pool.set_active(true)
                 .map_err(|e| penstock::element::ElementError::new(e.to_string()))?;
-            *self.pool.lock().unwrap_or_else(|p| p.into_inner()) = Some(pool);
+            *self.pool.lock_ignore_poison() = Some(pool);
             self.pooled.store(true, Ordering::Release);
         }
         Ok(())
@@ -138,19 +145,19 @@ impl PushSource for FakeSrc {
 
     fn stop(&self, _element: &Element) {
         self.pooled.store(false, Ordering::Release);
-        if let Some(pool) = self.pool.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(pool) = self.pool.lock_ignore_poison().take() {
             let _ = pool.set_active(false);
         }
     }
 
     fn unlock(&self, _element: &Element) {
-        if let Some(pool) = &*self.pool.lock().unwrap_or_else(|p| p.into_inner()) {
+        if let Some(pool) = &*self.pool.lock_ignore_poison() {
             pool.set_flushing(true);
         }
     }
 
     fn unlock_stop(&self, _element: &Element) {
-        if let Some(pool) = &*self.pool.lock().unwrap_or_else(|p| p.into_inner()) {
+        if let Some(pool) = &*self.pool.lock_ignore_poison() {
             pool.set_flushing(false);
         }
     }
@@ -169,7 +176,7 @@ impl PushSource for FakeSrc {
         if !self.pooled.load(Ordering::Acquire) {
             return Ok(self.empty[n as usize % EMPTY_RING].clone());
         }
-        let pool = self.pool.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let pool = self.pool.lock_ignore_poison().clone();
         match pool {
             Some(pool) => {
                 let mut b = pool
@@ -188,29 +195,10 @@ impl PushSource for FakeSrc {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
-        match (name, value) {
-            ("num-buffers", PropValue::Int(v)) => {
-                s.num_buffers = v;
-                self.limit.store(v, Ordering::Relaxed);
-            }
-            ("sizetype", PropValue::Enum(v)) => s.sizetype = v,
-            ("sizemax", PropValue::Int(v)) => s.sizemax = v,
-            // Zero is the only fill type (the spec admits no other value).
-            ("filltype", PropValue::Enum(1)) => {}
-            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let s = self.settings();
-        Some(match name {
-            "num-buffers" => PropValue::Int(s.num_buffers),
-            "sizetype" => PropValue::Enum(s.sizetype),
-            "sizemax" => PropValue::Int(s.sizemax),
-            "filltype" => PropValue::Enum(1),
-            _ => return None,
-        })
+        PROPERTIES.get(self, name)
     }
 }

@@ -9,18 +9,21 @@
 //! any other failure are errors naming the descriptor.
 
 use std::io;
-use std::sync::{Arc, Mutex};
+
+use std::sync::{Arc, LazyLock, Mutex};
 
 use penstock::buffer::Buffer;
 use penstock::bus::MessageKind;
 use penstock::caps::Caps;
 use penstock::element::{
-    Element, ElementError, ElementFactory, ElementImpl, PropType, PropValue, PropertyError,
-    PropertySpec, State, StateChange,
+    Element, ElementError, ElementFactory, ElementImpl, PropValue, PropertyError, PropertySpec,
+    StateChange,
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
+use penstock::property::PropertyTable;
+use penstock::sync::MutexExt;
 use penstock_linux::{Ready, StreamFd};
 
 /// The factory.
@@ -30,29 +33,8 @@ pub fn factory() -> ElementFactory {
         long_name: "Filedescriptor Sink",
         klass: "Sink/File",
         description: "Write data to a file descriptor",
-        properties: vec![
-            PropertySpec::new(
-                "fd",
-                "An open file descriptor to write to",
-                PropType::Int {
-                    min: 0,
-                    max: i64::from(i32::MAX),
-                },
-                PropValue::Int(1),
-            ),
-            PropertySpec::new(
-                "sync",
-                "Sync on the clock (accepted; penstock sinks never sync yet)",
-                PropType::Bool,
-                PropValue::Bool(false),
-            ),
-        ],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        properties: PROPERTIES.specs(),
+        pad_templates: vec![PadTemplate::always_sink(Caps::new_any())],
         create: || Box::new(FdSink::default()),
     }
 }
@@ -62,6 +44,31 @@ struct Settings {
     fd: i32,
     sync: bool,
 }
+
+static PROPERTIES: LazyLock<PropertyTable<FdSink>> = LazyLock::new(|| {
+    PropertyTable::<FdSink>::new()
+        .add(
+            PropertySpec::int(
+                "fd",
+                "An open file descriptor to write to",
+                0..=i64::from(i32::MAX),
+                1,
+            ),
+            |s| i64::from(s.settings.lock_ignore_poison().fd),
+            // The property's range keeps it within i32.
+            |s, v| s.settings.lock_ignore_poison().fd = i32::try_from(v).unwrap_or(i32::MAX),
+        )
+        .only_when_stopped()
+        .add(
+            PropertySpec::bool(
+                "sync",
+                "Sync on the clock (accepted; penstock sinks never sync yet)",
+                false,
+            ),
+            |s| s.settings.lock_ignore_poison().sync,
+            |s, v| s.settings.lock_ignore_poison().sync = v,
+        )
+});
 
 /// The sink.
 pub struct FdSink {
@@ -80,31 +87,26 @@ impl Default for FdSink {
 
 impl FdSink {
     fn stream(&self) -> Option<Arc<StreamFd>> {
-        self.stream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.stream.lock_ignore_poison().clone()
     }
 
     fn open(&self) -> Result<(), ElementError> {
-        let fd = self.settings.lock().unwrap_or_else(|p| p.into_inner()).fd;
+        let fd = self.settings.lock_ignore_poison().fd;
         let what = format!("file descriptor {fd}");
-        let dup = penstock_linux::dup_inherited(fd).map_err(|e| ElementError {
-            message: format!("Could not write to {what}: it is not open ({e})"),
-            debug: Some(format!("system error: {e}")),
+        let dup = penstock_linux::dup_inherited(fd).map_err(|e| {
+            ElementError::new(format!("Could not write to {what}: it is not open ({e})"))
+                .with_debug(format!("system error: {e}"))
         })?;
-        let stream = StreamFd::new(dup, what.clone()).map_err(|e| ElementError {
-            message: format!("Could not write to {what}: {e}"),
-            debug: None,
-        })?;
-        *self.stream.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(stream));
+        let stream = StreamFd::new(dup, what.clone())
+            .map_err(|e| ElementError::new(format!("Could not write to {what}: {e}")))?;
+        *self.stream.lock_ignore_poison() = Some(Arc::new(stream));
         Ok(())
     }
 
     /// What a failed write means: the end of stdout's reader is a quiet end; the rest
     /// are errors naming the descriptor.
     fn failed(&self, element: &Element, stream: &StreamFd, e: &io::Error) -> FlowError {
-        let fd = self.settings.lock().unwrap_or_else(|p| p.into_inner()).fd;
+        let fd = self.settings.lock_ignore_poison().fd;
         if e.kind() == io::ErrorKind::BrokenPipe {
             return crate::stdout::reader_gone(element, fd == 1);
         }
@@ -128,33 +130,11 @@ impl ElementImpl for FdSink {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
-        match (name, value) {
-            ("fd", PropValue::Int(v)) => {
-                let state = element.state();
-                if state >= State::Paused {
-                    return Err(PropertyError::WrongState {
-                        element: element.path(),
-                        name: name.to_owned(),
-                        state,
-                    });
-                }
-                // The property's range keeps it within i32.
-                s.fd = i32::try_from(v).unwrap_or(i32::MAX);
-            }
-            ("sync", PropValue::Bool(v)) => s.sync = v,
-            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
-        Some(match name {
-            "fd" => PropValue::Int(i64::from(s.fd)),
-            "sync" => PropValue::Bool(s.sync),
-            _ => return None,
-        })
+        PROPERTIES.get(self, name)
     }
 
     fn change_state(&self, _element: &Element, change: StateChange) -> Result<(), ElementError> {
@@ -168,7 +148,7 @@ impl ElementImpl for FdSink {
                 Ok(())
             }
             StateChange::PausedToReady => {
-                self.stream.lock().unwrap_or_else(|p| p.into_inner()).take();
+                self.stream.lock_ignore_poison().take();
                 Ok(())
             }
             _ => Ok(()),

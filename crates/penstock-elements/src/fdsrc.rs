@@ -7,18 +7,20 @@
 //! interrupted when the pipeline stops (Ctrl-C), however long the writer is silent.
 //! The stream ends when the writer closes its end (end of file).
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use penstock::basesrc::{BaseSrc, PushSource};
 use penstock::buffer::{Buffer, BufferFlags, BufferMut};
 use penstock::caps::Caps;
 use penstock::element::{
-    Element, ElementError, ElementFactory, PropType, PropValue, PropertyError, PropertySpec, State,
+    Element, ElementError, ElementFactory, PropValue, PropertyError, PropertySpec,
 };
 use penstock::event::Format;
 use penstock::flow::FlowError;
 use penstock::memory::Memory;
-use penstock::pad::{PadDirection, PadPresence, PadTemplate};
+use penstock::pad::PadTemplate;
+use penstock::property::PropertyTable;
+use penstock::sync::MutexExt;
 use penstock_linux::{Ready, StreamFd};
 
 /// GStreamer's default block size.
@@ -31,35 +33,8 @@ pub fn factory() -> ElementFactory {
         long_name: "Filedescriptor Source",
         klass: "Source/File",
         description: "Read from a file descriptor",
-        properties: vec![
-            PropertySpec::new(
-                "fd",
-                "An open file descriptor to read from",
-                PropType::Int {
-                    min: 0,
-                    max: i64::from(i32::MAX),
-                },
-                PropValue::Int(0),
-            ),
-            PropertySpec::new(
-                "blocksize",
-                "Size in bytes to read per buffer at most",
-                PropType::UInt {
-                    min: 1,
-                    max: u64::from(u32::MAX),
-                },
-                PropValue::UInt(DEFAULT_BLOCKSIZE),
-            ),
-            crate::num_buffers_property(
-                "Number of buffers to output before sending EOS (-1 = unlimited)",
-            ),
-        ],
-        pad_templates: vec![PadTemplate::new(
-            "src",
-            PadDirection::Src,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        properties: PROPERTIES.specs(),
+        pad_templates: vec![PadTemplate::always_src(Caps::new_any())],
         create: || Box::new(BaseSrc::new(FdSrc::default())),
     }
 }
@@ -76,6 +51,39 @@ struct Reading {
     position: u64,
     produced: u64,
 }
+
+static PROPERTIES: LazyLock<PropertyTable<FdSrc>> = LazyLock::new(|| {
+    PropertyTable::<FdSrc>::new()
+        .add(
+            PropertySpec::int(
+                "fd",
+                "An open file descriptor to read from",
+                0..=i64::from(i32::MAX),
+                0,
+            ),
+            |s| i64::from(s.settings.lock_ignore_poison().fd),
+            // The property's range keeps it within i32.
+            |s, v| s.settings.lock_ignore_poison().fd = i32::try_from(v).unwrap_or(i32::MAX),
+        )
+        .only_when_stopped()
+        .add(
+            PropertySpec::uint(
+                "blocksize",
+                "Size in bytes to read per buffer at most",
+                1..=u64::from(u32::MAX),
+                DEFAULT_BLOCKSIZE,
+            ),
+            |s| s.settings.lock_ignore_poison().blocksize,
+            |s, v| s.settings.lock_ignore_poison().blocksize = v,
+        )
+        .add(
+            crate::num_buffers_property(
+                "Number of buffers to output before sending EOS (-1 = unlimited)",
+            ),
+            |s| s.settings.lock_ignore_poison().num_buffers,
+            |s, v| s.settings.lock_ignore_poison().num_buffers = v,
+        )
+});
 
 /// The source.
 pub struct FdSrc {
@@ -102,14 +110,11 @@ impl Default for FdSrc {
 
 impl FdSrc {
     fn settings(&self) -> Settings {
-        *self.settings.lock().unwrap_or_else(|p| p.into_inner())
+        *self.settings.lock_ignore_poison()
     }
 
     fn stream(&self) -> Option<Arc<StreamFd>> {
-        self.stream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.stream.lock_ignore_poison().clone()
     }
 }
 
@@ -117,21 +122,19 @@ impl PushSource for FdSrc {
     fn start(&self, _element: &Element) -> Result<(), ElementError> {
         let s = self.settings();
         let what = format!("file descriptor {}", s.fd);
-        let fd = penstock_linux::dup_inherited(s.fd).map_err(|e| ElementError {
-            message: format!("Could not read from {what}: it is not open ({e})"),
-            debug: Some(format!("system error: {e}")),
+        let fd = penstock_linux::dup_inherited(s.fd).map_err(|e| {
+            ElementError::new(format!("Could not read from {what}: it is not open ({e})"))
+                .with_debug(format!("system error: {e}"))
         })?;
-        let stream = StreamFd::new(fd, what.clone()).map_err(|e| ElementError {
-            message: format!("Could not read from {what}: {e}"),
-            debug: None,
-        })?;
-        *self.stream.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(stream));
-        *self.reading.lock().unwrap_or_else(|p| p.into_inner()) = Reading::default();
+        let stream = StreamFd::new(fd, what.clone())
+            .map_err(|e| ElementError::new(format!("Could not read from {what}: {e}")))?;
+        *self.stream.lock_ignore_poison() = Some(Arc::new(stream));
+        *self.reading.lock_ignore_poison() = Reading::default();
         Ok(())
     }
 
     fn stop(&self, _element: &Element) {
-        *self.stream.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.stream.lock_ignore_poison() = None;
     }
 
     fn unlock(&self, _element: &Element) {
@@ -153,7 +156,7 @@ impl PushSource for FdSrc {
     fn create(&self, element: &Element) -> Result<Buffer, FlowError> {
         let s = self.settings();
         let stream = self.stream().ok_or(FlowError::Flushing)?;
-        let mut r = self.reading.lock().unwrap_or_else(|p| p.into_inner());
+        let mut r = self.reading.lock_ignore_poison();
         if s.num_buffers >= 0 && r.produced >= s.num_buffers as u64 {
             return Err(FlowError::Eos);
         }
@@ -189,34 +192,10 @@ impl PushSource for FdSrc {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
-        match (name, value) {
-            ("fd", PropValue::Int(v)) => {
-                let state = element.state();
-                if state >= State::Paused {
-                    return Err(PropertyError::WrongState {
-                        element: element.path(),
-                        name: name.to_owned(),
-                        state,
-                    });
-                }
-                // The property's range keeps it within i32.
-                s.fd = i32::try_from(v).unwrap_or(i32::MAX);
-            }
-            ("blocksize", PropValue::UInt(v)) => s.blocksize = v,
-            ("num-buffers", PropValue::Int(v)) => s.num_buffers = v,
-            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let s = self.settings();
-        Some(match name {
-            "fd" => PropValue::Int(i64::from(s.fd)),
-            "blocksize" => PropValue::UInt(s.blocksize),
-            "num-buffers" => PropValue::Int(s.num_buffers),
-            _ => return None,
-        })
+        PROPERTIES.get(self, name)
     }
 }

@@ -4,19 +4,21 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, IoSlice, Write};
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 
 use penstock::buffer::Buffer;
 use penstock::bus::MessageKind;
 use penstock::caps::Caps;
 use penstock::element::{
-    Element, ElementError, ElementFactory, ElementImpl, PropType, PropValue, PropertyError,
-    PropertySpec, State, StateChange,
+    Element, ElementError, ElementFactory, ElementImpl, PropValue, PropertyError, PropertySpec,
+    StateChange,
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::memory::MapRead;
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
+use penstock::property::PropertyTable;
+use penstock::sync::MutexExt;
 
 /// The factory.
 pub fn factory() -> ElementFactory {
@@ -25,32 +27,8 @@ pub fn factory() -> ElementFactory {
         long_name: "File Sink",
         klass: "Sink/File",
         description: "Write stream to a file",
-        properties: vec![
-            PropertySpec::new(
-                "location",
-                "Location of the file to write",
-                PropType::String,
-                PropValue::String(String::new()),
-            ),
-            PropertySpec::new(
-                "append",
-                "Append to an already existing file",
-                PropType::Bool,
-                PropValue::Bool(false),
-            ),
-            PropertySpec::new(
-                "sync",
-                "Sync on the clock (accepted; penstock sinks never sync yet)",
-                PropType::Bool,
-                PropValue::Bool(false),
-            ),
-        ],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        properties: PROPERTIES.specs(),
+        pad_templates: vec![PadTemplate::always_sink(Caps::new_any())],
         create: || Box::new(FileSink::default()),
     }
 }
@@ -68,6 +46,31 @@ struct Open {
     /// Bytes written since the file was opened.
     written: u64,
 }
+
+static PROPERTIES: LazyLock<PropertyTable<FileSink>> = LazyLock::new(|| {
+    PropertyTable::<FileSink>::new()
+        .add(
+            PropertySpec::string("location", "Location of the file to write", ""),
+            |s| s.settings.lock_ignore_poison().location.clone(),
+            |s, v| s.settings.lock_ignore_poison().location = v,
+        )
+        .only_when_stopped()
+        .add(
+            PropertySpec::bool("append", "Append to an already existing file", false),
+            |s| s.settings.lock_ignore_poison().append,
+            |s, v| s.settings.lock_ignore_poison().append = v,
+        )
+        .only_when_stopped()
+        .add(
+            PropertySpec::bool(
+                "sync",
+                "Sync on the clock (accepted; penstock sinks never sync yet)",
+                false,
+            ),
+            |s| s.settings.lock_ignore_poison().sync,
+            |s, v| s.settings.lock_ignore_poison().sync = v,
+        )
+});
 
 /// The sink.
 #[derive(Default)]
@@ -100,19 +103,14 @@ fn write_all_vectored<W: Write>(out: &mut W, mut slices: &mut [IoSlice<'_>]) -> 
 
 impl FileSink {
     fn open_file(&self, element: &Element) -> Result<(), ElementError> {
-        let s = self
-            .settings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let s = self.settings.lock_ignore_poison().clone();
         if s.location.is_empty() {
-            return Err(ElementError {
-                message: "No file name specified for writing.".into(),
-                debug: Some(format!(
+            return Err(
+                ElementError::new("No file name specified for writing.").with_debug(format!(
                     "set the location property of {} to the file to write",
                     element.path()
                 )),
-            });
+            );
         }
         let mut options = OpenOptions::new();
         options.create(true);
@@ -121,11 +119,14 @@ impl FileSink {
         } else {
             options.write(true).truncate(true);
         }
-        let file = options.open(&s.location).map_err(|e| ElementError {
-            message: format!("Could not open file \"{}\" for writing: {e}", s.location),
-            debug: Some(format!("system error: {e}")),
+        let file = options.open(&s.location).map_err(|e| {
+            ElementError::new(format!(
+                "Could not open file \"{}\" for writing: {e}",
+                s.location
+            ))
+            .with_debug(format!("system error: {e}"))
         })?;
-        *self.open.lock().unwrap_or_else(|p| p.into_inner()) = Some(Open {
+        *self.open.lock_ignore_poison() = Some(Open {
             file,
             location: s.location,
             written: 0,
@@ -134,7 +135,7 @@ impl FileSink {
     }
 
     fn write_buffer(&self, element: &Element, buffer: &Buffer) -> FlowResult {
-        let mut guard = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.open.lock_ignore_poison();
         // Not open: the element is shutting down.
         let open = guard.as_mut().ok_or(FlowError::Flushing)?;
         let maps: Vec<MapRead<'_>> = match buffer.memories().iter().map(|m| m.map_read()).collect()
@@ -194,34 +195,11 @@ impl ElementImpl for FileSink {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        if matches!(name, "location" | "append") {
-            let state = element.state();
-            if state >= State::Paused {
-                return Err(PropertyError::WrongState {
-                    element: element.path(),
-                    name: name.to_owned(),
-                    state,
-                });
-            }
-        }
-        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
-        match (name, value) {
-            ("location", PropValue::String(v)) => s.location = v,
-            ("append", PropValue::Bool(v)) => s.append = v,
-            ("sync", PropValue::Bool(v)) => s.sync = v,
-            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
-        Some(match name {
-            "location" => PropValue::String(s.location.clone()),
-            "append" => PropValue::Bool(s.append),
-            "sync" => PropValue::Bool(s.sync),
-            _ => return None,
-        })
+        PROPERTIES.get(self, name)
     }
 
     fn change_state(&self, element: &Element, change: StateChange) -> Result<(), ElementError> {
@@ -230,7 +208,7 @@ impl ElementImpl for FileSink {
             StateChange::PausedToReady => {
                 // Closing cannot report errors through std; every byte was handed to the
                 // kernel by a successful write.
-                self.open.lock().unwrap_or_else(|p| p.into_inner()).take();
+                self.open.lock_ignore_poison().take();
                 Ok(())
             }
             _ => Ok(()),
@@ -243,7 +221,7 @@ impl ElementImpl for FileSink {
 
     fn sink_event(&self, element: &Element, _pad: &Pad, event: Event) -> bool {
         if event == Event::Eos {
-            if let Some(open) = self.open.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            if let Some(open) = self.open.lock_ignore_poison().as_mut() {
                 // Nothing is staged in user space; flush for the day a writer is.
                 if let Err(e) = open.file.flush() {
                     element.post_error(

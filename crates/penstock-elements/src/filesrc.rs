@@ -29,18 +29,20 @@
 use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileExt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use penstock::basesrc::{BaseSrc, PushSource};
 use penstock::buffer::{Buffer, BufferFlags, BufferMut};
 use penstock::caps::Caps;
 use penstock::element::{
-    Element, ElementError, ElementFactory, PropType, PropValue, PropertyError, PropertySpec, State,
+    Element, ElementError, ElementFactory, PropValue, PropertyError, PropertySpec,
 };
 use penstock::event::Format;
 use penstock::flow::FlowError;
 use penstock::memory::Memory;
-use penstock::pad::{PadDirection, PadPresence, PadTemplate};
+use penstock::pad::PadTemplate;
+use penstock::property::PropertyTable;
+use penstock::sync::MutexExt;
 use penstock_linux::{LinuxError, MappedFile, Ready, StreamFd};
 use rustix::fs::{FileType, Mode, OFlags, SealFlags};
 
@@ -61,32 +63,8 @@ pub fn factory() -> ElementFactory {
         klass: "Source/File",
         description: "Read from arbitrary point in a file (read in chunks that buffers \
                       are windows of; FIFOs and devices streamed; sealed memfds mapped)",
-        properties: vec![
-            PropertySpec::new(
-                "location",
-                "Location of the file to read",
-                PropType::String,
-                PropValue::String(String::new()),
-            ),
-            PropertySpec::new(
-                "blocksize",
-                "Size in bytes to read per buffer (0 is refused: it would never reach the end)",
-                PropType::UInt {
-                    min: 1,
-                    max: u64::from(u32::MAX),
-                },
-                PropValue::UInt(DEFAULT_BLOCKSIZE),
-            ),
-            crate::num_buffers_property(
-                "Number of buffers to output before sending EOS (-1 = unlimited)",
-            ),
-        ],
-        pad_templates: vec![PadTemplate::new(
-            "src",
-            PadDirection::Src,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        properties: PROPERTIES.specs(),
+        pad_templates: vec![PadTemplate::always_src(Caps::new_any())],
         create: || Box::new(BaseSrc::new(FileSrc::default())),
     }
 }
@@ -141,6 +119,33 @@ impl Default for Reading {
     }
 }
 
+static PROPERTIES: LazyLock<PropertyTable<FileSrc>> = LazyLock::new(|| {
+    PropertyTable::<FileSrc>::new()
+        .add(
+            PropertySpec::string("location", "Location of the file to read", ""),
+            |s| s.settings.lock_ignore_poison().location.clone(),
+            |s, v| s.settings.lock_ignore_poison().location = v,
+        )
+        .only_when_stopped()
+        .add(
+            PropertySpec::uint(
+                "blocksize",
+                "Size in bytes to read per buffer (0 is refused: it would never reach the end)",
+                1..=u64::from(u32::MAX),
+                DEFAULT_BLOCKSIZE,
+            ),
+            |s| s.settings.lock_ignore_poison().blocksize,
+            |s, v| s.settings.lock_ignore_poison().blocksize = v,
+        )
+        .add(
+            crate::num_buffers_property(
+                "Number of buffers to output before sending EOS (-1 = unlimited)",
+            ),
+            |s| s.settings.lock_ignore_poison().num_buffers,
+            |s, v| s.settings.lock_ignore_poison().num_buffers = v,
+        )
+});
+
 /// The source.
 pub struct FileSrc {
     settings: Mutex<Settings>,
@@ -166,10 +171,7 @@ impl Default for FileSrc {
 
 impl FileSrc {
     fn settings(&self) -> Settings {
-        self.settings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.settings.lock_ignore_poison().clone()
     }
 }
 
@@ -186,13 +188,10 @@ fn open_error(location: &str, err: &LinuxError) -> ElementError {
         } => format!("\"{location}\" is a directory."),
         other => format!("Could not open file \"{location}\" for reading: {other}"),
     };
-    ElementError {
-        message,
-        debug: Some(match err.os_error() {
-            Some(os) => format!("system error: {os}"),
-            None => err.to_string(),
-        }),
-    }
+    ElementError::new(message).with_debug(match err.os_error() {
+        Some(os) => format!("system error: {os}"),
+        None => err.to_string(),
+    })
 }
 
 /// Opens `location` without blocking (`O_NONBLOCK`: a FIFO without a writer must not
@@ -322,20 +321,19 @@ impl PushSource for FileSrc {
     fn start(&self, element: &Element) -> Result<(), ElementError> {
         let s = self.settings();
         if s.location.is_empty() {
-            return Err(ElementError {
-                message: "No file name specified for reading.".into(),
-                debug: Some(format!(
+            return Err(
+                ElementError::new("No file name specified for reading.").with_debug(format!(
                     "set the location property of {} to the file to read",
                     element.path()
                 )),
-            });
+            );
         }
         let source = open_source(&s.location).map_err(|e| open_error(&s.location, &e))?;
-        *self.stream.lock().unwrap_or_else(|p| p.into_inner()) = match &source {
+        *self.stream.lock_ignore_poison() = match &source {
             Source::Stream(stream) => Some(Arc::clone(stream)),
             _ => None,
         };
-        *self.reading.lock().unwrap_or_else(|p| p.into_inner()) = Reading {
+        *self.reading.lock_ignore_poison() = Reading {
             source,
             position: 0,
             produced: 0,
@@ -350,18 +348,18 @@ impl PushSource for FileSrc {
     fn stop(&self, _element: &Element) {
         // Buffers still alive downstream keep their chunk or the mapping; this drops
         // our handles.
-        *self.stream.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        *self.reading.lock().unwrap_or_else(|p| p.into_inner()) = Reading::default();
+        *self.stream.lock_ignore_poison() = None;
+        *self.reading.lock_ignore_poison() = Reading::default();
     }
 
     fn unlock(&self, _element: &Element) {
-        if let Some(stream) = &*self.stream.lock().unwrap_or_else(|p| p.into_inner()) {
+        if let Some(stream) = &*self.stream.lock_ignore_poison() {
             stream.interrupt();
         }
     }
 
     fn unlock_stop(&self, _element: &Element) {
-        if let Some(stream) = &*self.stream.lock().unwrap_or_else(|p| p.into_inner()) {
+        if let Some(stream) = &*self.stream.lock_ignore_poison() {
             stream.clear();
         }
     }
@@ -371,7 +369,7 @@ impl PushSource for FileSrc {
     }
 
     fn create(&self, element: &Element) -> Result<Buffer, FlowError> {
-        let mut r = self.reading.lock().unwrap_or_else(|p| p.into_inner());
+        let mut r = self.reading.lock_ignore_poison();
         if r.num_buffers >= 0 && r.produced >= r.num_buffers as u64 {
             return Err(FlowError::Eos);
         }
@@ -433,33 +431,10 @@ impl PushSource for FileSrc {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
-        match (name, value) {
-            ("location", PropValue::String(v)) => {
-                let state = element.state();
-                if state >= State::Paused {
-                    return Err(PropertyError::WrongState {
-                        element: element.path(),
-                        name: name.to_owned(),
-                        state,
-                    });
-                }
-                s.location = v;
-            }
-            ("blocksize", PropValue::UInt(v)) => s.blocksize = v,
-            ("num-buffers", PropValue::Int(v)) => s.num_buffers = v,
-            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let s = self.settings();
-        Some(match name {
-            "location" => PropValue::String(s.location),
-            "blocksize" => PropValue::UInt(s.blocksize),
-            "num-buffers" => PropValue::Int(s.num_buffers),
-            _ => return None,
-        })
+        PROPERTIES.get(self, name)
     }
 }

@@ -1,15 +1,16 @@
 //! `identity`: passes buffers through untouched (no lock, no copy).
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{LazyLock, OnceLock};
 
 use penstock::buffer::Buffer;
 use penstock::caps::Caps;
 use penstock::element::{
-    Element, ElementFactory, ElementImpl, PropType, PropValue, PropertyError, PropertySpec,
+    Element, ElementFactory, ElementImpl, PropValue, PropertyError, PropertySpec,
 };
 use penstock::flow::{FlowError, FlowResult};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
+use penstock::property::PropertyTable;
 
 /// The factory.
 pub fn factory() -> ElementFactory {
@@ -18,29 +19,20 @@ pub fn factory() -> ElementFactory {
         long_name: "Identity",
         klass: "Generic",
         description: "Pass data without modification",
-        properties: vec![PropertySpec::new(
-            "silent",
-            "Don't report each buffer",
-            PropType::Bool,
-            PropValue::Bool(true),
-        )],
-        pad_templates: vec![
-            PadTemplate::new(
-                "sink",
-                PadDirection::Sink,
-                PadPresence::Always,
-                Caps::new_any(),
-            ),
-            PadTemplate::new(
-                "src",
-                PadDirection::Src,
-                PadPresence::Always,
-                Caps::new_any(),
-            ),
-        ],
+        properties: PROPERTIES.specs(),
+        pad_templates: PadTemplate::sink_and_src(Caps::new_any()),
         create: || Box::new(Identity::default()),
     }
 }
+
+static PROPERTIES: LazyLock<PropertyTable<Identity>> = LazyLock::new(|| {
+    // Kept for launch lines written for GStreamer; identity reports nothing either way.
+    PropertyTable::<Identity>::new().add(
+        PropertySpec::bool("silent", "Don't report each buffer", true),
+        |s| s.silent.load(Ordering::Relaxed),
+        |s, v| s.silent.store(v, Ordering::Relaxed),
+    )
+});
 
 /// The element.
 pub struct Identity {
@@ -70,16 +62,11 @@ impl ElementImpl for Identity {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        match (name, value) {
-            // Kept for launch lines written for GStreamer; identity reports nothing either way.
-            ("silent", PropValue::Bool(v)) => self.silent.store(v, Ordering::Relaxed),
-            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        (name == "silent").then(|| PropValue::Bool(self.silent.load(Ordering::Relaxed)))
+        PROPERTIES.get(self, name)
     }
 
     fn chain(&self, _element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {

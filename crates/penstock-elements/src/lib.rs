@@ -1,4 +1,4 @@
-//! penstock's elements, one file each, and [`registry`] to make them by name.
+//! penstock's elements, one file each; [`PLUGIN`] registers them all.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -15,43 +15,46 @@ pub mod queue;
 pub mod rawvideoparse;
 pub mod stdout;
 pub mod tee;
+pub mod templates;
 pub mod videoconvert;
 pub mod videocrop;
 pub mod videotestsrc;
 
-use penstock::element::Registry;
+use penstock::element::{Plugin, Registry};
 
-/// A registry with every element of this crate.
+/// This crate's elements, for [`Registry::with_plugins`].
+pub const PLUGIN: Plugin = Plugin {
+    name: "penstock-elements",
+    description: "sources, sinks, queue, tee, capsfilter, video and file elements",
+    register,
+};
+
+/// Adds every element of this crate to `registry`.
+pub fn register(registry: &mut Registry) {
+    registry.register(capsfilter::factory());
+    registry.register(checksumsink::factory());
+    registry.register(fakesink::factory());
+    registry.register(fakesrc::factory());
+    registry.register(fdsink::factory());
+    registry.register(fdsrc::factory());
+    registry.register(filesink::factory());
+    registry.register(filesrc::factory());
+    registry.register(identity::factory());
+    registry.register(queue::factory());
+    registry.register(rawvideoparse::factory());
+    registry.register(tee::factory());
+    registry.register(videoconvert::factory());
+    registry.register(videocrop::factory());
+    registry.register(videotestsrc::factory());
+}
+
+/// A registry with every element of this crate (and no other crate's: an application
+/// lists its plugins with [`Registry::with_plugins`]).
 pub fn registry() -> Registry {
-    let mut r = Registry::new();
-    r.register(capsfilter::factory());
-    r.register(checksumsink::factory());
-    r.register(fakesink::factory());
-    r.register(fakesrc::factory());
-    r.register(fdsink::factory());
-    r.register(fdsrc::factory());
-    r.register(filesink::factory());
-    r.register(filesrc::factory());
-    r.register(identity::factory());
-    r.register(queue::factory());
-    r.register(rawvideoparse::factory());
-    r.register(tee::factory());
-    r.register(videoconvert::factory());
-    r.register(videocrop::factory());
-    r.register(videotestsrc::factory());
-    r
+    Registry::with_plugins(&[PLUGIN])
 }
 
 /// The `num-buffers` property sources and sinks share: a count, -1 for unlimited.
 pub(crate) fn num_buffers_property(blurb: &'static str) -> penstock::element::PropertySpec {
-    use penstock::element::{PropType, PropValue, PropertySpec};
-    PropertySpec::new(
-        "num-buffers",
-        blurb,
-        PropType::Int {
-            min: -1,
-            max: i64::from(i32::MAX),
-        },
-        PropValue::Int(-1),
-    )
+    penstock::element::PropertySpec::int("num-buffers", blurb, -1..=i64::from(i32::MAX), -1)
 }

@@ -10,19 +10,21 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering, fence};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, LazyLock, Mutex, OnceLock};
 
 use penstock::buffer::Buffer;
 use penstock::caps::Caps;
 use penstock::element::{
-    Element, ElementError, ElementFactory, ElementImpl, PropType, PropValue, PropertyError,
-    PropertySpec, State as ElementState, StateChange, TaskControl,
+    Element, ElementError, ElementFactory, ElementImpl, PropValue, PropertyError, PropertySpec,
+    State as ElementState, StateChange, TaskControl,
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadDirection, PadTemplate};
+use penstock::property::PropertyTable;
 use penstock::query::Query;
 use penstock::spin;
+use penstock::sync::{CondvarExt, MutexExt};
 
 const LEAKY: &[(i32, &str, &str)] = &[
     (0, "no", "Not Leaky"),
@@ -37,55 +39,8 @@ pub fn factory() -> ElementFactory {
         long_name: "Queue",
         klass: "Generic",
         description: "Simple data queue",
-        properties: vec![
-            PropertySpec::new(
-                "max-size-buffers",
-                "Max. number of buffers in the queue (0=disable)",
-                PropType::UInt {
-                    min: 0,
-                    max: u32::MAX as u64,
-                },
-                PropValue::UInt(200),
-            ),
-            PropertySpec::new(
-                "max-size-bytes",
-                "Max. amount of data in the queue (bytes, 0=disable)",
-                PropType::UInt {
-                    min: 0,
-                    max: u32::MAX as u64,
-                },
-                PropValue::UInt(10_485_760),
-            ),
-            PropertySpec::new(
-                "max-size-time",
-                "Max. amount of data in the queue (in ns, 0=disable)",
-                PropType::UInt {
-                    min: 0,
-                    max: u64::MAX,
-                },
-                PropValue::UInt(1_000_000_000),
-            ),
-            PropertySpec::new(
-                "leaky",
-                "Where the queue leaks, if at all",
-                PropType::Enum(LEAKY),
-                PropValue::Enum(0),
-            ),
-        ],
-        pad_templates: vec![
-            PadTemplate::new(
-                "sink",
-                PadDirection::Sink,
-                PadPresence::Always,
-                Caps::new_any(),
-            ),
-            PadTemplate::new(
-                "src",
-                PadDirection::Src,
-                PadPresence::Always,
-                Caps::new_any(),
-            ),
-        ],
+        properties: PROPERTIES.specs(),
+        pad_templates: PadTemplate::sink_and_src(Caps::new_any()),
         create: || Box::new(Queue::default()),
     }
 }
@@ -338,6 +293,50 @@ struct Shared {
     wakes: AtomicU64,
 }
 
+static PROPERTIES: LazyLock<PropertyTable<Queue>> = LazyLock::new(|| {
+    PropertyTable::<Queue>::new()
+        .add(
+            PropertySpec::uint(
+                "max-size-buffers",
+                "Max. number of buffers in the queue (0=disable)",
+                0..=u64::from(u32::MAX),
+                200,
+            ),
+            |q| q.shared.tx.lock().limits.buffers,
+            |q, v| q.shared.tx.lock().limits.buffers = v,
+        )
+        .add(
+            PropertySpec::uint(
+                "max-size-bytes",
+                "Max. amount of data in the queue (bytes, 0=disable)",
+                0..=u64::from(u32::MAX),
+                10_485_760,
+            ),
+            |q| q.shared.tx.lock().limits.bytes,
+            |q, v| q.shared.tx.lock().limits.bytes = v,
+        )
+        .add(
+            PropertySpec::uint(
+                "max-size-time",
+                "Max. amount of data in the queue (in ns, 0=disable)",
+                0..=u64::MAX,
+                1_000_000_000,
+            ),
+            |q| q.shared.tx.lock().limits.time,
+            |q, v| q.shared.tx.lock().limits.time = v,
+        )
+        .add(
+            PropertySpec::enumeration("leaky", "Where the queue leaks, if at all", LEAKY, 0),
+            |q| q.shared.tx.lock().limits.leaky,
+            |q, v| {
+                q.shared.tx.lock().limits.leaky = v;
+                q.shared.leaky.store(v, Ordering::Relaxed);
+            },
+        )
+        // Limits may have grown: wake a waiting upstream.
+        .after_set(|q, _| q.shared.wake_room())
+});
+
 /// The element.
 pub struct Queue {
     shared: Arc<Shared>,
@@ -397,14 +396,6 @@ fn watch(looks: u32, pauses: u32, mut done: impl FnMut() -> bool) {
             return;
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn wait<'a, T>(c: &Condvar, g: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-    c.wait(g).unwrap_or_else(|p| p.into_inner())
 }
 
 /// The streaming thread's side: its batch and what it handed on.
@@ -511,13 +502,13 @@ impl Streaming {
             // Park under upstream's lock, which orders it against pushes: either a push
             // comes before and this sees the item, or it comes after and sees `parked`
             // (and wakes this thread under `park`, held from here until the wait).
-            let parking = lock(&shared.park);
+            let parking = shared.park.lock_ignore_poison();
             let mut tx = shared.tx.lock();
             let park = tx.items.is_empty() && self.current_epoch();
             tx.parked |= park;
             drop(tx);
             if park {
-                drop(wait(&shared.not_empty, parking));
+                drop(shared.not_empty.wait_ignore_poison(parking));
                 slept = true;
             }
         }
@@ -591,7 +582,7 @@ impl Queue {
             // (each item is checked against the epoch under it; after a flush-start,
             // downstream refuses a push at once, so the wait is short).
             let shared = Arc::clone(&streaming.shared);
-            let _stream = lock(&shared.stream);
+            let _stream = shared.stream.lock_ignore_poison();
             while let Some(item) = streaming.batch.pop_front() {
                 if !streaming.current_epoch() {
                     streaming.batch.clear();
@@ -643,7 +634,7 @@ impl Queue {
         if wake {
             // Under `park`: the streaming thread holds it from parking until it waits.
             // All: one of them may be a thread of an older epoch, about to exit.
-            let _parking = lock(&shared.park);
+            let _parking = shared.park.lock_ignore_poison();
             shared.not_empty.notify_all();
         }
         Ok(())
@@ -765,7 +756,7 @@ impl Queue {
         let dropped = std::mem::take(&mut tx.items);
         shared.queued.store(0, Ordering::Relaxed);
         drop(tx);
-        let parking = lock(&shared.park);
+        let parking = shared.park.lock_ignore_poison();
         shared.not_empty.notify_all();
         drop(parking);
         shared.wake_room();
@@ -815,9 +806,9 @@ impl Queue {
 impl Shared {
     /// Sleeps until `wakes` differs from `seen`.
     fn sleep_until(&self, seen: u64) {
-        let mut g = lock(&self.sleep);
+        let mut g = self.sleep.lock_ignore_poison();
         while self.wakes.load(Ordering::Acquire) == seen {
-            g = wait(&self.not_full, g);
+            g = self.not_full.wait_ignore_poison(g);
         }
     }
 
@@ -826,7 +817,7 @@ impl Shared {
     /// waits. Upstream spinning for room (`Queue::spin_for_room`) sees the change too.
     fn wake_room(&self) {
         self.wakes.fetch_add(1, Ordering::Release);
-        drop(lock(&self.sleep));
+        drop(self.sleep.lock_ignore_poison());
         self.not_full.notify_all();
     }
 }
@@ -852,37 +843,14 @@ impl ElementImpl for Queue {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let mut tx = self.shared.tx.lock();
-        let l = &mut tx.limits;
-        match (name, value) {
-            ("max-size-buffers", PropValue::UInt(v)) => l.buffers = v,
-            ("max-size-bytes", PropValue::UInt(v)) => l.bytes = v,
-            ("max-size-time", PropValue::UInt(v)) => l.time = v,
-            ("leaky", PropValue::Enum(v)) => {
-                l.leaky = v;
-                self.shared.leaky.store(v, Ordering::Relaxed);
-            }
-            (_, value) => {
-                drop(tx);
-                return Err(PropertyError::not_writable(element, name, &value));
-            }
-        }
-        drop(tx);
-        // Limits may have grown: wake a waiting upstream.
-        self.shared.wake_room();
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let mut tx = self.shared.tx.lock();
-        let l = tx.limits;
-        Some(match name {
-            "max-size-buffers" => PropValue::UInt(l.buffers),
-            "max-size-bytes" => PropValue::UInt(l.bytes),
-            "max-size-time" => PropValue::UInt(l.time),
-            "leaky" => PropValue::Enum(l.leaky),
-            "current-level-buffers" => PropValue::UInt(tx.current().buffers),
-            _ => return None,
+        PROPERTIES.get(self, name).or_else(|| {
+            // A level, not a setting: readable, and not in the factory's list.
+            (name == "current-level-buffers")
+                .then(|| PropValue::UInt(self.shared.tx.lock().current().buffers))
         })
     }
 
@@ -916,7 +884,7 @@ impl ElementImpl for Queue {
             Event::FlushStop { reset_time } => {
                 // Wait for the streaming thread of before the flush to finish its batch
                 // (see `start_task`): nothing from before the flush follows flush-stop.
-                let stream = lock(&self.shared.stream);
+                let stream = self.shared.stream.lock_ignore_poison();
                 drop(self.set_flushing(false));
                 let forwarded = self
                     .src

@@ -19,20 +19,22 @@
 //! warning; a stream without a single whole frame is an error.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
 
 use penstock::buffer::{Buffer, BufferFlags, BufferMut};
-use penstock::caps::{Caps, Fraction, Value};
+use penstock::caps::{Caps, Fraction};
 use penstock::element::{
-    Element, ElementError, ElementFactory, ElementImpl, PropType, PropValue, PropertyError,
-    PropertySpec, State, StateChange,
+    Element, ElementError, ElementFactory, ElementImpl, PropValue, PropertyError, PropertySpec,
+    StateChange,
 };
 use penstock::event::{Event, Format, Segment};
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::CopyReason;
 use penstock::memory::{Memory, MemoryError};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadDirection, PadTemplate};
+use penstock::property::{PropertyTable, Refused};
 use penstock::query::Query;
+use penstock::sync::MutexExt;
 use penstock::time::ClockTime;
 use penstock_video::VideoMeta;
 use penstock_video::{VideoFormat, VideoInfo};
@@ -73,98 +75,26 @@ const DEFAULT_HEIGHT: i64 = 240;
 
 /// The factory.
 pub fn factory() -> ElementFactory {
-    let dimension = PropType::Int {
-        min: 0,
-        max: i64::from(i32::MAX),
-    };
     ElementFactory {
         name: "rawvideoparse",
         long_name: "rawvideoparse",
         klass: "Codec/Parser/Video",
         description: "Converts unformatted data streams into timestamped raw video frames",
-        properties: vec![
-            PropertySpec::new(
-                "format",
-                "Format of frames in raw stream",
-                PropType::Enum(FORMATS),
-                PropValue::Enum(DEFAULT_FORMAT),
-            ),
-            PropertySpec::new(
-                "width",
-                "Width of frames in raw stream",
-                dimension.clone(),
-                PropValue::Int(DEFAULT_WIDTH),
-            ),
-            PropertySpec::new(
-                "height",
-                "Height of frames in raw stream",
-                dimension,
-                PropValue::Int(DEFAULT_HEIGHT),
-            ),
-            PropertySpec::new(
-                "framerate",
-                "Rate of frames in raw stream, N/D (0/1 to 2147483647/1)",
-                PropType::String,
-                PropValue::String("25/1".into()),
-            ),
-            PropertySpec::new(
-                "pixel-aspect-ratio",
-                "Pixel aspect ratio of frames in raw stream, N/D (1/100 to 100/1)",
-                PropType::String,
-                PropValue::String("1/1".into()),
-            ),
-            PropertySpec::new(
-                "frame-size",
-                "Size of a frame (0 = frames are tightly packed together)",
-                PropType::UInt {
-                    min: 0,
-                    max: u64::from(u32::MAX),
-                },
-                PropValue::UInt(0),
-            ),
-            PropertySpec::new(
-                "plane-strides",
-                "Strides of the planes in bytes (e.g. plane-strides=\"<320,320>\"; \
-                 empty = the format's default layout)",
-                PropType::String,
-                PropValue::String(String::new()),
-            ),
-            PropertySpec::new(
-                "plane-offsets",
-                "Offsets of the planes in bytes (e.g. plane-offsets=\"<0,76800>\"; \
-                 empty = the format's default layout)",
-                PropType::String,
-                PropValue::String(String::new()),
-            ),
-        ],
+        properties: PROPERTIES.specs(),
         pad_templates: vec![
-            PadTemplate::new(
-                "sink",
-                PadDirection::Sink,
-                PadPresence::Always,
-                Caps::new_any(),
-            ),
-            PadTemplate::new("src", PadDirection::Src, PadPresence::Always, src_caps()),
+            PadTemplate::always_sink(Caps::new_any()),
+            PadTemplate::always_src(src_caps()),
         ],
         create: || Box::new(RawVideoParse::default()),
     }
 }
 
 fn src_caps() -> Caps {
-    let formats = FORMATS
-        .iter()
-        .filter_map(|(v, _, _)| format_from_number(*v))
-        .map(|f| Value::from(f.name()))
-        .collect();
-    Caps::builder("video/x-raw")
-        .field("format", Value::List(formats))
-        .field("width", 1..=i32::MAX)
-        .field("height", 1..=i32::MAX)
-        .field(
-            "framerate",
-            Fraction::new(0, 1)..=Fraction::new(i32::MAX, 1),
-        )
-        .build()
+    crate::templates::raw_video_formats(
+        FORMATS
+            .iter()
+            .filter_map(|(v, _, _)| format_from_number(*v)),
+    )
 }
 
 /// Parses `N/D` (or `N`) into a fraction with a positive denominator.
@@ -241,6 +171,20 @@ struct Config {
 }
 
 impl Settings {
+    /// The plane strides and offsets in effect, as GStreamer reports them: those of the
+    /// configured layout, or the ones given when they make no valid layout.
+    fn layout(&self) -> (Vec<usize>, Vec<usize>) {
+        let n = format_from_number(self.format).map_or(0, VideoFormat::n_planes);
+        self.config()
+            .map(|c| {
+                (
+                    c.info.strides()[..n].to_vec(),
+                    c.info.offsets()[..n].to_vec(),
+                )
+            })
+            .unwrap_or_else(|_| (self.plane_strides.clone(), self.plane_offsets.clone()))
+    }
+
     fn config(&self) -> Result<Config, String> {
         let format = format_from_number(self.format)
             .ok_or_else(|| format!("unsupported format number {}", self.format))?;
@@ -449,6 +393,145 @@ impl Parse {
     }
 }
 
+/// A fraction property's value, `N/D` (or `N`) with `D > 0`, that `check` accepts.
+fn fraction_value(
+    text: &str,
+    expected: &str,
+    check: fn(i64, i64) -> Result<(), &'static str>,
+) -> Result<(i32, i32), Refused> {
+    let (n, d) =
+        parse_fraction(text).ok_or_else(|| Refused::new(expected, "not a fraction with D > 0"))?;
+    check(i64::from(n), i64::from(d)).map_err(|why| Refused::new(expected, why))?;
+    Ok((n, d))
+}
+
+/// A plane list property's value (`<320,160,160>`).
+fn plane_list_value(text: &str) -> Result<Vec<usize>, Refused> {
+    parse_plane_list(text).ok_or_else(|| {
+        Refused::new(
+            "a list of byte counts like <320,160,160>",
+            "not a list of non-negative integers",
+        )
+    })
+}
+
+static PROPERTIES: LazyLock<PropertyTable<RawVideoParse>> = LazyLock::new(|| {
+    let dimension = 0..=i64::from(i32::MAX);
+    PropertyTable::<RawVideoParse>::new()
+        .add(
+            PropertySpec::enumeration(
+                "format",
+                "Format of frames in raw stream",
+                FORMATS,
+                DEFAULT_FORMAT,
+            ),
+            |p| p.settings().format,
+            |p, v| p.settings().format = v,
+        )
+        .add(
+            PropertySpec::int(
+                "width",
+                "Width of frames in raw stream",
+                dimension.clone(),
+                DEFAULT_WIDTH,
+            ),
+            |p| p.settings().width,
+            |p, v| p.settings().width = v,
+        )
+        .add(
+            PropertySpec::int(
+                "height",
+                "Height of frames in raw stream",
+                dimension,
+                DEFAULT_HEIGHT,
+            ),
+            |p| p.settings().height,
+            |p, v| p.settings().height = v,
+        )
+        .add_checked(
+            PropertySpec::string(
+                "framerate",
+                "Rate of frames in raw stream, N/D (0/1 to 2147483647/1)",
+                "25/1",
+            ),
+            |p| {
+                let (n, d) = p.settings().framerate;
+                format!("{n}/{d}")
+            },
+            |p, _, t| {
+                let expected = "a fraction N/D in 0/1..=2147483647/1";
+                p.settings().framerate =
+                    fraction_value(
+                        &t,
+                        expected,
+                        |n, _| {
+                            if n < 0 { Err("negative") } else { Ok(()) }
+                        },
+                    )?;
+                Ok(())
+            },
+        )
+        .add_checked(
+            PropertySpec::string(
+                "pixel-aspect-ratio",
+                "Pixel aspect ratio of frames in raw stream, N/D (1/100 to 100/1)",
+                "1/1",
+            ),
+            |p| {
+                let (n, d) = p.settings().par;
+                format!("{n}/{d}")
+            },
+            |p, _, t| {
+                let expected = "a fraction N/D in 1/100..=100/1";
+                p.settings().par = fraction_value(&t, expected, |n, d| {
+                    if n * 100 < d || n > 100 * d {
+                        Err("out of range")
+                    } else {
+                        Ok(())
+                    }
+                })?;
+                Ok(())
+            },
+        )
+        .add(
+            PropertySpec::uint(
+                "frame-size",
+                "Size of a frame (0 = frames are tightly packed together)",
+                0..=u64::from(u32::MAX),
+                0,
+            ),
+            |p| p.settings().frame_size,
+            |p, v| p.settings().frame_size = v,
+        )
+        .add_checked(
+            PropertySpec::string(
+                "plane-strides",
+                "Strides of the planes in bytes (e.g. plane-strides=\"<320,320>\"; \
+                 empty = the format's default layout)",
+                "",
+            ),
+            |p| format_plane_list(&p.settings().layout().0),
+            |p, _, t| {
+                p.settings().plane_strides = plane_list_value(&t)?;
+                Ok(())
+            },
+        )
+        .add_checked(
+            PropertySpec::string(
+                "plane-offsets",
+                "Offsets of the planes in bytes (e.g. plane-offsets=\"<0,76800>\"; \
+                 empty = the format's default layout)",
+                "",
+            ),
+            |p| format_plane_list(&p.settings().layout().1),
+            |p, _, t| {
+                p.settings().plane_offsets = plane_list_value(&t)?;
+                Ok(())
+            },
+        )
+        .all_only_when_stopped()
+});
+
 /// The element.
 #[derive(Default)]
 pub struct RawVideoParse {
@@ -459,7 +542,11 @@ pub struct RawVideoParse {
 
 impl RawVideoParse {
     fn parse(&self) -> MutexGuard<'_, Parse> {
-        self.parse.lock().unwrap_or_else(|p| p.into_inner())
+        self.parse.lock_ignore_poison()
+    }
+
+    fn settings(&self) -> MutexGuard<'_, Settings> {
+        self.settings.lock_ignore_poison()
     }
 
     /// Sends caps (checked with downstream) and a time segment.
@@ -550,107 +637,20 @@ impl ElementImpl for RawVideoParse {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let state = element.state();
-        if state >= State::Paused {
-            return Err(PropertyError::WrongState {
-                element: element.path(),
-                name: name.to_owned(),
-                state,
-            });
-        }
-        let bad = |value: &str, expected: &str, why: &str| PropertyError::BadValue {
-            element: element.path(),
-            name: name.to_owned(),
-            value: value.to_owned(),
-            expected: expected.to_owned(),
-            why: why.to_owned(),
-        };
-        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
-        match (name, value) {
-            ("format", PropValue::Enum(v)) => s.format = v,
-            ("width", PropValue::Int(v)) => s.width = v,
-            ("height", PropValue::Int(v)) => s.height = v,
-            ("frame-size", PropValue::UInt(v)) => s.frame_size = v,
-            ("framerate", PropValue::String(t)) => {
-                let expected = "a fraction N/D in 0/1..=2147483647/1";
-                let (n, d) = parse_fraction(&t)
-                    .ok_or_else(|| bad(&t, expected, "not a fraction with D > 0"))?;
-                if n < 0 {
-                    return Err(bad(&t, expected, "negative"));
-                }
-                s.framerate = (n, d);
-            }
-            ("pixel-aspect-ratio", PropValue::String(t)) => {
-                let expected = "a fraction N/D in 1/100..=100/1";
-                let (n, d) = parse_fraction(&t)
-                    .ok_or_else(|| bad(&t, expected, "not a fraction with D > 0"))?;
-                let (n64, d64) = (i64::from(n), i64::from(d));
-                if n64 * 100 < d64 || n64 > 100 * d64 {
-                    return Err(bad(&t, expected, "out of range"));
-                }
-                s.par = (n, d);
-            }
-            ("plane-strides" | "plane-offsets", PropValue::String(t)) => {
-                let list = parse_plane_list(&t).ok_or_else(|| {
-                    bad(
-                        &t,
-                        "a list of byte counts like <320,160,160>",
-                        "not a list of non-negative integers",
-                    )
-                })?;
-                if name == "plane-strides" {
-                    s.plane_strides = list;
-                } else {
-                    s.plane_offsets = list;
-                }
-            }
-            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let s = self
-            .settings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        // The layout in effect, as GStreamer reports it.
-        let layout = || {
-            let n = format_from_number(s.format).map_or(0, VideoFormat::n_planes);
-            s.config()
-                .map(|c| {
-                    (
-                        c.info.strides()[..n].to_vec(),
-                        c.info.offsets()[..n].to_vec(),
-                    )
-                })
-                .unwrap_or_else(|_| (s.plane_strides.clone(), s.plane_offsets.clone()))
-        };
-        Some(match name {
-            "format" => PropValue::Enum(s.format),
-            "width" => PropValue::Int(s.width),
-            "height" => PropValue::Int(s.height),
-            "frame-size" => PropValue::UInt(s.frame_size),
-            "framerate" => PropValue::String(format!("{}/{}", s.framerate.0, s.framerate.1)),
-            "pixel-aspect-ratio" => PropValue::String(format!("{}/{}", s.par.0, s.par.1)),
-            "plane-strides" => PropValue::String(format_plane_list(&layout().0)),
-            "plane-offsets" => PropValue::String(format_plane_list(&layout().1)),
-            _ => return None,
-        })
+        PROPERTIES.get(self, name)
     }
 
     fn change_state(&self, _element: &Element, change: StateChange) -> Result<(), ElementError> {
         match change {
             StateChange::ReadyToPaused => {
-                let settings = self
-                    .settings
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .clone();
-                let config = settings.config().map_err(|why| ElementError {
-                    message: format!("invalid raw video settings: {why}"),
-                    debug: Some(format!("{settings:?}")),
+                let settings = self.settings.lock_ignore_poison().clone();
+                let config = settings.config().map_err(|why| {
+                    ElementError::new(format!("invalid raw video settings: {why}"))
+                        .with_debug(format!("{settings:?}"))
                 })?;
                 let mut p = self.parse();
                 p.restart();

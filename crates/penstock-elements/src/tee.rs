@@ -7,8 +7,9 @@ use penstock::buffer::Buffer;
 use penstock::caps::Caps;
 use penstock::element::{Element, ElementFactory, ElementImpl};
 use penstock::flow::{FlowError, FlowResult};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadDirection, PadTemplate};
 use penstock::query::{AllocationQuery, Query};
+use penstock::sync::RwLockExt;
 
 /// The factory.
 pub fn factory() -> ElementFactory {
@@ -19,18 +20,8 @@ pub fn factory() -> ElementFactory {
         description: "1-to-N pipe fitting",
         properties: vec![],
         pad_templates: vec![
-            PadTemplate::new(
-                "sink",
-                PadDirection::Sink,
-                PadPresence::Always,
-                Caps::new_any(),
-            ),
-            PadTemplate::new(
-                "src_%u",
-                PadDirection::Src,
-                PadPresence::Request,
-                Caps::new_any(),
-            ),
+            PadTemplate::always_sink(Caps::new_any()),
+            PadTemplate::request_src("src_%u", Caps::new_any()),
         ],
         create: || Box::new(Tee::default()),
     }
@@ -45,15 +36,12 @@ pub struct Tee {
 impl ElementImpl for Tee {
     fn pad_added(&self, _element: &Element, pad: &Pad) {
         if pad.direction() == PadDirection::Src {
-            self.srcs
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(pad.clone());
+            self.srcs.write_ignore_poison().push(pad.clone());
         }
     }
 
     fn chain(&self, _element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
-        let srcs = self.srcs.read().unwrap_or_else(|p| p.into_inner());
+        let srcs = self.srcs.read_ignore_poison();
         let Some((last, rest)) = srcs.split_last() else {
             return Err(FlowError::NotLinked);
         };
@@ -86,7 +74,7 @@ impl ElementImpl for Tee {
     fn query(&self, element: &Element, pad: &Pad, query: &mut Query) -> bool {
         match query {
             Query::Allocation(q) if pad.direction() == PadDirection::Sink => {
-                let srcs = self.srcs.read().unwrap_or_else(|p| p.into_inner()).clone();
+                let srcs = self.srcs.read_ignore_poison().clone();
                 let mut answers = Vec::new();
                 for p in &srcs {
                     let mut branch =

@@ -23,35 +23,19 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use penstock::PoolConfig;
 use penstock::buffer::{Buffer, BufferMut};
-use penstock::caps::{Caps, Fraction, Value};
+use penstock::caps::Caps;
 use penstock::element::{Element, ElementError, ElementFactory, ElementImpl, StateChange};
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::{self, CopyReason};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadDirection, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool, PoolError};
 use penstock::query::{AllocationQuery, Query};
+use penstock::sync::MutexExt;
 use penstock_video::VideoMeta;
 use penstock_video::convert::{Converter, deinterleave, planes, planes_mut};
 use penstock_video::{VideoFormat, VideoInfo, frame};
 use penstock_video::{VideoPoolConfigExt, VideoQueryExt};
-
-/// Both pads' caps: every format, any size and rate.
-pub fn template_caps() -> Caps {
-    let formats: Vec<Value> = VideoFormat::ALL
-        .iter()
-        .map(|f| Value::from(f.name()))
-        .collect();
-    Caps::builder("video/x-raw")
-        .field("format", Value::list(formats))
-        .field("width", Value::int_range(1, i32::MAX))
-        .field("height", Value::int_range(1, i32::MAX))
-        .field(
-            "framerate",
-            Value::fraction_range(Fraction::new(0, 1), Fraction::new(i32::MAX, 1)),
-        )
-        .build()
-}
 
 /// The factory.
 pub fn factory() -> ElementFactory {
@@ -61,20 +45,7 @@ pub fn factory() -> ElementFactory {
         klass: "Filter/Converter/Video",
         description: "Converts video from one colorspace to another",
         properties: vec![],
-        pad_templates: vec![
-            PadTemplate::new(
-                "sink",
-                PadDirection::Sink,
-                PadPresence::Always,
-                template_caps(),
-            ),
-            PadTemplate::new(
-                "src",
-                PadDirection::Src,
-                PadPresence::Always,
-                template_caps(),
-            ),
-        ],
+        pad_templates: PadTemplate::sink_and_src(crate::templates::raw_video()),
         create: || Box::new(VideoConvert::default()),
     }
 }
@@ -107,7 +78,7 @@ fn err(e: impl std::fmt::Display) -> ElementError {
 /// opened up to every format, within the template.
 fn transform_caps(caps: &Caps) -> Caps {
     if caps.is_any() {
-        return template_caps();
+        return crate::templates::raw_video();
     }
     let mut open = Caps::new_empty();
     for (s, f) in caps.iter() {
@@ -117,7 +88,7 @@ fn transform_caps(caps: &Caps) -> Caps {
         }
         open.append_structure_full(s, f.clone());
     }
-    open.intersect(&template_caps())
+    open.intersect(&crate::templates::raw_video())
 }
 
 /// A format's colour model: YUV, RGB or gray.
@@ -200,17 +171,11 @@ fn transfer_colorimetry(input: &Caps, fi: VideoFormat, output: &mut Caps, fo: Vi
 
 impl VideoConvert {
     fn stream(&self) -> Option<Arc<Stream>> {
-        self.stream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.stream.lock_ignore_poison().clone()
     }
 
     fn set_stream(&self, s: Option<Arc<Stream>>) {
-        let old = std::mem::replace(
-            &mut *self.stream.lock().unwrap_or_else(|p| p.into_inner()),
-            s,
-        );
+        let old = std::mem::replace(&mut *self.stream.lock_ignore_poison(), s);
         if let Some(old) = old {
             let _ = old.pool.set_active(false);
             if let Some(p) = &old.share_luma {
@@ -224,22 +189,21 @@ impl VideoConvert {
         let src = self.src.get().ok_or_else(|| err("no source pad"))?;
         let in_info = match frame::info_from_caps(caps) {
             Some(Ok(i)) => i,
-            Some(Err(e)) => return Err(err(e.to_string())),
+            Some(Err(e)) => return Err(err(e)),
             None => return Err(err(format!("not raw video: {caps}"))),
         };
         let downstream = src.peer_caps(None);
-        let out_caps =
-            choose_output(caps, in_info.format(), &downstream).ok_or_else(|| ElementError {
-                message: format!(
-                    "not negotiated: {} cannot convert {caps} to anything {} takes \
-                     ({downstream})",
-                    element.path(),
-                    src.peer()
-                        .map(|p| p.path())
-                        .unwrap_or_else(|| "(unlinked)".into()),
-                ),
-                debug: Some(format!("downstream: {downstream}")),
-            })?;
+        let out_caps = choose_output(caps, in_info.format(), &downstream).ok_or_else(|| {
+            ElementError::new(format!(
+                "not negotiated: {} cannot convert {caps} to anything {} takes \
+                 ({downstream})",
+                element.path(),
+                src.peer()
+                    .map(|p| p.path())
+                    .unwrap_or_else(|| "(unlinked)".into()),
+            ))
+            .with_debug(format!("downstream: {downstream}"))
+        })?;
         let out_info = match frame::info_from_caps(&out_caps) {
             Some(Ok(i)) => i,
             _ => {
@@ -329,8 +293,7 @@ impl VideoConvert {
             let mut dst = planes_mut(&mut w, &out_layout).map_err(|e| fail(e.to_string()))?;
             stream
                 .converter
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
+                .lock_ignore_poison()
                 .convert(&src, &mut dst)
                 .map_err(|e| fail(e.to_string()))?;
         }

@@ -44,20 +44,21 @@
 //! The pixel copy itself is [`penstock_video::crop`]'s ([`crop_copy`], re-exported here
 //! with [`Crop`] and [`CropError`]); this file is the element around it.
 
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{LazyLock, Mutex, OnceLock};
 
 use penstock::buffer::{Buffer, BufferRef};
 use penstock::caps::{Caps, Value};
 use penstock::element::{
-    Element, ElementFactory, ElementImpl, PropType, PropValue, PropertyError, PropertySpec,
-    StateChange,
+    Element, ElementFactory, ElementImpl, PropValue, PropertyError, PropertySpec, StateChange,
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::{self, CopyReason};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadDirection, PadTemplate};
 use penstock::pool::{AcquireParams, BufferPool, PoolConfig};
+use penstock::property::{PropertyTable, Refused};
 use penstock::query::{AllocationQuery, Query};
+use penstock::sync::MutexExt;
 use penstock_video::VideoInfo;
 pub use penstock_video::crop::{Crop, CropError, crop_copy};
 use penstock_video::frame::info_from_caps;
@@ -66,54 +67,13 @@ use penstock_video::{VideoPoolConfigExt, VideoQueryExt};
 
 /// The factory.
 pub fn factory() -> ElementFactory {
-    let side = |name: &'static str, blurb: &'static str| {
-        PropertySpec::new(
-            name,
-            blurb,
-            PropType::Int {
-                min: -1,
-                max: i64::from(i32::MAX),
-            },
-            PropValue::Int(0),
-        )
-    };
     ElementFactory {
         name: "videocrop",
         long_name: "Crop",
         klass: "Filter/Effect/Video",
         description: "Crops video into a user-defined region",
-        properties: vec![
-            side(
-                "left",
-                "Pixels to crop at left (-1 to auto-crop: not supported)",
-            ),
-            side(
-                "right",
-                "Pixels to crop at right (-1 to auto-crop: not supported)",
-            ),
-            side(
-                "top",
-                "Pixels to crop at top (-1 to auto-crop: not supported)",
-            ),
-            side(
-                "bottom",
-                "Pixels to crop at bottom (-1 to auto-crop: not supported)",
-            ),
-        ],
-        pad_templates: vec![
-            PadTemplate::new(
-                "sink",
-                PadDirection::Sink,
-                PadPresence::Always,
-                crate::videotestsrc::template_caps(),
-            ),
-            PadTemplate::new(
-                "src",
-                PadDirection::Src,
-                PadPresence::Always,
-                crate::videotestsrc::template_caps(),
-            ),
-        ],
+        properties: PROPERTIES.specs(),
+        pad_templates: PadTemplate::sink_and_src(crate::templates::raw_video_and_dma_drm()),
         create: || Box::new(VideoCrop::default()),
     }
 }
@@ -144,6 +104,76 @@ struct Stream {
     mode: Option<Mode>,
 }
 
+/// A side's property value as pixels: -1, GStreamer's automatic crop, is refused.
+fn side_value(v: i64) -> Result<u32, Refused> {
+    u32::try_from(v).map_err(|_| {
+        Refused::new(
+            "a number of pixels from 0 to 2147483647",
+            "-1 (GStreamer's automatic crop to the downstream caps) is not supported; \
+             give the number of pixels to crop",
+        )
+    })
+}
+
+static PROPERTIES: LazyLock<PropertyTable<VideoCrop>> = LazyLock::new(|| {
+    let side = |name: &'static str, blurb: &'static str| {
+        PropertySpec::int(name, blurb, -1..=i64::from(i32::MAX), 0)
+    };
+    PropertyTable::<VideoCrop>::new()
+        .add_checked(
+            side(
+                "left",
+                "Pixels to crop at left (-1 to auto-crop: not supported)",
+            ),
+            |c| i64::from(c.current_crop().left),
+            |c, _, v| {
+                c.crop.lock_ignore_poison().left = side_value(v)?;
+                Ok(())
+            },
+        )
+        .add_checked(
+            side(
+                "right",
+                "Pixels to crop at right (-1 to auto-crop: not supported)",
+            ),
+            |c| i64::from(c.current_crop().right),
+            |c, _, v| {
+                c.crop.lock_ignore_poison().right = side_value(v)?;
+                Ok(())
+            },
+        )
+        .add_checked(
+            side(
+                "top",
+                "Pixels to crop at top (-1 to auto-crop: not supported)",
+            ),
+            |c| i64::from(c.current_crop().top),
+            |c, _, v| {
+                c.crop.lock_ignore_poison().top = side_value(v)?;
+                Ok(())
+            },
+        )
+        .add_checked(
+            side(
+                "bottom",
+                "Pixels to crop at bottom (-1 to auto-crop: not supported)",
+            ),
+            |c| i64::from(c.current_crop().bottom),
+            |c, _, v| {
+                c.crop.lock_ignore_poison().bottom = side_value(v)?;
+                Ok(())
+            },
+        )
+        .after_set(|c, _| {
+            // While streaming, new sizes need new caps: ask upstream to renegotiate.
+            if let Some(sink) = c.sink.get() {
+                if sink.is_linked() && sink.current_caps().is_some() {
+                    sink.push_event(Event::Reconfigure);
+                }
+            }
+        })
+});
+
 /// The element.
 #[derive(Default)]
 pub struct VideoCrop {
@@ -151,10 +181,6 @@ pub struct VideoCrop {
     stream: Mutex<Option<Stream>>,
     src: OnceLock<Pad>,
     sink: OnceLock<Pad>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Adds `delta` to a width or height value, clamped to `1..=i32::MAX` as GStreamer's
@@ -200,7 +226,7 @@ fn shift_caps(caps: &Caps, dx: i64, dy: i64) -> Caps {
 
 impl VideoCrop {
     fn current_crop(&self) -> Crop {
-        *lock(&self.crop)
+        *self.crop.lock_ignore_poison()
     }
 
     /// Caps on the other side of the element for `caps` on `pad`'s side.
@@ -239,7 +265,7 @@ impl VideoCrop {
             s.set("width", Value::Int(output.width() as i32));
             s.set("height", Value::Int(output.height() as i32));
         }
-        let old = lock(&self.stream).replace(Stream {
+        let old = self.stream.lock_ignore_poison().replace(Stream {
             crop,
             input,
             output,
@@ -262,7 +288,7 @@ impl VideoCrop {
     /// Asks downstream how to crop (see the module docs).
     fn decide(&self, element: &Element) -> Result<(), String> {
         let (crop, output, out_caps) = {
-            let guard = lock(&self.stream);
+            let guard = self.stream.lock_ignore_poison();
             let s = guard.as_ref().ok_or("no caps yet")?;
             (s.crop, s.output.clone(), s.out_caps.clone())
         };
@@ -291,7 +317,7 @@ impl VideoCrop {
                 Mode::Copy(pool)
             }
         };
-        let mut guard = lock(&self.stream);
+        let mut guard = self.stream.lock_ignore_poison();
         let s = guard.as_mut().ok_or("no caps yet")?;
         stop_mode(s.mode.replace(mode));
         Ok(())
@@ -382,47 +408,11 @@ impl ElementImpl for VideoCrop {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let PropValue::Int(v) = value else {
-            return Err(PropertyError::not_writable(element, name, &value));
-        };
-        let v = u32::try_from(v).map_err(|_| PropertyError::BadValue {
-            element: element.path(),
-            name: name.to_owned(),
-            value: v.to_string(),
-            expected: "a number of pixels from 0 to 2147483647".to_owned(),
-            why: "-1 (GStreamer's automatic crop to the downstream caps) is not supported; \
-                  give the number of pixels to crop"
-                .to_owned(),
-        })?;
-        {
-            let mut c = lock(&self.crop);
-            match name {
-                "left" => c.left = v,
-                "right" => c.right = v,
-                "top" => c.top = v,
-                "bottom" => c.bottom = v,
-                _ => return Err(PropertyError::not_writable(element, name, &value)),
-            }
-        }
-        // While streaming, new sizes need new caps: ask upstream to renegotiate.
-        if let Some(sink) = self.sink.get() {
-            if sink.is_linked() && sink.current_caps().is_some() {
-                sink.push_event(Event::Reconfigure);
-            }
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let c = self.current_crop();
-        let v = match name {
-            "left" => c.left,
-            "right" => c.right,
-            "top" => c.top,
-            "bottom" => c.bottom,
-            _ => return None,
-        };
-        Some(PropValue::Int(i64::from(v)))
+        PROPERTIES.get(self, name)
     }
 
     fn change_state(
@@ -431,14 +421,16 @@ impl ElementImpl for VideoCrop {
         change: StateChange,
     ) -> Result<(), penstock::element::ElementError> {
         if change == StateChange::PausedToReady {
-            stop_mode(lock(&self.stream).take().and_then(|s| s.mode));
+            stop_mode(self.stream.lock_ignore_poison().take().and_then(|s| s.mode));
         }
         Ok(())
     }
 
     fn chain(&self, element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
         let src = self.src.get().ok_or(FlowError::NotLinked)?;
-        let undecided = lock(&self.stream)
+        let undecided = self
+            .stream
+            .lock_ignore_poison()
             .as_ref()
             .ok_or(FlowError::NotNegotiated)?
             .mode
@@ -450,7 +442,7 @@ impl ElementImpl for VideoCrop {
             }
         }
         let out = {
-            let guard = lock(&self.stream);
+            let guard = self.stream.lock_ignore_poison();
             let s = guard.as_ref().ok_or(FlowError::NotNegotiated)?;
             match s.mode.as_ref().ok_or(FlowError::NotNegotiated)? {
                 Mode::Passthrough => buffer,
@@ -485,7 +477,7 @@ impl ElementImpl for VideoCrop {
     fn src_event(&self, element: &Element, _pad: &Pad, event: Event) -> bool {
         if event == Event::Reconfigure {
             // Downstream changed what it accepts: decide again before the next buffer.
-            if let Some(s) = lock(&self.stream).as_mut() {
+            if let Some(s) = self.stream.lock_ignore_poison().as_mut() {
                 stop_mode(s.mode.take());
             }
         }
@@ -552,7 +544,7 @@ impl ElementImpl for VideoCrop {
                     input,
                     mode: Some(Mode::Meta { min }),
                     ..
-                }) = lock(&self.stream).as_ref()
+                }) = self.stream.lock_ignore_poison().as_ref()
                 {
                     q.add_pool(None, input.size(), *min, 0);
                 }

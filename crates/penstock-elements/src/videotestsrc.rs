@@ -1,21 +1,23 @@
 //! `videotestsrc`: renders GStreamer's test patterns straight into buffers acquired from
 //! the negotiated pool (no intermediate frame, no copy).
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use penstock::allocator::{AllocationParams, Allocator};
 use penstock::basesrc::{BaseSrc, BufferAdapter, PushSource};
 use penstock::buffer::Buffer;
-use penstock::caps::{Caps, Fraction, Value};
+use penstock::caps::{Caps, Fraction};
 use penstock::drm::DrmFormat;
 use penstock::element::{
-    Element, ElementError, ElementFactory, PropType, PropValue, PropertyError, PropertySpec,
+    Element, ElementError, ElementFactory, PropValue, PropertyError, PropertySpec,
 };
 use penstock::flow::FlowError;
-use penstock::pad::{PadDirection, PadPresence, PadTemplate};
+use penstock::pad::PadTemplate;
 use penstock::pool::{AcquireParams, BufferPool};
+use penstock::property::PropertyTable;
 use penstock::query::AllocationQuery;
+use penstock::sync::MutexExt;
 use penstock::{ClockTime, PoolConfig};
 use penstock_video::VideoMeta;
 use penstock_video::dma_drm::{self, VideoInfoDmaDrm};
@@ -39,30 +41,6 @@ fn pattern_values() -> &'static [(i32, &'static str, &'static str)] {
     })
 }
 
-/// The source pad's caps: every supported format, any size and rate, in system memory
-/// and, as LINEAR `DMA_DRM` caps, in DMA-BUF memory (rendered straight into a DMA-BUF
-/// from the kernel's system heap or udmabuf).
-pub fn template_caps() -> Caps {
-    let formats: Vec<Value> = VideoFormat::ALL
-        .iter()
-        .map(|f| Value::from(f.name()))
-        .collect();
-    let mut caps = Caps::builder("video/x-raw")
-        .field("format", Value::list(formats))
-        .field("width", Value::int_range(1, i32::MAX))
-        .field("height", Value::int_range(1, i32::MAX))
-        .field(
-            "framerate",
-            Value::fraction_range(Fraction::new(0, 1), Fraction::new(i32::MAX, 1)),
-        )
-        .build();
-    // Every format has a DRM fourcc, so the conversion cannot fail.
-    if let Ok(dma) = dma_drm::raw_caps_to_dma_drm(&caps) {
-        caps.append(dma);
-    }
-    caps
-}
-
 /// The factory.
 pub fn factory() -> ElementFactory {
     ElementFactory {
@@ -70,46 +48,9 @@ pub fn factory() -> ElementFactory {
         long_name: "Video test source",
         klass: "Source/Video",
         description: "Creates a test video stream",
-        properties: vec![
-            crate::num_buffers_property(
-                "Number of buffers to output before sending EOS (-1 = unlimited)",
-            ),
-            PropertySpec::new(
-                "is-live",
-                "Whether to act as a live source (pace buffers at the frame rate)",
-                PropType::Bool,
-                PropValue::Bool(false),
-            ),
-            PropertySpec::new(
-                "pattern",
-                "Type of test pattern to generate",
-                PropType::Enum(pattern_values()),
-                PropValue::Enum(0),
-            ),
-            PropertySpec::new(
-                "foreground-color",
-                "Foreground color to use (big-endian ARGB)",
-                PropType::UInt {
-                    min: 0,
-                    max: u32::MAX as u64,
-                },
-                PropValue::UInt(0xffff_ffff),
-            ),
-            PropertySpec::new(
-                "background-color",
-                "Background color to use (big-endian ARGB)",
-                PropType::UInt {
-                    min: 0,
-                    max: u32::MAX as u64,
-                },
-                PropValue::UInt(0xff00_0000),
-            ),
-        ],
-        pad_templates: vec![PadTemplate::new(
-            "src",
-            PadDirection::Src,
-            PadPresence::Always,
-            template_caps(),
+        properties: PROPERTIES.specs(),
+        pad_templates: vec![PadTemplate::always_src(
+            crate::templates::raw_video_and_dma_drm(),
         )],
         create: || Box::new(BaseSrc::new(VideoTestSrc::default())),
     }
@@ -172,6 +113,56 @@ fn render_colorimetry(
     Ok(c)
 }
 
+static PROPERTIES: LazyLock<PropertyTable<VideoTestSrc>> = LazyLock::new(|| {
+    PropertyTable::<VideoTestSrc>::new()
+        .add(
+            crate::num_buffers_property(
+                "Number of buffers to output before sending EOS (-1 = unlimited)",
+            ),
+            |s| s.settings.lock_ignore_poison().num_buffers,
+            |s, v| s.settings.lock_ignore_poison().num_buffers = v,
+        )
+        .add(
+            PropertySpec::bool(
+                "is-live",
+                "Whether to act as a live source (pace buffers at the frame rate)",
+                false,
+            ),
+            |s| s.settings.lock_ignore_poison().is_live,
+            |s, v| s.settings.lock_ignore_poison().is_live = v,
+        )
+        .add(
+            PropertySpec::enumeration(
+                "pattern",
+                "Type of test pattern to generate",
+                pattern_values(),
+                0,
+            ),
+            |s| s.settings.lock_ignore_poison().pattern,
+            |s, v| s.settings.lock_ignore_poison().pattern = v,
+        )
+        .add(
+            PropertySpec::uint(
+                "foreground-color",
+                "Foreground color to use (big-endian ARGB)",
+                0..=u64::from(u32::MAX),
+                0xffff_ffff,
+            ),
+            |s| u64::from(s.settings.lock_ignore_poison().foreground),
+            |s, v| s.settings.lock_ignore_poison().foreground = v as u32,
+        )
+        .add(
+            PropertySpec::uint(
+                "background-color",
+                "Background color to use (big-endian ARGB)",
+                0..=u64::from(u32::MAX),
+                0xff00_0000,
+            ),
+            |s| u64::from(s.settings.lock_ignore_poison().background),
+            |s, v| s.settings.lock_ignore_poison().background = v as u32,
+        )
+});
+
 /// The source.
 pub struct VideoTestSrc {
     settings: Mutex<Settings>,
@@ -209,16 +200,12 @@ fn err(e: impl std::fmt::Display) -> ElementError {
 
 impl VideoTestSrc {
     fn settings(&self) -> Settings {
-        self.settings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.settings.lock_ignore_poison().clone()
     }
 
     fn pool(&self) -> Option<BufferPool> {
         self.stream
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .lock_ignore_poison()
             .as_ref()
             .map(|s| s.pool.clone())
     }
@@ -264,8 +251,8 @@ impl PushSource for VideoTestSrc {
     fn set_caps(&self, _element: &Element, caps: &Caps) -> Result<(), ElementError> {
         let s = caps.structure(0).ok_or_else(|| err("empty caps"))?;
         let (format, dmabuf) = if dma_drm::is_dma_drm(s) {
-            let dma = VideoInfoDmaDrm::from_caps(caps).map_err(|e| err(e.to_string()))?;
-            let layout = dma.cpu_layout().map_err(|e| err(e.to_string()))?;
+            let dma = VideoInfoDmaDrm::from_caps(caps).map_err(err)?;
+            let layout = dma.cpu_layout().map_err(err)?;
             (layout.format(), Some(dma.drm_format()))
         } else {
             let format = s
@@ -293,7 +280,7 @@ impl PushSource for VideoTestSrc {
             .map(ClockTime::from_nseconds);
         let colorimetry = render_colorimetry(s, &info).map_err(err)?;
         let info = info.with_colorimetry(colorimetry);
-        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(Pending {
+        *self.pending.lock_ignore_poison() = Some(Pending {
             info,
             frame_duration: duration,
             dmabuf,
@@ -312,8 +299,7 @@ impl PushSource for VideoTestSrc {
             dmabuf,
         } = self
             .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .lock_ignore_poison()
             .take()
             .ok_or_else(|| err("allocation before caps"))?;
         let min = query.pools.first().map_or(0, |p| p.min).max(2);
@@ -375,7 +361,7 @@ impl PushSource for VideoTestSrc {
             ..RenderOptions::default()
         };
         let renderer = Renderer::new(pattern, &info, options).map_err(err)?;
-        let mut guard = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.stream.lock_ignore_poison();
         // After a reconfigure the stream goes on: keep the frame count and clock.
         let (n, started) = guard
             .as_ref()
@@ -396,7 +382,7 @@ impl PushSource for VideoTestSrc {
     }
 
     fn stop(&self, _element: &Element) {
-        if let Some(s) = self.stream.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(s) = self.stream.lock_ignore_poison().take() {
             let _ = s.pool.set_active(false);
         }
     }
@@ -430,7 +416,7 @@ impl PushSource for VideoTestSrc {
         // Acquire without holding the stream lock: `unlock` takes it to set the pool
         // flushing, and an acquire may wait for a buffer to come back.
         let pool = {
-            let guard = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+            let guard = self.stream.lock_ignore_poison();
             let stream = guard.as_ref().ok_or(FlowError::NotNegotiated)?;
             if settings.num_buffers >= 0 && stream.n >= settings.num_buffers as u64 {
                 return Err(FlowError::Eos);
@@ -440,7 +426,7 @@ impl PushSource for VideoTestSrc {
         let mut buf = pool
             .acquire(AcquireParams::default())
             .map_err(|_| FlowError::Flushing)?;
-        let mut guard = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.stream.lock_ignore_poison();
         let stream = guard.as_mut().ok_or(FlowError::NotNegotiated)?;
         let n = stream.n;
         let (offsets, strides) = match buf.meta::<VideoMeta>() {
@@ -488,27 +474,10 @@ impl PushSource for VideoTestSrc {
         name: &str,
         value: PropValue,
     ) -> Result<(), PropertyError> {
-        let mut s = self.settings.lock().unwrap_or_else(|p| p.into_inner());
-        match (name, value) {
-            ("num-buffers", PropValue::Int(v)) => s.num_buffers = v,
-            ("is-live", PropValue::Bool(v)) => s.is_live = v,
-            ("pattern", PropValue::Enum(v)) => s.pattern = v,
-            ("foreground-color", PropValue::UInt(v)) => s.foreground = v as u32,
-            ("background-color", PropValue::UInt(v)) => s.background = v as u32,
-            (_, value) => return Err(PropertyError::not_writable(element, name, &value)),
-        }
-        Ok(())
+        PROPERTIES.set(self, element, name, value)
     }
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-        let s = self.settings();
-        Some(match name {
-            "num-buffers" => PropValue::Int(s.num_buffers),
-            "is-live" => PropValue::Bool(s.is_live),
-            "pattern" => PropValue::Enum(s.pattern),
-            "foreground-color" => PropValue::UInt(u64::from(s.foreground)),
-            "background-color" => PropValue::UInt(u64::from(s.background)),
-            _ => return None,
-        })
+        PROPERTIES.get(self, name)
     }
 }

@@ -16,7 +16,7 @@ use penstock::event::Event;
 use penstock::flow::FlowResult;
 use penstock::ledger;
 use penstock::memory::Memory;
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
 use penstock::pipeline::Pipeline;
 use penstock::pool::{BufferPool, PoolConfig, PoolError, PoolImpl};
 use penstock::query::Query;
@@ -134,10 +134,7 @@ fn registry() -> Registry {
         klass: "Sink/Video",
         description: "proposes a device pool that counts its requeues",
         properties: vec![],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
+        pad_templates: vec![PadTemplate::always_sink(
             "video/x-raw".parse::<Caps>().unwrap(),
         )],
         create: || Box::new(ToySink::default()),

@@ -12,7 +12,7 @@ use penstock::caps::Caps;
 use penstock::element::{Element, ElementFactory, ElementImpl, PropValue, State};
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
 use penstock::pipeline::Pipeline;
 use penstock::pool::{AcquireParams, BufferPool};
 use penstock::query::Query;
@@ -97,12 +97,7 @@ fn registry() -> penstock::element::Registry {
         klass: "Source",
         description: "test",
         properties: vec![],
-        pad_templates: vec![PadTemplate::new(
-            "src",
-            PadDirection::Src,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        pad_templates: vec![PadTemplate::always_src(Caps::new_any())],
         create: || Box::new(BaseSrc::new(PoolSrc)),
     });
     r.register(ElementFactory {
@@ -111,12 +106,7 @@ fn registry() -> penstock::element::Registry {
         klass: "Sink",
         description: "test",
         properties: vec![],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        pad_templates: vec![PadTemplate::always_sink(Caps::new_any())],
         create: || Box::new(GateSink),
     });
     r

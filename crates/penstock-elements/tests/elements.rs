@@ -20,7 +20,7 @@ use penstock::element::{
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger;
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
 use penstock::pipeline::{Pipeline, PipelineError, RunReport};
 use penstock::pool::{AcquireParams, BufferPool};
 use penstock::query::{AllocationQuery, Query};
@@ -261,12 +261,7 @@ fn registry() -> Registry {
         klass: "Source",
         description: "numbered pooled buffers",
         properties: vec![],
-        pad_templates: vec![PadTemplate::new(
-            "src",
-            PadDirection::Src,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        pad_templates: vec![PadTemplate::always_src(Caps::new_any())],
         create: || Box::new(BaseSrc::new(StepSrc::default())),
     });
     r.register(ElementFactory {
@@ -275,12 +270,7 @@ fn registry() -> Registry {
         klass: "Sink",
         description: "records buffers",
         properties: vec![],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        pad_templates: vec![PadTemplate::always_sink(Caps::new_any())],
         create: || Box::new(TestSink::default()),
     });
     r.register(ElementFactory {
@@ -289,12 +279,7 @@ fn registry() -> Registry {
         klass: "Sink",
         description: "records buffers of some formats",
         properties: vec![],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
-            RESTRICTED.parse().unwrap(),
-        )],
+        pad_templates: vec![PadTemplate::always_sink(RESTRICTED.parse().unwrap())],
         create: || Box::new(TestSink::default()),
     });
     r

@@ -12,12 +12,13 @@ use penstock::bus::MessageKind;
 use penstock::element::Element;
 use penstock::ledger;
 use penstock::pipeline::{Pipeline, PipelineError, RunReport};
+use penstock::sync::MutexExt;
 use sha1::{Digest, Sha1};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+    SERIAL.lock_ignore_poison()
 }
 
 /// A scratch directory removed on drop.

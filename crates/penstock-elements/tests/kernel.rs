@@ -17,7 +17,8 @@ use penstock::event::Event;
 use penstock::flow::FlowResult;
 use penstock::ledger;
 use penstock::memory::Memory;
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
+use penstock::sync::MutexExt;
 
 /// Whether this kernel exports DMA-BUFs for software frames (else: not run, or a
 /// failure under `PENSTOCK_REQUIRE_KERNEL=1`).
@@ -67,12 +68,7 @@ fn registry() -> Registry {
         klass: "Sink",
         description: "records memory types and bytes of every buffer",
         properties: vec![],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        pad_templates: vec![PadTemplate::always_sink(Caps::new_any())],
         create: || {
             let log = LOG.lock().unwrap().clone().expect("log set by the test");
             Box::new(RecordSink(log))
@@ -83,7 +79,7 @@ fn registry() -> Registry {
 
 /// Runs `line ! recordsink` and returns what the sink got and the copies made.
 fn run(line: &str) -> (Vec<Received>, ledger::LedgerSnapshot) {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = ONE_AT_A_TIME.lock_ignore_poison();
     let log: Log = Arc::default();
     *LOG.lock().unwrap() = Some(Arc::clone(&log));
     let text = format!("{line} ! recordsink");

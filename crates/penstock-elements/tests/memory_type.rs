@@ -16,7 +16,7 @@ use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger;
 use penstock::memory::{Memory, MemoryBackend, MemoryError, MemoryFlags, MemoryType};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
 use penstock::pipeline::Pipeline;
 use penstock::query::Query;
 use penstock_video::VideoQueryExt;
@@ -121,12 +121,7 @@ fn registry() -> Registry {
             klass: "Source",
             description: "test",
             properties: vec![],
-            pad_templates: vec![PadTemplate::new(
-                "src",
-                PadDirection::Src,
-                PadPresence::Always,
-                caps.clone(),
-            )],
+            pad_templates: vec![PadTemplate::always_src(caps.clone())],
             create: if native {
                 || {
                     Box::new(BaseSrc::new(Src {
@@ -150,12 +145,7 @@ fn registry() -> Registry {
         klass: "Sink",
         description: "test",
         properties: vec![],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
-            caps,
-        )],
+        pad_templates: vec![PadTemplate::always_sink(caps)],
         create: || Box::new(Sink),
     });
     r

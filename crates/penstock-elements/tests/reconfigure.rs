@@ -10,7 +10,7 @@ use penstock::caps::Caps;
 use penstock::element::{Element, ElementFactory, ElementImpl, PropValue, Registry};
 use penstock::event::Event;
 use penstock::flow::FlowResult;
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
 use penstock::pipeline::Pipeline;
 
 /// Sizes and pts of the buffers the sink saw, and the capsfilter to change.
@@ -58,12 +58,7 @@ fn changing_a_capsfilter_mid_stream_renegotiates_the_source() {
         klass: "Sink",
         description: "test",
         properties: vec![],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        pad_templates: vec![PadTemplate::always_sink(Caps::new_any())],
         create: || Box::new(SwitchSink),
     });
     let mut p = Pipeline::new("reconf");

@@ -15,7 +15,7 @@ use penstock::caps::Caps;
 use penstock::element::{Element, ElementError, ElementFactory, Registry};
 use penstock::flow::FlowError;
 use penstock::ledger;
-use penstock::pad::{PadDirection, PadPresence, PadTemplate};
+use penstock::pad::PadTemplate;
 use penstock::pipeline::Pipeline;
 use penstock::query::AllocationQuery;
 use penstock_video::VideoMeta;
@@ -77,10 +77,7 @@ fn registry() -> Registry {
         klass: "Source/Video",
         description: "GRAY8 frames with a 16-byte stride",
         properties: vec![],
-        pad_templates: vec![PadTemplate::new(
-            "src",
-            PadDirection::Src,
-            PadPresence::Always,
+        pad_templates: vec![PadTemplate::always_src(
             "video/x-raw, format=GRAY8, width=8, height=4, framerate=30/1"
                 .parse::<Caps>()
                 .unwrap(),

@@ -12,7 +12,7 @@ use penstock::event::Event;
 use penstock::flow::FlowResult;
 use penstock::launch;
 use penstock::ledger::{self, CopyReason};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
 use penstock::query::Query;
 use penstock_video::VideoMeta;
 use penstock_video::VideoQueryExt;
@@ -145,12 +145,7 @@ fn registry() -> Registry {
                 PropValue::Bool(false),
             ),
         ],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        pad_templates: vec![PadTemplate::always_sink(Caps::new_any())],
         create: || Box::new(CaptureSink::default()),
     });
     r

@@ -15,7 +15,7 @@ use penstock::element::{Element, ElementFactory, ElementImpl, PropValue, Registr
 use penstock::event::Event;
 use penstock::flow::FlowResult;
 use penstock::ledger::{self, CopyReason};
-use penstock::pad::{Pad, PadDirection, PadPresence, PadTemplate};
+use penstock::pad::{Pad, PadTemplate};
 use penstock::pipeline::{Pipeline, PipelineError};
 use penstock::query::Query;
 use penstock_elements::videocrop::crop_copy;
@@ -98,12 +98,7 @@ fn sink_factory(name: &'static str, create: fn() -> Box<dyn ElementImpl>) -> Ele
         klass: "Sink",
         description: "keeps buffers, answers the allocation query with some metas",
         properties: vec![],
-        pad_templates: vec![PadTemplate::new(
-            "sink",
-            PadDirection::Sink,
-            PadPresence::Always,
-            Caps::new_any(),
-        )],
+        pad_templates: vec![PadTemplate::always_sink(Caps::new_any())],
         create,
     }
 }
@@ -447,10 +442,7 @@ fn a_crop_meta_pointing_outside_the_frame_is_an_error() {
         klass: "Source/Video",
         description: "a frame whose crop meta leaves it",
         properties: vec![],
-        pad_templates: vec![PadTemplate::new(
-            "src",
-            PadDirection::Src,
-            PadPresence::Always,
+        pad_templates: vec![PadTemplate::always_src(
             "video/x-raw, format=GRAY8, width=8, height=4, framerate=30/1"
                 .parse::<Caps>()
                 .unwrap(),

@@ -213,6 +213,7 @@ pub fn negotiate_caps(
                     peer
                 ),
                 debug: Some(format!("{}: {ours}\n{peer}: {theirs}", pad.path())),
+                element: None,
             });
         }
     };
@@ -332,6 +333,7 @@ fn explain_downstream(pad: &Pad, ours: &Caps) -> Option<ElementError> {
                         sink.path()
                     ),
                     debug: Some(format!("{from}: {acc}\n{}: {restriction}", sink.path())),
+                    element: None,
                 });
             }
         }
@@ -436,9 +438,9 @@ impl<S: PushSource> ElementImpl for BaseSrc<S> {
         match change {
             StateChange::ReadyToPaused => self.src.start(element),
             StateChange::PausedToPlaying => {
-                let pad = element.src_pad().ok_or_else(|| {
-                    ElementError::new(format!("{} has no source pad", element.path()))
-                })?;
+                let pad = element
+                    .src_pad()
+                    .ok_or_else(|| ElementError::new("no source pad"))?;
                 self.src.unlock_stop(element);
                 let src = Arc::clone(&self.src);
                 let el = element.clone();

@@ -5,6 +5,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::element::State;
+use crate::sync::{CondvarExt, MutexExt};
 
 /// What a message says.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,7 +108,7 @@ impl Bus {
     }
 
     fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
-        self.shared.queue.lock().unwrap_or_else(|p| p.into_inner())
+        self.shared.queue.lock_ignore_poison()
     }
 
     /// Posts a message; never blocks. A droppable message (anything but an error or
@@ -147,17 +148,13 @@ impl Bus {
                 return Some(m);
             }
             q = match deadline {
-                None => self.shared.ready.wait(q).unwrap_or_else(|p| p.into_inner()),
+                None => self.shared.ready.wait_ignore_poison(q),
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return None;
                     }
-                    self.shared
-                        .ready
-                        .wait_timeout(q, left)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0
+                    self.shared.ready.wait_timeout_ignore_poison(q, left).0
                 }
             };
         }

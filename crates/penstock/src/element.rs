@@ -25,6 +25,7 @@ use crate::event::Event;
 use crate::flow::{FlowError, FlowResult};
 use crate::pad::{Pad, PadDirection, PadPresence, PadTemplate};
 use crate::query::{CapsQuery, Query};
+use crate::sync::{MutexExt, RwLockExt};
 
 /// Element states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -84,13 +85,20 @@ impl StateChange {
 }
 
 /// An error of an element, with a message for the user.
+///
+/// Element implementations write only what went wrong; the framework adds the element's
+/// path once, when the error leaves the element ([`Element::set_state`] fills
+/// [`element`](Self::element), a bus message carries it as its source), so a message
+/// must not start with the path itself.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{message}")]
+#[error("{}{message}", .element.as_ref().map(|p| format!("{p}: ")).unwrap_or_default())]
 pub struct ElementError {
     /// What went wrong.
     pub message: String,
     /// Details for developers.
     pub debug: Option<String>,
+    /// The path of the element the error came from, added by the framework.
+    pub element: Option<String>,
 }
 
 impl ElementError {
@@ -99,7 +107,24 @@ impl ElementError {
         ElementError {
             message: message.into(),
             debug: None,
+            element: None,
         }
+    }
+
+    /// The error with details for developers.
+    #[must_use]
+    pub fn with_debug(mut self, debug: impl Into<String>) -> Self {
+        self.debug = Some(debug.into());
+        self
+    }
+
+    /// The error attributed to `element`, unless it already names one.
+    #[must_use]
+    pub fn in_element(mut self, element: &Element) -> Self {
+        if self.element.is_none() {
+            self.element = Some(element.path());
+        }
+        self
     }
 }
 
@@ -273,6 +298,89 @@ impl PropertySpec {
             ty,
             default,
         }
+    }
+
+    /// A boolean property.
+    pub fn bool(name: &'static str, blurb: &'static str, default: bool) -> Self {
+        PropertySpec::new(name, blurb, PropType::Bool, PropValue::Bool(default))
+    }
+
+    /// A signed integer property in `range`.
+    pub fn int(
+        name: &'static str,
+        blurb: &'static str,
+        range: std::ops::RangeInclusive<i64>,
+        default: i64,
+    ) -> Self {
+        let (min, max) = range.into_inner();
+        PropertySpec::new(
+            name,
+            blurb,
+            PropType::Int { min, max },
+            PropValue::Int(default),
+        )
+    }
+
+    /// An unsigned integer property in `range`.
+    pub fn uint(
+        name: &'static str,
+        blurb: &'static str,
+        range: std::ops::RangeInclusive<u64>,
+        default: u64,
+    ) -> Self {
+        let (min, max) = range.into_inner();
+        PropertySpec::new(
+            name,
+            blurb,
+            PropType::UInt { min, max },
+            PropValue::UInt(default),
+        )
+    }
+
+    /// A floating-point property in `range`.
+    pub fn double(
+        name: &'static str,
+        blurb: &'static str,
+        range: std::ops::RangeInclusive<f64>,
+        default: f64,
+    ) -> Self {
+        let (min, max) = range.into_inner();
+        PropertySpec::new(
+            name,
+            blurb,
+            PropType::Double { min, max },
+            PropValue::Double(default),
+        )
+    }
+
+    /// A string property.
+    pub fn string(name: &'static str, blurb: &'static str, default: &str) -> Self {
+        PropertySpec::new(
+            name,
+            blurb,
+            PropType::String,
+            PropValue::String(default.to_owned()),
+        )
+    }
+
+    /// An enum property: `values` are (value, nick, description).
+    pub fn enumeration(
+        name: &'static str,
+        blurb: &'static str,
+        values: &'static [(i32, &'static str, &'static str)],
+        default: i32,
+    ) -> Self {
+        PropertySpec::new(
+            name,
+            blurb,
+            PropType::Enum(values),
+            PropValue::Enum(default),
+        )
+    }
+
+    /// A caps property.
+    pub fn caps(name: &'static str, blurb: &'static str, default: Caps) -> Self {
+        PropertySpec::new(name, blurb, PropType::Caps, PropValue::Caps(default))
     }
 
     fn expected(&self) -> String {
@@ -544,10 +652,48 @@ impl ElementFactory {
     }
 }
 
+/// A crate's elements, registered in one call: penstock's static plugins.
+///
+/// Every crate that offers elements exports one (`penstock_elements::PLUGIN`); an
+/// application builds its [`Registry`] from the plugins it links with
+/// ([`Registry::with_plugins`]), so a new element crate is one more entry in that list.
+///
+/// ```
+/// use penstock::element::{Plugin, Registry};
+///
+/// fn register(registry: &mut Registry) {
+///     // registry.register(mysrc::factory());
+///     let _ = registry;
+/// }
+///
+/// pub const PLUGIN: Plugin = Plugin {
+///     name: "my-elements",
+///     description: "my sources and sinks",
+///     register,
+/// };
+///
+/// let registry = Registry::with_plugins(&[PLUGIN]);
+/// assert_eq!(registry.plugins().collect::<Vec<_>>(), ["my-elements"]);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Plugin {
+    /// The plugin's name (by convention its crate's).
+    pub name: &'static str,
+    /// What its elements are for.
+    pub description: &'static str,
+    /// Adds the plugin's factories to a registry.
+    pub register: fn(&mut Registry),
+}
+
 /// Element factories by name.
 #[derive(Default, Debug)]
 pub struct Registry {
     factories: BTreeMap<&'static str, Arc<ElementFactory>>,
+    /// The plugin each factory came from (none for a factory registered directly).
+    origins: BTreeMap<&'static str, &'static str>,
+    plugins: Vec<&'static str>,
+    /// The plugin being registered.
+    registering: Option<&'static str>,
     counters: Mutex<BTreeMap<&'static str, u32>>,
 }
 
@@ -571,9 +717,43 @@ impl Registry {
         Registry::default()
     }
 
+    /// A registry with the factories of every plugin in `plugins`, in order.
+    pub fn with_plugins(plugins: &[Plugin]) -> Self {
+        let mut r = Registry::new();
+        for p in plugins {
+            r.register_plugin(p);
+        }
+        r
+    }
+
+    /// Adds every factory of `plugin` (a later plugin's factory replaces an earlier one
+    /// of the same name, as [`register`](Self::register) does).
+    pub fn register_plugin(&mut self, plugin: &Plugin) {
+        let outer = self.registering.replace(plugin.name);
+        (plugin.register)(self);
+        self.registering = outer;
+        if !self.plugins.contains(&plugin.name) {
+            self.plugins.push(plugin.name);
+        }
+    }
+
     /// Adds a factory (replacing one of the same name).
     pub fn register(&mut self, factory: ElementFactory) {
+        match self.registering {
+            Some(plugin) => self.origins.insert(factory.name, plugin),
+            None => self.origins.remove(factory.name),
+        };
         self.factories.insert(factory.name, Arc::new(factory));
+    }
+
+    /// The names of the plugins registered, in order.
+    pub fn plugins(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.plugins.iter().copied()
+    }
+
+    /// The plugin factory `name` came from (`None`: unknown, or registered directly).
+    pub fn plugin_of(&self, name: &str) -> Option<&'static str> {
+        self.origins.get(name).copied()
     }
 
     /// The factory named `name`.
@@ -609,7 +789,7 @@ impl Registry {
         let name = match name {
             Some(n) => n.to_owned(),
             None => {
-                let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+                let mut c = self.counters.lock_ignore_poison();
                 let n = c.entry(f.name).or_insert(0);
                 let name = format!("{}{}", f.name, n);
                 *n += 1;
@@ -733,28 +913,20 @@ impl Element {
 
     /// `pipeline0/queue0`, or the name outside a pipeline.
     pub fn path(&self) -> String {
-        match &*self.0.parent_path.read().unwrap_or_else(|p| p.into_inner()) {
+        match &*self.0.parent_path.read_ignore_poison() {
             Some(p) => format!("{p}/{}", self.0.name),
             None => self.0.name.clone(),
         }
     }
 
     pub(crate) fn set_parent(&self, path: String, bus: Bus) {
-        *self
-            .0
-            .parent_path
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = Some(path);
-        *self.0.bus.write().unwrap_or_else(|p| p.into_inner()) = Some(bus);
+        *self.0.parent_path.write_ignore_poison() = Some(path);
+        *self.0.bus.write_ignore_poison() = Some(bus);
     }
 
     /// All pads.
     pub fn pads(&self) -> Vec<Pad> {
-        self.0
-            .pads
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.0.pads.read_ignore_poison().clone()
     }
 
     /// Source pads.
@@ -777,8 +949,7 @@ impl Element {
     pub fn pad(&self, name: &str) -> Option<Pad> {
         self.0
             .pads
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .read_ignore_poison()
             .iter()
             .find(|p| p.name() == name)
             .cloned()
@@ -788,8 +959,7 @@ impl Element {
     pub fn src_pad(&self) -> Option<Pad> {
         self.0
             .pads
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .read_ignore_poison()
             .iter()
             .find(|p| p.direction() == PadDirection::Src)
             .cloned()
@@ -799,8 +969,7 @@ impl Element {
     pub fn sink_pad(&self) -> Option<Pad> {
         self.0
             .pads
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .read_ignore_poison()
             .iter()
             .find(|p| p.direction() == PadDirection::Sink)
             .cloned()
@@ -830,11 +999,7 @@ impl Element {
                 ))
             })?;
         let pad_name = {
-            let mut c = self
-                .0
-                .request_counter
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
+            let mut c = self.0.request_counter.lock_ignore_poison();
             match name {
                 Some(name) => {
                     // Later unnamed requests must not take this name.
@@ -852,14 +1017,10 @@ impl Element {
         };
         let pad = Pad::new(pad_name, t.clone());
         pad.set_parent(Arc::downgrade(&self.0));
-        if *self.0.state.lock().unwrap_or_else(|p| p.into_inner()) >= State::Paused {
+        if *self.0.state.lock_ignore_poison() >= State::Paused {
             pad.reset_for_streaming();
         }
-        self.0
-            .pads
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(pad.clone());
+        self.0.pads.write_ignore_poison().push(pad.clone());
         self.0.imp.pad_added(self, &pad);
         Ok(pad)
     }
@@ -942,7 +1103,7 @@ impl Element {
 
     /// Current state.
     pub fn state(&self) -> State {
-        *self.0.state.lock().unwrap_or_else(|p| p.into_inner())
+        *self.0.state.lock_ignore_poison()
     }
 
     /// Goes step by step to `target`, posting a state-changed message per step.
@@ -971,9 +1132,9 @@ impl Element {
             }
             if let Err(e) = self.0.imp.change_state(self, change) {
                 self.post_error(&e.message, e.debug.clone());
-                return Err(e);
+                return Err(e.in_element(self));
             }
-            *self.0.state.lock().unwrap_or_else(|p| p.into_inner()) = next;
+            *self.0.state.lock_ignore_poison() = next;
             self.post(MessageKind::StateChanged {
                 old: current,
                 new: next,
@@ -993,11 +1154,13 @@ impl Element {
     /// Stops and joins the element's streaming threads (after [`unlock`](Self::unlock)).
     pub fn stop_tasks(&self) {
         self.unlock();
-        let tasks = std::mem::take(&mut *self.0.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        let tasks = std::mem::take(&mut *self.0.tasks.lock_ignore_poison());
         for (stop, _) in &tasks {
             stop.store(true, Ordering::Release);
         }
         for (_, handle) in tasks {
+            // A panic in `f` is caught and posted by the thread itself; this is for one
+            // that escaped (a panic while posting).
             if handle.join().is_err() {
                 self.post_error("a streaming thread panicked", None);
             }
@@ -1007,6 +1170,10 @@ impl Element {
     /// Starts a streaming thread calling `f` until it returns [`TaskControl::Stop`] or
     /// the element stops its tasks.
     ///
+    /// A panic in `f` ends the task at once and is posted on the bus as an error from
+    /// this element (with the panic's message), so the pipeline stops with it instead
+    /// of waiting for data that will not come.
+    ///
     /// # Errors
     /// [`ElementError`] if the thread cannot be spawned.
     pub fn spawn_task<F>(&self, what: &str, mut f: F) -> Result<(), ElementError>
@@ -1015,27 +1182,40 @@ impl Element {
     {
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = Arc::clone(&stop);
+        let element = Arc::downgrade(&self.0);
+        let task = what.to_owned();
         let handle = std::thread::Builder::new()
             .name(format!("{}:{what}", self.name()))
             .spawn(move || {
                 while !stop2.load(Ordering::Acquire) {
-                    if f() == TaskControl::Stop {
-                        break;
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut f)) {
+                        Ok(TaskControl::Continue) => {}
+                        Ok(TaskControl::Stop) => break,
+                        Err(payload) => {
+                            if let Some(inner) = element.upgrade() {
+                                Element(inner).post_error(
+                                    &format!(
+                                        "streaming thread '{task}' panicked: {}",
+                                        panic_message(payload.as_ref())
+                                    ),
+                                    None,
+                                );
+                            }
+                            break;
+                        }
                     }
                 }
             })
-            .map_err(|e| ElementError::new(format!("cannot start a streaming thread: {e}")))?;
-        self.0
-            .tasks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((stop, handle));
+            .map_err(|e| {
+                ElementError::new(format!("cannot start a streaming thread: {e}")).in_element(self)
+            })?;
+        self.0.tasks.lock_ignore_poison().push((stop, handle));
         Ok(())
     }
 
     /// Posts a message on the pipeline's bus.
     pub fn post(&self, kind: MessageKind) {
-        if let Some(bus) = &*self.0.bus.read().unwrap_or_else(|p| p.into_inner()) {
+        if let Some(bus) = &*self.0.bus.read_ignore_poison() {
             bus.post(self.path(), kind);
         }
     }
@@ -1156,6 +1336,17 @@ fn request_index(template: &str, name: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// The text of a panic's payload (`panic!("...")` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "(no message)"
+    }
+}
+
 fn flow_name(e: FlowError) -> &'static str {
     match e {
         FlowError::Flushing => "flushing",
@@ -1200,7 +1391,7 @@ mod tests {
         ) -> Result<(), PropertyError> {
             match (name, value) {
                 ("level", PropValue::Int(v)) => {
-                    *self.level.lock().unwrap_or_else(|p| p.into_inner()) = v;
+                    *self.level.lock_ignore_poison() = v;
                     Ok(())
                 }
                 (_, value) => Err(PropertyError::not_writable(element, name, &value)),
@@ -1208,8 +1399,7 @@ mod tests {
         }
 
         fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
-            (name == "level")
-                .then(|| PropValue::Int(*self.level.lock().unwrap_or_else(|p| p.into_inner())))
+            (name == "level").then(|| PropValue::Int(*self.level.lock_ignore_poison()))
         }
     }
 

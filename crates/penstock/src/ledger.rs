@@ -27,6 +27,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::sync::MutexExt;
+
 /// Why a copy was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CopyReason {
@@ -273,7 +275,7 @@ thread_local! {
 /// element or per API site, not per buffer).
 pub fn site_id(name: impl Into<Arc<str>>) -> SiteId {
     let name = name.into();
-    let mut guard = INTERNED.lock().unwrap_or_else(|p| p.into_inner());
+    let mut guard = INTERNED.lock_ignore_poison();
     let table = guard.get_or_insert_with(|| Interned {
         ids: HashMap::new(),
         names: Vec::new(),
@@ -291,15 +293,13 @@ fn site_name(id: u32) -> Option<Arc<str>> {
     if id == 0 {
         return None;
     }
-    let guard = INTERNED.lock().unwrap_or_else(|p| p.into_inner());
+    let guard = INTERNED.lock_ignore_poison();
     guard.as_ref()?.names.get(id as usize - 1).cloned()
 }
 
 fn sites() -> MutexGuard<'static, BTreeMap<String, SiteTotals>> {
     // A panic while holding this lock leaves consistent data behind (plain counters).
-    SITES
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    SITES.lock_ignore_poison()
 }
 
 fn with_site<R>(fallback: &str, f: impl FnOnce(&mut SiteTotals) -> R) -> R {

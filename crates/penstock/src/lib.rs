@@ -28,8 +28,10 @@ pub mod meta;
 pub mod pad;
 pub mod pipeline;
 pub mod pool;
+pub mod property;
 pub mod query;
 pub mod spin;
+pub mod sync;
 pub mod time;
 
 pub use allocator::{AllocationParams, Allocator, SystemAllocator};

@@ -17,6 +17,7 @@ use crate::element::{Element, ElementInner};
 use crate::event::Event;
 use crate::flow::{FlowError, FlowResult};
 use crate::query::{CapsQuery, Query};
+use crate::sync::{MutexExt, RwLockExt};
 
 /// Direction of a pad.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,6 +85,34 @@ impl PadTemplate {
             presence,
             caps,
         }
+    }
+
+    /// An always source pad named `src`.
+    pub fn always_src(caps: Caps) -> Self {
+        PadTemplate::new("src", PadDirection::Src, PadPresence::Always, caps)
+    }
+
+    /// An always sink pad named `sink`.
+    pub fn always_sink(caps: Caps) -> Self {
+        PadTemplate::new("sink", PadDirection::Sink, PadPresence::Always, caps)
+    }
+
+    /// Request source pads named from `name` (`src_%u` makes `src_0`, `src_1`...).
+    pub fn request_src(name: &'static str, caps: Caps) -> Self {
+        PadTemplate::new(name, PadDirection::Src, PadPresence::Request, caps)
+    }
+
+    /// Request sink pads named from `name` (`sink_%u`).
+    pub fn request_sink(name: &'static str, caps: Caps) -> Self {
+        PadTemplate::new(name, PadDirection::Sink, PadPresence::Request, caps)
+    }
+
+    /// The `sink` and `src` always pads of a one-in-one-out element, both with `caps`.
+    pub fn sink_and_src(caps: Caps) -> Vec<Self> {
+        vec![
+            PadTemplate::always_sink(caps.clone()),
+            PadTemplate::always_src(caps),
+        ]
     }
 }
 
@@ -264,34 +293,22 @@ impl Pad {
 
     /// The linked pad.
     pub fn peer(&self) -> Option<Pad> {
-        self.0
-            .peer
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.0.peer.read_ignore_poison().clone()
     }
 
     /// True if linked.
     pub fn is_linked(&self) -> bool {
-        self.0
-            .peer
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
+        self.0.peer.read_ignore_poison().is_some()
     }
 
     /// The caps set on this pad by a caps event.
     pub fn current_caps(&self) -> Option<Caps> {
-        self.0
-            .caps
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.0.caps.lock_ignore_poison().clone()
     }
 
     /// The last sticky event of the same kind as `like` (matching by name).
     pub fn sticky_event(&self, name: &str) -> Option<Event> {
-        let sticky = self.0.sticky.lock().unwrap_or_else(|p| p.into_inner());
+        let sticky = self.0.sticky.lock_ignore_poison();
         sticky.iter().find(|e| e.name() == name).cloned()
     }
 
@@ -313,11 +330,7 @@ impl Pad {
     /// When the first buffer since streaming started reached this (sink) pad's element:
     /// the moment GStreamer would call it prerolled.
     pub fn first_buffer_at(&self) -> Option<Instant> {
-        *self
-            .0
-            .first_buffer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        *self.0.first_buffer.lock_ignore_poison()
     }
 
     #[cold]
@@ -325,8 +338,7 @@ impl Pad {
     fn mark_first_buffer(&self) {
         self.0
             .first_buffer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .lock_ignore_poison()
             .get_or_insert_with(Instant::now);
     }
 
@@ -337,19 +349,11 @@ impl Pad {
 
     pub(crate) fn reset_for_streaming(&self) {
         self.0.buffers.store(0, Ordering::Relaxed);
-        *self
-            .0
-            .first_buffer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = None;
+        *self.0.first_buffer.lock_ignore_poison() = None;
         self.0.eos.store(false, Ordering::Release);
         self.0.flushing.store(false, Ordering::Release);
-        self.0
-            .sticky
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-        *self.0.caps.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.0.sticky.lock_ignore_poison().clear();
+        *self.0.caps.lock_ignore_poison() = None;
     }
 
     /// Links `src` to `sink`, checking directions, existing links and that their
@@ -399,7 +403,7 @@ impl Pad {
     /// Replaces the peer and moves the link generation on (under the lock, so a reader
     /// that saw the new generation reads the new peer). Returns the old peer.
     fn set_peer(&self, peer: Option<Pad>) -> Option<Pad> {
-        let mut guard = self.0.peer.write().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.0.peer.write_ignore_poison();
         let old = std::mem::replace(&mut *guard, peer);
         self.0.link.store(next_link_generation(), Ordering::Release);
         old
@@ -512,7 +516,7 @@ impl Pad {
     fn store_event(&self, event: &Event) {
         match event {
             Event::Caps(c) => {
-                *self.0.caps.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+                *self.0.caps.lock_ignore_poison() = Some(c.clone());
             }
             Event::Eos => self.0.eos.store(true, Ordering::Release),
             Event::FlushStart => self.set_flushing(true),
@@ -523,7 +527,7 @@ impl Pad {
             _ => {}
         }
         if event.is_sticky() {
-            let mut sticky = self.0.sticky.lock().unwrap_or_else(|p| p.into_inner());
+            let mut sticky = self.0.sticky.lock_ignore_poison();
             sticky.retain(|e| e.name() != event.name());
             sticky.push(event.clone());
         }

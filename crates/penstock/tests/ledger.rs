@@ -7,11 +7,12 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use penstock::ledger::{self, CopyReason, Totals};
+use penstock::sync::MutexExt;
 
 static LOCK: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+    LOCK.lock_ignore_poison()
 }
 
 #[test]

@@ -117,7 +117,7 @@ pub fn run(mut args: Args) -> Result<(), Failure> {
     let stats = args.stats_json.as_deref().map(StatsOut::open).transpose()?;
     let summary_to_stderr = matches!(stats, Some(StatsOut::Stdout));
     let text = join_words(&args.pipeline);
-    let registry = penstock_elements::registry();
+    let registry = crate::plugins::registry();
     let pipeline = penstock::launch::build(&registry, &text).map_err(|e| {
         let mut msg = format!("ERROR: pipeline could not be constructed: {e}");
         if std::io::stderr().is_terminal() {

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use penstock::sync::MutexExt;
 use penstock_video::{VideoFormat, VideoInfo};
 
 /// `gst-launch-1.0` if installed. `None` (after printing why) when it is missing and
@@ -151,7 +152,7 @@ pub fn run_parallel<J: Sync, R: Send>(
                         break;
                     }
                     let r = f(&jobs[i]);
-                    slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
+                    slots.lock_ignore_poison()[i] = Some(r);
                 }
             });
         }

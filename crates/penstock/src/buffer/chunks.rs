@@ -1,13 +1,14 @@
 //! Frames wrapped from externally owned chunks, released once.
 
 use super::*;
+use crate::sync::MutexExt;
 
 /// Runs a release callback once, when the last chunk memory of a frame is gone.
 struct ReleaseToken(Mutex<Option<Box<dyn FnOnce() + Send>>>);
 
 impl Drop for ReleaseToken {
     fn drop(&mut self) {
-        let f = self.0.get_mut().unwrap_or_else(|p| p.into_inner()).take();
+        let f = self.0.get_mut_ignore_poison().take();
         if let Some(f) = f {
             f();
         }

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use smallvec::SmallVec;
 
 use crate::buffer::{BufferFlags, BufferMut, BufferRef, PoolLink};
+use crate::sync::{CondvarExt, MutexExt};
 
 pub use config::{AcquireParams, BufferLayout, PoolConfig, PoolError, PoolStats};
 pub use imp::{DefaultPoolImpl, PoolImpl, default_alloc_buffer};
@@ -56,7 +57,7 @@ pub(crate) struct Shared {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state is plain counters and a list: still consistent after a panic elsewhere.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock_ignore_poison()
     }
 }
 
@@ -415,7 +416,7 @@ impl BufferPool {
                 });
             }
             st.waiters += 1;
-            st = self.shared.cond.wait(st).unwrap_or_else(|p| p.into_inner());
+            st = self.shared.cond.wait_ignore_poison(st);
             st.waiters -= 1;
         }
     }
@@ -439,8 +440,7 @@ impl BufferPool {
             let (guard, _) = self
                 .shared
                 .cond
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(|p| p.into_inner());
+                .wait_timeout_ignore_poison(st, deadline - now);
             st = guard;
             st.idle_waiters -= 1;
         }
