@@ -1,15 +1,15 @@
-//! `identity`: passes buffers through untouched (no lock, no copy).
+//! `identity`: passes buffers through untouched (no lock, no copy): a transform that is
+//! always in passthrough.
 
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{LazyLock, OnceLock};
 
-use penstock::buffer::Buffer;
+use penstock::basetransform::{BaseTransform, Transform};
 use penstock::caps::Caps;
 use penstock::element::{
-    Element, ElementFactory, ElementImpl, PropValue, PropertyError, PropertySpec,
+    Element, ElementError, ElementFactory, PropValue, PropertyError, PropertySpec,
 };
-use penstock::flow::{FlowError, FlowResult};
-use penstock::pad::{Pad, PadTemplate};
+use penstock::pad::PadTemplate;
 use penstock::property::PropertyTable;
 
 /// The factory.
@@ -21,7 +21,7 @@ pub fn factory() -> ElementFactory {
         description: "Pass data without modification",
         properties: PROPERTIES.specs(),
         pad_templates: PadTemplate::sink_and_src(Caps::new_any()),
-        create: || Box::new(Identity::default()),
+        create: || Box::new(BaseTransform::new(Identity::default())),
     }
 }
 
@@ -34,26 +34,30 @@ static PROPERTIES: LazyLock<PropertyTable<Identity>> = LazyLock::new(|| {
     )
 });
 
-/// The element.
+/// The element's logic (the element is a [`BaseTransform`] of it).
 pub struct Identity {
-    src: OnceLock<Pad>,
     silent: AtomicBool,
 }
 
 impl Default for Identity {
     fn default() -> Self {
         Identity {
-            src: OnceLock::new(),
             silent: AtomicBool::new(true),
         }
     }
 }
 
-impl ElementImpl for Identity {
-    fn init(&self, element: &Element) {
-        if let Some(p) = element.src_pad() {
-            let _ = self.src.set(p);
-        }
+impl Transform for Identity {
+    const ALWAYS_PASSTHROUGH: bool = true;
+
+    /// The caps go on as they came, fixed or not.
+    fn fixate_caps(
+        &self,
+        _element: &Element,
+        incaps: &Caps,
+        _othercaps: Caps,
+    ) -> Result<Caps, ElementError> {
+        Ok(incaps.clone())
     }
 
     fn set_property(
@@ -67,9 +71,5 @@ impl ElementImpl for Identity {
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
         PROPERTIES.get(self, name)
-    }
-
-    fn chain(&self, _element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
-        self.src.get().ok_or(FlowError::NotLinked)?.push(buffer)
     }
 }

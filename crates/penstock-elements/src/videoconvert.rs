@@ -17,19 +17,25 @@
 //! NV12 → I420 when downstream understands VideoMeta: the output buffer *shares* the
 //! input's luma memory (no copy) and only the chroma planes are written, into a small
 //! pooled memory; the VideoMeta gives the planes' offsets across the two memories.
+//!
+//! The element is a [`BaseTransform`]: the base runs the allocation query, passes
+//! buffers through, forwards events and fixes the output caps with this file's choice
+//! of format; this file answers caps queries, chooses the output format and converts.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use penstock::PoolConfig;
+use penstock::basetransform::{
+    Allocation, BaseTransform, Transform, TransformMode, configure_pool,
+};
 use penstock::buffer::{Buffer, BufferMut};
 use penstock::caps::Caps;
-use penstock::element::{Element, ElementError, ElementFactory, ElementImpl, StateChange};
-use penstock::event::Event;
+use penstock::element::{Element, ElementError, ElementFactory};
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::{self, CopyReason};
+use penstock::memory::Memory;
 use penstock::pad::{Pad, PadDirection, PadTemplate};
-use penstock::pool::{AcquireParams, BufferPool, PoolError};
+use penstock::pool::{AcquireParams, BufferPool};
 use penstock::query::{AllocationQuery, Query};
 use penstock::sync::MutexExt;
 use penstock_video::VideoMeta;
@@ -46,7 +52,7 @@ pub fn factory() -> ElementFactory {
         description: "Converts video from one colorspace to another",
         properties: vec![],
         pad_templates: PadTemplate::sink_and_src(crate::templates::raw_video()),
-        create: || Box::new(VideoConvert::default()),
+        create: || Box::new(BaseTransform::new(VideoConvert::default())),
     }
 }
 
@@ -55,18 +61,16 @@ struct Stream {
     in_info: VideoInfo,
     out_info: VideoInfo,
     converter: Mutex<Converter>,
-    pool: BufferPool,
     /// NV12 → I420 with a shared luma memory: a pool of chroma-only buffers.
     share_luma: Option<BufferPool>,
 }
 
-/// The element.
+/// The element's logic (the element is a [`BaseTransform`] of it).
 #[derive(Default)]
 pub struct VideoConvert {
-    sink: OnceLock<Pad>,
-    src: OnceLock<Pad>,
-    /// Input caps = output caps: push buffers as they come (read without a lock).
-    passthrough: AtomicBool,
+    /// Input and output of the caps (a conversion), for the allocation decided after
+    /// them.
+    sides: Mutex<Option<(VideoInfo, VideoInfo)>>,
     stream: Mutex<Option<Arc<Stream>>>,
 }
 
@@ -169,6 +173,19 @@ fn transfer_colorimetry(input: &Caps, fi: VideoFormat, output: &mut Caps, fo: Vi
     }
 }
 
+/// Where the chain's output of one buffer comes from.
+enum Output {
+    /// A frame from the output pool, converted whole.
+    Frame,
+    /// NV12 → I420: the input's luma memory (shared) and a chroma buffer.
+    SharedLuma {
+        /// The input's luma plane.
+        y_mem: Memory,
+        /// Its length.
+        y_len: usize,
+    },
+}
+
 impl VideoConvert {
     fn stream(&self) -> Option<Arc<Stream>> {
         self.stream.lock_ignore_poison().clone()
@@ -176,75 +193,18 @@ impl VideoConvert {
 
     fn set_stream(&self, s: Option<Arc<Stream>>) {
         let old = std::mem::replace(&mut *self.stream.lock_ignore_poison(), s);
-        if let Some(old) = old {
-            let _ = old.pool.set_active(false);
-            if let Some(p) = &old.share_luma {
-                let _ = p.set_active(false);
-            }
+        if let Some(p) = old.as_ref().and_then(|old| old.share_luma.as_ref()) {
+            let _ = p.set_active(false);
         }
     }
 
-    /// New input caps: pick and send the output caps, then set up the conversion.
-    fn set_caps(&self, element: &Element, caps: &Caps) -> Result<(), ElementError> {
-        let src = self.src.get().ok_or_else(|| err("no source pad"))?;
-        let in_info = match frame::info_from_caps(caps) {
-            Some(Ok(i)) => i,
-            Some(Err(e)) => return Err(err(e)),
-            None => return Err(err(format!("not raw video: {caps}"))),
-        };
-        let downstream = src.peer_caps(None);
-        let out_caps = choose_output(caps, in_info.format(), &downstream).ok_or_else(|| {
-            ElementError::new(format!(
-                "not negotiated: {} cannot convert {caps} to anything {} takes \
-                 ({downstream})",
-                element.path(),
-                src.peer()
-                    .map(|p| p.path())
-                    .unwrap_or_else(|| "(unlinked)".into()),
-            ))
-            .with_debug(format!("downstream: {downstream}"))
-        })?;
-        let out_info = match frame::info_from_caps(&out_caps) {
-            Some(Ok(i)) => i,
-            _ => {
-                return Err(err(format!("bad output caps {out_caps}")));
-            }
-        };
-        let converter = Converter::new(&in_info, &out_info).map_err(err)?;
-        let passthrough = out_info.format() == in_info.format() && converter.keeps_samples();
-        // Passthrough is decided before downstream sees the caps, so that an allocation
-        // query coming back from upstream is forwarded.
-        self.passthrough.store(passthrough, Ordering::Release);
-        if !src.push_event(Event::Caps(out_caps.clone())) {
-            return Err(err(format!(
-                "not negotiated: downstream of {} refused {out_caps}",
-                src.path()
-            )));
-        }
-        if passthrough {
-            self.set_stream(None);
-            return Ok(());
-        }
-        let mut q = Query::Allocation(AllocationQuery::new(out_caps, true));
-        src.peer_query(&mut q);
-        let Query::Allocation(q) = q else {
-            return Err(err("allocation query changed kind"));
-        };
-        let stream = decide_allocation(element, &q, converter, in_info, out_info)?;
-        self.set_stream(Some(Arc::new(stream)));
-        Ok(())
-    }
-
-    fn convert(
-        &self,
-        element: &Element,
+    /// The layout `buffer` is read in: its VideoMeta's, else the caps'; it must be the
+    /// caps' format and size.
+    fn input_layout(
         stream: &Stream,
         buffer: &Buffer,
-    ) -> Result<Buffer, FlowError> {
-        let fail = |what: String| {
-            element.post_error(&what, None);
-            FlowError::Error
-        };
+        fail: &dyn Fn(String) -> FlowError,
+    ) -> Result<VideoInfo, FlowError> {
         let in_layout = match buffer.meta::<VideoMeta>() {
             Some(m) => m
                 .layout(buffer.size())
@@ -265,17 +225,48 @@ impl VideoConvert {
                 stream.in_info.height()
             )));
         }
-        if let Some(chroma_pool) = &stream.share_luma {
-            if let Some(out) =
-                self.convert_sharing_luma(stream, chroma_pool, buffer, &in_layout, &fail)?
-            {
-                return Ok(out);
-            }
+        Ok(in_layout)
+    }
+
+    /// How `buffer` is converted: sharing its luma when the stream does and the luma
+    /// lies inside one memory, else into a whole frame.
+    fn output_kind(stream: &Stream, buffer: &Buffer, in_layout: &VideoInfo) -> Output {
+        if stream.share_luma.is_none() {
+            return Output::Frame;
         }
-        let mut out = stream
-            .pool
-            .acquire(AcquireParams::default())
-            .map_err(|_| FlowError::Flushing)?;
+        let (w, h) = (in_layout.width() as usize, in_layout.height() as usize);
+        let y_len = in_layout.stride(0) * (h - 1) + w;
+        let Some((idx, 1, skip)) = buffer.find_memory(in_layout.offset(0), y_len) else {
+            return Output::Frame;
+        };
+        match buffer.memory(idx).and_then(|m| m.share(skip, y_len).ok()) {
+            Some(y_mem) => Output::SharedLuma { y_mem, y_len },
+            None => Output::Frame,
+        }
+    }
+
+    fn convert(
+        &self,
+        element: &Element,
+        stream: &Stream,
+        buffer: &Buffer,
+        out: &mut BufferMut,
+    ) -> FlowResult {
+        let fail = |what: String| {
+            element.post_error(&what, None);
+            FlowError::Error
+        };
+        let in_layout = Self::input_layout(stream, buffer, &fail)?;
+        if let Output::SharedLuma { y_mem, y_len } = Self::output_kind(stream, buffer, &in_layout) {
+            return Self::convert_sharing_luma(
+                stream,
+                buffer,
+                &in_layout,
+                (y_mem, y_len),
+                out,
+                &fail,
+            );
+        }
         let out_layout = match out.meta::<VideoMeta>() {
             Some(m) => m
                 .layout(out.size())
@@ -298,31 +289,20 @@ impl VideoConvert {
                 .map_err(|e| fail(e.to_string()))?;
         }
         ledger::record_copy(CopyReason::Convert, stream.out_info.size(), "videoconvert");
-        copy_attributes(buffer, &mut out);
-        Ok(out.freeze())
+        Ok(())
     }
 
-    /// NV12 → I420 with the input's luma memory shared into the output: only the
-    /// chroma is written. `None` when the input's luma is not inside one memory.
+    /// NV12 → I420 with the input's luma memory shared into the output (a buffer from
+    /// the chroma pool): only the chroma is written.
     fn convert_sharing_luma(
-        &self,
         stream: &Stream,
-        chroma_pool: &BufferPool,
         buffer: &Buffer,
         in_layout: &VideoInfo,
+        (y_mem, y_len): (Memory, usize),
+        out: &mut BufferMut,
         fail: &dyn Fn(String) -> FlowError,
-    ) -> Result<Option<Buffer>, FlowError> {
+    ) -> FlowResult {
         let (w, h) = (in_layout.width() as usize, in_layout.height() as usize);
-        let y_len = in_layout.stride(0) * (h - 1) + w;
-        let Some((idx, 1, skip)) = buffer.find_memory(in_layout.offset(0), y_len) else {
-            return Ok(None);
-        };
-        let Some(y_mem) = buffer.memory(idx).and_then(|m| m.share(skip, y_len).ok()) else {
-            return Ok(None);
-        };
-        let mut out = chroma_pool
-            .acquire(AcquireParams::default())
-            .map_err(|_| FlowError::Flushing)?;
         let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
         let cstride = stream.out_info.stride(1);
         let csize = cstride * ch;
@@ -357,28 +337,18 @@ impl VideoConvert {
         meta.offset[2] = y_len + csize;
         meta.stride[2] = cstride;
         out.add_meta(meta);
-        copy_attributes(buffer, &mut out);
-        Ok(Some(out.freeze()))
+        Ok(())
     }
-}
-
-fn copy_attributes(from: &Buffer, to: &mut BufferMut) {
-    to.set_pts(from.pts());
-    to.set_dts(from.dts());
-    to.set_duration(from.duration());
-    to.set_offset(from.offset());
-    to.set_offset_end(from.offset_end());
-    to.set_flags(from.flags());
 }
 
 /// Configures the output pool from downstream's answer.
 fn decide_allocation(
     element: &Element,
     q: &AllocationQuery,
-    converter: Converter,
     in_info: VideoInfo,
     out_info: VideoInfo,
-) -> Result<Stream, ElementError> {
+) -> Result<(Stream, BufferPool), ElementError> {
+    let converter = Converter::new(&in_info, &out_info).map_err(err)?;
     let min = q.pools.first().map_or(0, |p| p.min).max(2);
     let mut config = PoolConfig::video(out_info.clone())
         .min_max(min, 0)
@@ -394,16 +364,7 @@ fn decide_allocation(
         Some(p) => p,
         None => BufferPool::new(format!("{}-pool", element.name())),
     };
-    match pool.set_config(config) {
-        Ok(_) => {}
-        Err(PoolError::Config {
-            proposal: Some(p), ..
-        }) => {
-            pool.set_config(*p).map_err(err)?;
-        }
-        Err(e) => return Err(err(e)),
-    }
-    pool.set_active(true).map_err(err)?;
+    configure_pool(&pool, config)?;
     // Sharing the luma needs downstream to read planes through the video meta, and no
     // stride or padding demands of its own.
     let share_luma = (meta
@@ -420,116 +381,181 @@ fn decide_allocation(
         Ok(p)
     })
     .transpose()?;
-    Ok(Stream {
-        in_info,
-        out_info,
-        converter: Mutex::new(converter),
+    Ok((
+        Stream {
+            in_info,
+            out_info,
+            converter: Mutex::new(converter),
+            share_luma,
+        },
         pool,
-        share_luma,
-    })
+    ))
 }
 
-impl ElementImpl for VideoConvert {
-    fn init(&self, element: &Element) {
-        if let Some(p) = element.src_pad() {
-            let _ = self.src.set(p);
-        }
-        if let Some(p) = element.sink_pad() {
-            let _ = self.sink.set(p);
+impl Transform for VideoConvert {
+    fn transform_caps(
+        &self,
+        _element: &Element,
+        _direction: PadDirection,
+        caps: &Caps,
+        filter: Option<&Caps>,
+    ) -> Caps {
+        let open = transform_caps(caps);
+        match filter {
+            Some(f) => f.intersect(&open),
+            None => open,
         }
     }
 
-    fn change_state(&self, _element: &Element, change: StateChange) -> Result<(), ElementError> {
-        if change == StateChange::PausedToReady {
-            self.set_stream(None);
-            self.passthrough.store(false, Ordering::Release);
+    /// What the other side's peer takes, with the format opened: its whole answer, not
+    /// the part within the conversion's formats (the base's default), so that
+    /// negotiation reaches the caps event and its error names the conversion and what
+    /// downstream takes.
+    fn query_caps(&self, element: &Element, pad: &Pad, filter: Option<&Caps>) -> Caps {
+        let other = match pad.direction() {
+            PadDirection::Sink => element.src_pad(),
+            PadDirection::Src => element.sink_pad(),
+        };
+        let theirs = other.map_or_else(Caps::new_any, |p| p.peer_caps(None));
+        let caps = transform_caps(&theirs).intersect(&pad.template().caps);
+        match filter {
+            Some(f) => f.intersect(&caps),
+            None => caps,
         }
-        Ok(())
+    }
+
+    /// The input's format if downstream takes it, else the closest it takes.
+    fn fixate_caps(
+        &self,
+        element: &Element,
+        incaps: &Caps,
+        othercaps: Caps,
+    ) -> Result<Caps, ElementError> {
+        let in_info = match frame::info_from_caps(incaps) {
+            Some(Ok(i)) => i,
+            Some(Err(e)) => return Err(err(e)),
+            None => return Err(err(format!("not raw video: {incaps}"))),
+        };
+        choose_output(incaps, in_info.format(), &othercaps).ok_or_else(|| {
+            // Name all that downstream takes, not only its part within the conversion.
+            let src = element.src_pad();
+            let downstream = src
+                .as_ref()
+                .map_or_else(Caps::new_any, |p| p.peer_caps(None));
+            ElementError::new(format!(
+                "not negotiated: {} cannot convert {incaps} to anything {} takes \
+                 ({downstream})",
+                element.path(),
+                src.and_then(|p| p.peer())
+                    .map(|p| p.path())
+                    .unwrap_or_else(|| "(unlinked)".into()),
+            ))
+            .with_debug(format!("downstream: {downstream}"))
+        })
+    }
+
+    /// Passthrough when the format stays and the conversion keeps every sample, else a
+    /// conversion.
+    fn set_caps(
+        &self,
+        _element: &Element,
+        incaps: &Caps,
+        outcaps: &Caps,
+    ) -> Result<TransformMode, ElementError> {
+        let in_info = match frame::info_from_caps(incaps) {
+            Some(Ok(i)) => i,
+            Some(Err(e)) => return Err(err(e)),
+            None => return Err(err(format!("not raw video: {incaps}"))),
+        };
+        let out_info = match frame::info_from_caps(outcaps) {
+            Some(Ok(i)) => i,
+            _ => return Err(err(format!("bad output caps {outcaps}"))),
+        };
+        let converter = Converter::new(&in_info, &out_info).map_err(err)?;
+        if out_info.format() == in_info.format() && converter.keeps_samples() {
+            self.set_stream(None);
+            *self.sides.lock_ignore_poison() = None;
+            return Ok(TransformMode::Passthrough);
+        }
+        *self.sides.lock_ignore_poison() = Some((in_info, out_info));
+        Ok(TransformMode::NewBuffer)
+    }
+
+    fn decide_allocation(
+        &self,
+        element: &Element,
+        query: &AllocationQuery,
+        _answered: bool,
+        _mode: TransformMode,
+    ) -> Result<Allocation, ElementError> {
+        let (input, output) = self
+            .sides
+            .lock_ignore_poison()
+            .clone()
+            .ok_or_else(|| err("no caps"))?;
+        let (stream, pool) = decide_allocation(element, query, input, output)?;
+        self.set_stream(Some(Arc::new(stream)));
+        Ok(Allocation::new_buffers(Some(pool)))
+    }
+
+    /// We read any layout a video meta describes.
+    fn propose_allocation(
+        &self,
+        _element: &Element,
+        _mode: TransformMode,
+        query: &mut Query,
+    ) -> bool {
+        if let Query::Allocation(q) = query {
+            q.add_video_meta(None);
+            if let Some(Ok(info)) = frame::info_from_caps(&q.caps) {
+                q.add_pool(None, info.size(), 2, 0);
+            }
+        }
+        true
+    }
+
+    fn prepare_output_buffer(
+        &self,
+        element: &Element,
+        input: &Buffer,
+        pool: Option<&BufferPool>,
+    ) -> Result<BufferMut, FlowError> {
+        let stream = self.stream().ok_or(FlowError::NotNegotiated)?;
+        let fail = |what: String| {
+            element.post_error(&what, None);
+            FlowError::Error
+        };
+        let in_layout = Self::input_layout(&stream, input, &fail)?;
+        let pool = match (
+            &stream.share_luma,
+            Self::output_kind(&stream, input, &in_layout),
+        ) {
+            (Some(chroma), Output::SharedLuma { .. }) => chroma,
+            _ => pool.ok_or(FlowError::NotNegotiated)?,
+        };
+        pool.acquire(AcquireParams::default())
+            .map_err(|_| FlowError::Flushing)
+    }
+
+    fn transform(&self, element: &Element, input: &Buffer, output: &mut BufferMut) -> FlowResult {
+        let stream = self.stream().ok_or(FlowError::NotNegotiated)?;
+        self.convert(element, &stream, input, output)
     }
 
     fn unlock(&self, _element: &Element) {
-        if let Some(s) = self.stream() {
-            s.pool.set_flushing(true);
-            if let Some(p) = &s.share_luma {
-                p.set_flushing(true);
-            }
+        if let Some(p) = self.stream().as_ref().and_then(|s| s.share_luma.as_ref()) {
+            p.set_flushing(true);
         }
     }
 
-    fn chain(&self, element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
-        let src = self.src.get().ok_or(FlowError::NotLinked)?;
-        if self.passthrough.load(Ordering::Acquire) {
-            return src.push(buffer);
-        }
-        let stream = self.stream().ok_or(FlowError::NotNegotiated)?;
-        let out = self.convert(element, &stream, &buffer)?;
-        // The input goes back to its pool after the output: an output sharing its luma
-        // is usually released downstream within this push, so the input's memory is
-        // unshared again when the input returns and its pool can reuse it.
-        let result = src.push(out);
-        drop(buffer);
-        result
-    }
-
-    fn sink_event(&self, element: &Element, _pad: &Pad, event: Event) -> bool {
-        match event {
-            Event::Caps(caps) => match self.set_caps(element, &caps) {
-                Ok(()) => true,
-                Err(e) => {
-                    element.post_error(&e.message, e.debug);
-                    false
-                }
-            },
-            Event::FlushStop { .. } => {
-                if let Some(s) = self.stream() {
-                    s.pool.set_flushing(false);
-                    if let Some(p) = &s.share_luma {
-                        p.set_flushing(false);
-                    }
-                }
-                element.forward_event_downstream(event)
-            }
-            other => element.forward_event_downstream(other),
+    fn unlock_stop(&self, _element: &Element) {
+        if let Some(p) = self.stream().as_ref().and_then(|s| s.share_luma.as_ref()) {
+            p.set_flushing(false);
         }
     }
 
-    fn query(&self, element: &Element, pad: &Pad, query: &mut Query) -> bool {
-        match query {
-            Query::Caps(q) => {
-                let other = match pad.direction() {
-                    PadDirection::Sink => self.src.get(),
-                    PadDirection::Src => self.sink.get(),
-                };
-                let theirs = other.map_or_else(Caps::new_any, |p| p.peer_caps(None));
-                let mut caps = transform_caps(&theirs).intersect(&pad.template().caps);
-                if let Some(f) = &q.filter {
-                    caps = f.intersect(&caps);
-                }
-                q.result = Some(caps);
-                true
-            }
-            Query::AcceptCaps { caps, result } => {
-                let other = match pad.direction() {
-                    PadDirection::Sink => self.src.get(),
-                    PadDirection::Src => self.sink.get(),
-                };
-                let theirs = other.map_or_else(Caps::new_any, |p| p.peer_caps(None));
-                *result = caps.can_intersect(&pad.template().caps)
-                    && caps.can_intersect(&transform_caps(&theirs));
-                true
-            }
-            Query::Allocation(q) if pad.direction() == PadDirection::Sink => {
-                if self.passthrough.load(Ordering::Acquire) {
-                    return element.default_query(pad, query);
-                }
-                // We read any layout a video meta describes.
-                q.add_video_meta(None);
-                if let Some(Ok(info)) = frame::info_from_caps(&q.caps) {
-                    q.add_pool(None, info.size(), 2, 0);
-                }
-                true
-            }
-            _ => element.default_query(pad, query),
-        }
+    fn stop(&self, _element: &Element) {
+        self.set_stream(None);
+        *self.sides.lock_ignore_poison() = None;
     }
 }

@@ -38,24 +38,31 @@
 //! crops aligned to the chroma subsampling, but a pool's buffers carry a `VideoMeta` the
 //! pool keeps across uses, so it cannot be changed in place; not done.)
 //!
+//! The element is a [`BaseTransform`]: the base answers caps queries through the crop's
+//! caps transform, runs the allocation query, passes buffers through with nothing to crop
+//! and forwards events; this file decides the crop's way and crops.
+//!
 //! GStreamer's `-1` ("crop automatically to the downstream caps") is not supported: it is
 //! rejected when the property is set, with a message saying so.
 //!
 //! The pixel copy itself is [`penstock_video::crop`]'s ([`crop_copy`], re-exported here
 //! with [`Crop`] and [`CropError`]); this file is the element around it.
 
-use std::sync::{LazyLock, Mutex, OnceLock};
+use std::sync::{LazyLock, Mutex};
 
-use penstock::buffer::{Buffer, BufferRef};
+use penstock::basetransform::{
+    Allocation, BaseTransform, Transform, TransformMode, default_query_caps,
+};
+use penstock::buffer::{Buffer, BufferMut, BufferRef};
 use penstock::caps::{Caps, Value};
 use penstock::element::{
-    Element, ElementFactory, ElementImpl, PropValue, PropertyError, PropertySpec, StateChange,
+    Element, ElementError, ElementFactory, PropValue, PropertyError, PropertySpec,
 };
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger::{self, CopyReason};
 use penstock::pad::{Pad, PadDirection, PadTemplate};
-use penstock::pool::{AcquireParams, BufferPool, PoolConfig};
+use penstock::pool::{BufferPool, PoolConfig};
 use penstock::property::{PropertyTable, Refused};
 use penstock::query::{AllocationQuery, Query};
 use penstock::sync::MutexExt;
@@ -74,23 +81,21 @@ pub fn factory() -> ElementFactory {
         description: "Crops video into a user-defined region",
         properties: PROPERTIES.specs(),
         pad_templates: PadTemplate::sink_and_src(crate::templates::raw_video_and_dma_drm()),
-        create: || Box::new(VideoCrop::default()),
+        create: || Box::new(BaseTransform::new(VideoCrop::default())),
     }
 }
 
 /// How buffers are cropped, decided from downstream's allocation answer.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 enum Mode {
-    /// Nothing to crop.
-    Passthrough,
-    /// Add or update a crop meta. Upstream's buffers reach downstream, so upstream is
-    /// told how many downstream holds (`min` of its pool proposal).
+    /// Add or update a crop meta (in place). Upstream's buffers reach downstream, so
+    /// upstream is told how many downstream holds (`min` of its pool proposal).
     Meta {
         /// Buffers downstream may hold at once.
         min: u32,
     },
-    /// Copy into frames from this pool.
-    Copy(BufferPool),
+    /// Copy into frames from the output pool the base holds.
+    Copy,
 }
 
 /// The negotiated stream.
@@ -99,8 +104,7 @@ struct Stream {
     crop: Crop,
     input: VideoInfo,
     output: VideoInfo,
-    out_caps: Caps,
-    /// `None` until the allocation is decided (again, after a reconfigure).
+    /// `None` until the allocation is decided (and in passthrough).
     mode: Option<Mode>,
 }
 
@@ -164,9 +168,9 @@ static PROPERTIES: LazyLock<PropertyTable<VideoCrop>> = LazyLock::new(|| {
                 Ok(())
             },
         )
-        .after_set(|c, _| {
+        .after_set(|_, element| {
             // While streaming, new sizes need new caps: ask upstream to renegotiate.
-            if let Some(sink) = c.sink.get() {
+            if let Some(sink) = element.sink_pad() {
                 if sink.is_linked() && sink.current_caps().is_some() {
                     sink.push_event(Event::Reconfigure);
                 }
@@ -174,13 +178,11 @@ static PROPERTIES: LazyLock<PropertyTable<VideoCrop>> = LazyLock::new(|| {
         })
 });
 
-/// The element.
+/// The element's logic (the element is a [`BaseTransform`] of it).
 #[derive(Default)]
 pub struct VideoCrop {
     crop: Mutex<Crop>,
     stream: Mutex<Option<Stream>>,
-    src: OnceLock<Pad>,
-    sink: OnceLock<Pad>,
 }
 
 /// Adds `delta` to a width or height value, clamped to `1..=i32::MAX` as GStreamer's
@@ -229,98 +231,33 @@ impl VideoCrop {
         *self.crop.lock_ignore_poison()
     }
 
-    /// Caps on the other side of the element for `caps` on `pad`'s side.
-    fn transform(&self, pad: &Pad, caps: &Caps) -> Caps {
+    /// Caps on the other side of the element for `caps` on the `direction` side.
+    fn transform(&self, direction: PadDirection, caps: &Caps) -> Caps {
         let c = self.current_crop();
         let dx = i64::from(c.left) + i64::from(c.right);
         let dy = i64::from(c.top) + i64::from(c.bottom);
-        match pad.direction() {
+        match direction {
             PadDirection::Sink => shift_caps(caps, -dx, -dy),
             PadDirection::Src => shift_caps(caps, dx, dy),
         }
     }
 
-    /// New input caps: compute the output, send it downstream, decide the allocation.
-    fn set_caps(&self, element: &Element, caps: &Caps) -> bool {
-        let fail = |message: String| {
-            element.post_error(&message, None);
-            false
-        };
+    /// The input frame of caps, and the output frame the crop leaves of it.
+    fn frames(&self, caps: &Caps) -> Result<(Crop, VideoInfo, VideoInfo), ElementError> {
         let input = match info_from_caps(caps) {
             Some(Ok(info)) => info,
-            Some(Err(e)) => return fail(e.to_string()),
+            Some(Err(e)) => return Err(ElementError::new(e.to_string())),
             None => {
-                return fail(format!(
+                return Err(ElementError::new(format!(
                     "cannot crop {caps}: not raw video in system memory"
-                ));
+                )));
             }
         };
         let crop = self.current_crop();
-        let output = match crop.apply(&input) {
-            Ok(o) => o,
-            Err(e) => return fail(e.to_string()),
-        };
-        let mut out_caps = caps.clone();
-        if let Some(s) = out_caps.structure_mut(0) {
-            s.set("width", Value::Int(output.width() as i32));
-            s.set("height", Value::Int(output.height() as i32));
-        }
-        let old = self.stream.lock_ignore_poison().replace(Stream {
-            crop,
-            input,
-            output,
-            out_caps: out_caps.clone(),
-            mode: None,
-        });
-        stop_mode(old.and_then(|s| s.mode));
-        let Some(src) = self.src.get() else {
-            return false;
-        };
-        if !src.push_event(Event::Caps(out_caps)) {
-            return false;
-        }
-        match self.decide(element) {
-            Ok(()) => true,
-            Err(e) => fail(e),
-        }
-    }
-
-    /// Asks downstream how to crop (see the module docs).
-    fn decide(&self, element: &Element) -> Result<(), String> {
-        let (crop, output, out_caps) = {
-            let guard = self.stream.lock_ignore_poison();
-            let s = guard.as_ref().ok_or("no caps yet")?;
-            (s.crop, s.output.clone(), s.out_caps.clone())
-        };
-        let mode = if crop.is_empty() {
-            Mode::Passthrough
-        } else {
-            let mut q = Query::Allocation(AllocationQuery::new(out_caps, true));
-            let answered = self.src.get().is_some_and(|p| p.peer_query(&mut q));
-            let metas = match &q {
-                Query::Allocation(a) if answered => {
-                    a.has_meta::<VideoMeta>() && a.has_meta::<VideoCropMeta>()
-                }
-                _ => false,
-            };
-            let min = match &q {
-                Query::Allocation(a) => a.pools.first().map_or(0, |p| p.min),
-                _ => 0,
-            };
-            if metas {
-                Mode::Meta { min }
-            } else {
-                let pool = BufferPool::new(format!("{}-pool", element.name()));
-                pool.set_config(PoolConfig::video(output).min_max(min.max(2), 0))
-                    .and_then(|_| pool.set_active(true))
-                    .map_err(|e| e.to_string())?;
-                Mode::Copy(pool)
-            }
-        };
-        let mut guard = self.stream.lock_ignore_poison();
-        let s = guard.as_mut().ok_or("no caps yet")?;
-        stop_mode(s.mode.replace(mode));
-        Ok(())
+        let output = crop
+            .apply(&input)
+            .map_err(|e| ElementError::new(e.to_string()))?;
+        Ok((crop, input, output))
     }
 
     fn copy(
@@ -328,8 +265,8 @@ impl VideoCrop {
         element: &Element,
         buffer: &BufferRef,
         s: &Stream,
-        pool: &BufferPool,
-    ) -> Result<Buffer, FlowError> {
+        out: &mut BufferMut,
+    ) -> FlowResult {
         let meta = buffer.meta::<VideoMeta>();
         let (offsets, strides) = match meta {
             Some(m) => (m.offset, m.stride),
@@ -357,9 +294,6 @@ impl VideoCrop {
             return Err(FlowError::Error);
         }
         let (left, top) = (left as u32, top as u32);
-        let mut out = pool
-            .acquire(AcquireParams::default())
-            .map_err(|_| FlowError::Flushing)?;
         let result = {
             let map = buffer.map_read().map_err(|e| {
                 element.post_error(&e.to_string(), None);
@@ -376,30 +310,164 @@ impl VideoCrop {
             FlowError::Error
         })?;
         ledger::record_copy(CopyReason::Crop, bytes, "videocrop");
-        out.set_pts(buffer.pts());
-        out.set_dts(buffer.dts());
-        out.set_duration(buffer.duration());
-        out.set_offset(buffer.offset());
-        out.set_offset_end(buffer.offset_end());
-        out.set_flags(buffer.flags());
-        Ok(out.freeze())
+        Ok(())
     }
 }
 
-fn stop_mode(mode: Option<Mode>) {
-    if let Some(Mode::Copy(pool)) = mode {
-        let _ = pool.set_active(false);
+impl Transform for VideoCrop {
+    fn transform_caps(
+        &self,
+        _element: &Element,
+        direction: PadDirection,
+        caps: &Caps,
+        filter: Option<&Caps>,
+    ) -> Caps {
+        let other = self.transform(direction, caps);
+        match filter {
+            Some(f) => f.intersect(&other),
+            None => other,
+        }
     }
-}
 
-impl ElementImpl for VideoCrop {
-    fn init(&self, element: &Element) {
-        if let Some(p) = element.src_pad() {
-            let _ = self.src.set(p);
+    /// Only reached when the transform of the input caps is not fixed: input caps that
+    /// are not raw video with a size, or a crop the frame cannot take. Says which.
+    fn fixate_caps(
+        &self,
+        element: &Element,
+        incaps: &Caps,
+        othercaps: Caps,
+    ) -> Result<Caps, ElementError> {
+        self.frames(incaps)?;
+        if othercaps.is_empty() {
+            return Err(ElementError::new(format!(
+                "not negotiated: downstream of {} takes nothing {incaps} can become",
+                element.path()
+            )));
         }
-        if let Some(p) = element.sink_pad() {
-            let _ = self.sink.set(p);
+        Ok(othercaps.fixate())
+    }
+
+    fn query_caps(&self, element: &Element, pad: &Pad, filter: Option<&Caps>) -> Caps {
+        let mut result = default_query_caps(self, element, pad, filter);
+        if let Some(f) = filter {
+            if pad.direction() == PadDirection::Sink {
+                // Sizes the crop does not fit would only make negotiation fail with "no
+                // caps in common": let them through so that the caps event reports the
+                // crop and the frame size.
+                for (st, feat) in f.intersect(&pad.template().caps).iter() {
+                    if !self.fits(st) {
+                        result.append_structure_full(st.clone(), feat.clone());
+                    }
+                }
+            }
         }
+        result
+    }
+
+    /// Passthrough with nothing to crop; else the allocation decides between the crop
+    /// meta and a copy.
+    fn set_caps(
+        &self,
+        _element: &Element,
+        incaps: &Caps,
+        _outcaps: &Caps,
+    ) -> Result<TransformMode, ElementError> {
+        let (crop, input, output) = self.frames(incaps)?;
+        *self.stream.lock_ignore_poison() = Some(Stream {
+            crop,
+            input,
+            output,
+            mode: None,
+        });
+        Ok(if crop.is_empty() {
+            TransformMode::Passthrough
+        } else {
+            TransformMode::InPlace
+        })
+    }
+
+    /// Asks downstream how to crop (see the module docs).
+    fn decide_allocation(
+        &self,
+        element: &Element,
+        query: &AllocationQuery,
+        answered: bool,
+        _mode: TransformMode,
+    ) -> Result<Allocation, ElementError> {
+        let output = self
+            .stream
+            .lock_ignore_poison()
+            .as_ref()
+            .map(|s| s.output.clone())
+            .ok_or_else(|| ElementError::new("no caps yet"))?;
+        let metas = answered && query.has_meta::<VideoMeta>() && query.has_meta::<VideoCropMeta>();
+        let min = query.pools.first().map_or(0, |p| p.min);
+        let (mode, allocation) = if metas {
+            (Mode::Meta { min }, Allocation::in_place())
+        } else {
+            let pool = BufferPool::new(format!("{}-pool", element.name()));
+            pool.set_config(PoolConfig::video(output).min_max(min.max(2), 0))
+                .and_then(|_| pool.set_active(true))
+                .map_err(|e| ElementError::new(e.to_string()))?;
+            (Mode::Copy, Allocation::new_buffers(Some(pool)))
+        };
+        self.stream
+            .lock_ignore_poison()
+            .as_mut()
+            .ok_or_else(|| ElementError::new("no caps yet"))?
+            .mode = Some(mode);
+        Ok(allocation)
+    }
+
+    fn propose_allocation(
+        &self,
+        _element: &Element,
+        _mode: TransformMode,
+        query: &mut Query,
+    ) -> bool {
+        let Query::Allocation(q) = query else {
+            return false;
+        };
+        q.add_video_meta(None);
+        q.add_video_crop_meta();
+        if let Some(Stream {
+            input,
+            mode: Some(Mode::Meta { min }),
+            ..
+        }) = self.stream.lock_ignore_poison().as_ref()
+        {
+            q.add_pool(None, input.size(), *min, 0);
+        }
+        true
+    }
+
+    /// The crop meta way: metas only.
+    fn transform_ip(&self, _element: &Element, b: &mut BufferMut) -> FlowResult {
+        let guard = self.stream.lock_ignore_poison();
+        let s = guard.as_ref().ok_or(FlowError::NotNegotiated)?;
+        if b.meta::<VideoMeta>().is_none() {
+            b.add_meta(VideoMeta::from_info(&s.input));
+        }
+        let crop = match b.meta_mut::<VideoCropMeta>() {
+            Some(c) => c,
+            None => b.add_meta(VideoCropMeta::default()),
+        };
+        crop.x = crop.x.saturating_add(s.crop.left);
+        crop.y = crop.y.saturating_add(s.crop.top);
+        crop.width = s.output.width();
+        crop.height = s.output.height();
+        Ok(())
+    }
+
+    /// The copy way.
+    fn transform(&self, element: &Element, input: &Buffer, output: &mut BufferMut) -> FlowResult {
+        let guard = self.stream.lock_ignore_poison();
+        let s = guard.as_ref().ok_or(FlowError::NotNegotiated)?;
+        self.copy(element, input, s, output)
+    }
+
+    fn stop(&self, _element: &Element) {
+        *self.stream.lock_ignore_poison() = None;
     }
 
     fn set_property(
@@ -413,145 +481,6 @@ impl ElementImpl for VideoCrop {
 
     fn property(&self, _element: &Element, name: &str) -> Option<PropValue> {
         PROPERTIES.get(self, name)
-    }
-
-    fn change_state(
-        &self,
-        _element: &Element,
-        change: StateChange,
-    ) -> Result<(), penstock::element::ElementError> {
-        if change == StateChange::PausedToReady {
-            stop_mode(self.stream.lock_ignore_poison().take().and_then(|s| s.mode));
-        }
-        Ok(())
-    }
-
-    fn chain(&self, element: &Element, _pad: &Pad, buffer: Buffer) -> FlowResult {
-        let src = self.src.get().ok_or(FlowError::NotLinked)?;
-        let undecided = self
-            .stream
-            .lock_ignore_poison()
-            .as_ref()
-            .ok_or(FlowError::NotNegotiated)?
-            .mode
-            .is_none();
-        if undecided {
-            if let Err(e) = self.decide(element) {
-                element.post_error(&e.to_string(), None);
-                return Err(FlowError::NotNegotiated);
-            }
-        }
-        let out = {
-            let guard = self.stream.lock_ignore_poison();
-            let s = guard.as_ref().ok_or(FlowError::NotNegotiated)?;
-            match s.mode.as_ref().ok_or(FlowError::NotNegotiated)? {
-                Mode::Passthrough => buffer,
-                Mode::Meta { .. } => {
-                    let mut b = buffer.make_mut();
-                    if b.meta::<VideoMeta>().is_none() {
-                        b.add_meta(VideoMeta::from_info(&s.input));
-                    }
-                    let crop = match b.meta_mut::<VideoCropMeta>() {
-                        Some(c) => c,
-                        None => b.add_meta(VideoCropMeta::default()),
-                    };
-                    crop.x = crop.x.saturating_add(s.crop.left);
-                    crop.y = crop.y.saturating_add(s.crop.top);
-                    crop.width = s.output.width();
-                    crop.height = s.output.height();
-                    b.freeze()
-                }
-                Mode::Copy(pool) => self.copy(element, &buffer, s, pool)?,
-            }
-        };
-        src.push(out)
-    }
-
-    fn sink_event(&self, element: &Element, _pad: &Pad, event: Event) -> bool {
-        match event {
-            Event::Caps(caps) => self.set_caps(element, &caps),
-            other => element.forward_event_downstream(other),
-        }
-    }
-
-    fn src_event(&self, element: &Element, _pad: &Pad, event: Event) -> bool {
-        if event == Event::Reconfigure {
-            // Downstream changed what it accepts: decide again before the next buffer.
-            if let Some(s) = self.stream.lock_ignore_poison().as_mut() {
-                stop_mode(s.mode.take());
-            }
-        }
-        element.forward_event_upstream(event)
-    }
-
-    fn query(&self, element: &Element, pad: &Pad, query: &mut Query) -> bool {
-        match query {
-            Query::Caps(q) => {
-                let template = &pad.template().caps;
-                let other_pad = match pad.direction() {
-                    PadDirection::Sink => self.src.get(),
-                    PadDirection::Src => self.sink.get(),
-                };
-                // What the other side can do for the sizes the filter allows.
-                let other_filter = q.filter.as_ref().map(|f| self.transform(pad, f));
-                let other_template = other_pad.map(|p| p.template().caps.clone());
-                let other_filter = match (other_filter, other_template) {
-                    (Some(f), Some(t)) => Some(f.intersect(&t)),
-                    (None, t) => t,
-                    (f, None) => f,
-                };
-                let other = match other_pad {
-                    Some(p) if p.is_linked() => p.peer_caps(other_filter.as_ref()),
-                    _ => other_filter.unwrap_or_else(Caps::new_any),
-                };
-                // Back to this side: the transform the other way round.
-                let back = match pad.direction() {
-                    PadDirection::Sink => self.transform_from_src(&other),
-                    PadDirection::Src => self.transform_from_sink(&other),
-                };
-                let mut result = back.intersect(template);
-                if let Some(f) = &q.filter {
-                    result = f.intersect(&result);
-                    if pad.direction() == PadDirection::Sink {
-                        // Sizes the crop does not fit would only make negotiation fail
-                        // with "no caps in common": let them through so that the caps
-                        // event reports the crop and the frame size.
-                        for (st, feat) in f.intersect(template).iter() {
-                            if !self.fits(st) {
-                                result.append_structure_full(st.clone(), feat.clone());
-                            }
-                        }
-                    }
-                }
-                q.result = Some(result);
-                true
-            }
-            Query::AcceptCaps { caps, result } if pad.direction() == PadDirection::Sink => {
-                *result = caps.can_intersect(&pad.template().caps)
-                    && self.src.get().is_some_and(|src| {
-                        let out = self.transform(pad, caps);
-                        !src.is_linked() || out.can_intersect(&src.peer_caps(None))
-                    });
-                true
-            }
-            Query::Allocation(q) if pad.direction() == PadDirection::Sink => {
-                if self.current_crop().is_empty() {
-                    return element.default_query(pad, query);
-                }
-                q.add_video_meta(None);
-                q.add_video_crop_meta();
-                if let Some(Stream {
-                    input,
-                    mode: Some(Mode::Meta { min }),
-                    ..
-                }) = self.stream.lock_ignore_poison().as_ref()
-                {
-                    q.add_pool(None, input.size(), *min, 0);
-                }
-                true
-            }
-            _ => element.default_query(pad, query),
-        }
     }
 }
 
@@ -576,20 +505,6 @@ impl VideoCrop {
         };
         fits("width", u64::from(c.left) + u64::from(c.right))
             && fits("height", u64::from(c.top) + u64::from(c.bottom))
-    }
-
-    fn transform_from_src(&self, caps: &Caps) -> Caps {
-        match self.src.get() {
-            Some(p) => self.transform(p, caps),
-            None => caps.clone(),
-        }
-    }
-
-    fn transform_from_sink(&self, caps: &Caps) -> Caps {
-        match self.sink.get() {
-            Some(p) => self.transform(p, caps),
-            None => caps.clone(),
-        }
     }
 }
 

@@ -14,6 +14,7 @@
 
 pub mod allocator;
 pub mod basesrc;
+pub mod basetransform;
 pub mod buffer;
 pub mod bus;
 pub mod caps;
