@@ -21,6 +21,10 @@ use penstock::sync::MutexExt;
 use penstock::{ClockTime, PoolConfig};
 use penstock_video::VideoMeta;
 use penstock_video::dma_drm::{self, VideoInfoDmaDrm};
+use penstock_video::negotiate::source::{
+    AllocatorTest, allocator_for, fixate_dma_drm, wants_dma_drm,
+};
+use penstock_video::negotiate::{FirstCandidate, Producer};
 use penstock_video::testsrc::{Pattern, RenderOptions, Renderer};
 use penstock_video::{ColorMatrix, ColorRange, Colorimetry, VideoFormat, VideoInfo};
 use penstock_video::{VideoPoolConfigExt, VideoQueryExt};
@@ -217,6 +221,14 @@ impl Default for VideoTestSrc {
     }
 }
 
+/// The caps with GStreamer's videotestsrc defaults fixated, nearest: 320x240 at 30/1.
+fn fixate_size(mut caps: Caps) -> Caps {
+    caps.fixate_field_nearest_int("width", 320);
+    caps.fixate_field_nearest_int("height", 240);
+    caps.fixate_field_nearest_fraction("framerate", Fraction::new(30, 1));
+    caps
+}
+
 fn err(e: impl std::fmt::Display) -> ElementError {
     ElementError::new(e.to_string())
 }
@@ -235,12 +247,40 @@ impl VideoTestSrc {
 }
 
 impl PushSource for VideoTestSrc {
-    fn fixate(&self, _element: &Element, mut caps: Caps) -> Caps {
-        // GStreamer's videotestsrc defaults: 320x240 at 30/1.
-        caps.fixate_field_nearest_int("width", 320);
-        caps.fixate_field_nearest_int("height", 240);
-        caps.fixate_field_nearest_fraction("framerate", Fraction::new(30, 1));
-        caps.fixate()
+    fn fixate(&self, _element: &Element, caps: Caps) -> Caps {
+        fixate_size(caps).fixate()
+    }
+
+    /// DMA_DRM caps: the drm-format is chosen by the PipeWire procedure, with the
+    /// allocator frames will be rendered into as the producer (see
+    /// `penstock_video::negotiate::source`).
+    fn decide_caps(
+        &self,
+        _element: &Element,
+        common: Caps,
+        downstream: &Caps,
+    ) -> Result<Caps, ElementError> {
+        let caps = fixate_size(common);
+        if !wants_dma_drm(&caps) {
+            return Ok(caps.fixate());
+        }
+        let chosen = match penstock_linux::dmabuf::software_allocator() {
+            Ok(allocator) => fixate_dma_drm(
+                &caps,
+                downstream,
+                &Producer::from_allocator(allocator.as_ref()),
+                &mut AllocatorTest(allocator.as_ref()),
+            ),
+            // No exporter on this kernel: what the caps say the source makes (LINEAR);
+            // downstream may still propose an allocator, else allocation says why not.
+            Err(_) => Producer::from_caps(&caps)
+                .and_then(|p| fixate_dma_drm(&caps, downstream, &p, &mut FirstCandidate)),
+        };
+        match chosen {
+            Ok(Some((fixed, _outcome))) => Ok(fixed),
+            Ok(None) => Ok(caps.fixate()),
+            Err(e) => Err(err(format!("not negotiated: {e}"))),
+        }
     }
 
     fn set_caps(&self, _element: &Element, caps: &Caps) -> Result<(), ElementError> {
@@ -301,21 +341,27 @@ impl PushSource for VideoTestSrc {
         let min = query.pools.first().map_or(0, |p| p.min).max(2);
         let mut config = PoolConfig::video(info.clone()).min_max(min, 0);
         config = match dmabuf {
-            // DMA-BUF caps: render straight into DMA-BUFs, from downstream's DMA-BUF
-            // allocator when it proposed one that can lay out this format, else from the
-            // kernel's system heap or udmabuf.
+            // DMA-BUF caps: render straight into DMA-BUFs, from the first allocator
+            // downstream proposed that can lay out this format, else from the kernel's
+            // system heap or udmabuf.
             Some(drm) => {
-                let proposed = query.allocator_of(penstock_linux::DMABUF_MEMORY_TYPE, |al| {
-                    al.drm_formats().is_some_and(|set| set.contains(&drm))
-                });
-                let (allocator, params) = match proposed {
-                    Some(p) => p,
-                    None => (
-                        penstock_linux::dmabuf::software_allocator()
-                            .map_err(|e| err(format!("{drm} caps: {e}")))?,
-                        query.params(),
-                    ),
-                };
+                let fail = |e: &dyn std::fmt::Display| err(format!("{drm} caps: {e}"));
+                let (w, h) = (info.width(), info.height());
+                let proposed = query
+                    .allocators
+                    .iter()
+                    .filter_map(|a| a.allocator.clone().map(|al| (al, a.params)));
+                let (allocator, params) =
+                    match allocator_for(drm, w, h, proposed).map_err(|e| fail(&e))? {
+                        Some(p) => p,
+                        None => {
+                            let own = penstock_linux::dmabuf::software_allocator()
+                                .map_err(|e| fail(&e))?;
+                            allocator_for(drm, w, h, [(own, query.params())])
+                                .map_err(|e| fail(&e))?
+                                .ok_or_else(|| fail(&"the DMA-BUF allocator cannot lay it out"))?
+                        }
+                    };
                 config.allocator(allocator, params)
             }
             None => config.params(query.params()),

@@ -29,7 +29,7 @@ fn kernel_has_exporter(name: &str) -> bool {
 /// One received buffer: memory types, whether each memory has an fd, and the bytes.
 #[derive(Clone, Debug)]
 struct Received {
-    types: Vec<&'static str>,
+    types: Vec<penstock::MemoryType>,
     fds: Vec<bool>,
     bytes: Vec<u8>,
 }

@@ -15,7 +15,7 @@ use penstock::element::{Element, ElementFactory, ElementImpl, Registry};
 use penstock::event::Event;
 use penstock::flow::{FlowError, FlowResult};
 use penstock::ledger;
-use penstock::memory::{Memory, MemoryBackend, MemoryError, MemoryFlags};
+use penstock::memory::{Memory, MemoryBackend, MemoryError, MemoryFlags, MemoryType};
 use penstock::pad::{Pad, PadTemplate};
 use penstock::pipeline::Pipeline;
 use penstock::query::Query;
@@ -24,11 +24,13 @@ use penstock_video::VideoQueryExt;
 const CAPS: &str =
     "video/x-raw(memory:TestMemory), format=GRAY8, width=8, height=4, framerate=30/1";
 const FRAMES: u64 = 4;
+/// The memory type the caps ask for.
+const TEST_MEMORY: MemoryType = MemoryType::new("TestMemory");
 
 struct TestBackend;
 impl MemoryBackend for TestBackend {
-    fn memory_type(&self) -> &'static str {
-        "TestMemory"
+    fn memory_type(&self) -> MemoryType {
+        TEST_MEMORY
     }
 }
 
@@ -38,8 +40,8 @@ impl Allocator for TestAllocator {
     fn name(&self) -> &str {
         "test-allocator"
     }
-    fn memory_type(&self) -> &'static str {
-        "TestMemory"
+    fn memory_type(&self) -> MemoryType {
+        TEST_MEMORY
     }
     fn alloc(&self, size: usize, _p: &AllocationParams) -> Result<Memory, MemoryError> {
         Ok(Memory::with_backend(
@@ -51,7 +53,7 @@ impl Allocator for TestAllocator {
 }
 
 /// One received buffer: its memory types and bytes.
-type Received = (Vec<&'static str>, Vec<u8>);
+type Received = (Vec<MemoryType>, Vec<u8>);
 
 /// What the sink received.
 fn received() -> &'static Mutex<Vec<Received>> {

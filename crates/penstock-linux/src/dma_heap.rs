@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use penstock::allocator::{AllocationParams, Allocator};
 use penstock::drm::DrmFormatSet;
-use penstock::memory::{Memory, MemoryError, MemoryFlags};
+use penstock::memory::{Memory, MemoryError, MemoryFlags, MemoryType};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
@@ -144,7 +144,7 @@ impl Allocator for DmaHeapAllocator {
         &self.name
     }
 
-    fn memory_type(&self) -> &'static str {
+    fn memory_type(&self) -> MemoryType {
         DMABUF_MEMORY_TYPE
     }
 

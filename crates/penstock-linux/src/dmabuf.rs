@@ -24,7 +24,7 @@
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use penstock::drm::DRM_FORMAT_MOD_LINEAR;
-use penstock::memory::{MapMode, Memory, MemoryBackend, MemoryError, MemoryFlags};
+use penstock::memory::{MapMode, Memory, MemoryBackend, MemoryError, MemoryFlags, MemoryType};
 use rustix::fs::{FileType, OFlags, SeekFrom};
 
 use crate::error::{LinuxError, fd_name, os};
@@ -32,8 +32,10 @@ use crate::memfd::window_error;
 use crate::sys::dmabuf as sys;
 use crate::sys::mmap::SharedMapping;
 
+pub use crate::sys::dmabuf::DmaBufSyncFlags;
+
 /// The memory type of DMA-BUF memories (as in caps features: `memory:DMABuf`).
-pub const DMABUF_MEMORY_TYPE: &str = "DMABuf";
+pub const DMABUF_MEMORY_TYPE: MemoryType = MemoryType::DMABUF;
 
 /// How to import a DMA-BUF.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,26 +64,29 @@ pub(crate) struct DmaBufBackend {
     pub(crate) _memfd: Option<OwnedFd>,
 }
 
-fn sync_flags(mode: MapMode) -> u64 {
+/// The access flags of a map guard: `READ` for reading, `RW` for writing (a write
+/// guard can also read).
+pub fn sync_flags(mode: MapMode) -> DmaBufSyncFlags {
     match mode {
-        MapMode::Read => sys::SYNC_READ,
-        MapMode::Write => sys::SYNC_RW,
+        MapMode::Read => DmaBufSyncFlags::READ,
+        MapMode::Write => DmaBufSyncFlags::RW,
     }
 }
 
 impl MemoryBackend for DmaBufBackend {
-    fn memory_type(&self) -> &'static str {
+    fn memory_type(&self) -> MemoryType {
         DMABUF_MEMORY_TYPE
     }
 
     fn begin_access(&self, mode: MapMode) -> Result<(), MemoryError> {
-        sys::sync(self.fd.as_fd(), sys::SYNC_START | sync_flags(mode)).map_err(|e| {
-            MemoryError::Backend {
+        sys::sync(self.fd.as_fd(), DmaBufSyncFlags::START | sync_flags(mode)).map_err(|e| {
+            MemoryError::BackendFailed {
                 memory_type: DMABUF_MEMORY_TYPE,
-                message: format!(
-                    "DMA_BUF_IOCTL_SYNC (start of CPU access {mode}) on {} failed: {e}",
+                what: format!(
+                    "DMA_BUF_IOCTL_SYNC (start of CPU access {mode}) on {} failed",
                     fd_name(self.fd.as_fd())
                 ),
+                source: Box::new(e),
             }
         })
     }
@@ -89,7 +94,7 @@ impl MemoryBackend for DmaBufBackend {
     fn end_access(&self, mode: MapMode) {
         // The end of a window the kernel opened cannot fail for a valid descriptor;
         // a destructor has nobody to report to, so an error here is dropped.
-        let _ = sys::sync(self.fd.as_fd(), sys::SYNC_END | sync_flags(mode));
+        let _ = sys::sync(self.fd.as_fd(), DmaBufSyncFlags::END | sync_flags(mode));
     }
 
     fn fd(&self) -> Option<BorrowedFd<'_>> {
@@ -241,7 +246,7 @@ pub(crate) fn map_dmabuf(
     };
     let backend = DmaBufBackend { fd, _memfd: None };
     Memory::with_backend_window(mapping, backend, offset, size, flags)
-        .map_err(|e| window_error(DMABUF_MEMORY_TYPE, size, e))
+        .map_err(|e| window_error(DMABUF_MEMORY_TYPE.name(), size, e))
 }
 
 /// Wraps an already made mapping (udmabuf: the memfd's pages) with the DMA-BUF backend.
@@ -258,7 +263,7 @@ pub(crate) fn with_mapping(
         _memfd: Some(memfd),
     };
     Memory::with_backend_window(mapping, backend, offset, size, flags)
-        .map_err(|e| window_error(DMABUF_MEMORY_TYPE, size, e))
+        .map_err(|e| window_error(DMABUF_MEMORY_TYPE.name(), size, e))
 }
 
 /// The allocator software producers use for DMA-BUF memory: the system DMA-BUF heap when
@@ -278,5 +283,45 @@ pub fn software_allocator() -> Result<std::sync::Arc<dyn penstock::Allocator>, L
             heap: Box::new(heap),
             udmabuf: Box::new(udmabuf),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_sync_keeps_the_os_error_as_source() {
+        // Not a DMA-BUF: the sync ioctl fails with ENOTTY.
+        let file = std::fs::File::open("/proc/self/status").unwrap();
+        let backend = DmaBufBackend {
+            fd: OwnedFd::from(file),
+            _memfd: None,
+        };
+        let e = backend.begin_access(MapMode::Write).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                MemoryError::BackendFailed { memory_type, .. }
+                    if *memory_type == MemoryType::DMABUF
+            ),
+            "{e:?}"
+        );
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "DMABuf memory: DMA_BUF_IOCTL_SYNC (start of CPU access for writing) on \
+                 file descriptor"
+            ),
+            "{text}"
+        );
+        let os = std::error::Error::source(&e)
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .expect("the OS error is the source");
+        assert_eq!(
+            os.raw_os_error(),
+            Some(rustix::io::Errno::NOTTY.raw_os_error())
+        );
+        assert!(text.ends_with(&format!(" failed: {os}")), "{text}");
     }
 }

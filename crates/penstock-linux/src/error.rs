@@ -3,7 +3,8 @@
 //!
 //! The allocators' [`Allocator::alloc`](penstock::Allocator::alloc) must answer with a
 //! [`MemoryError`](penstock::MemoryError); they turn a `LinuxError` into
-//! [`MemoryError::Alloc`](penstock::MemoryError::Alloc) with its message (see
+//! [`MemoryError::AllocFailed`](penstock::MemoryError::AllocFailed), which keeps it as
+//! its source (see
 //! [`LinuxError::into_alloc_error`]). Their inherent `allocate` methods return the typed
 //! error.
 
@@ -194,7 +195,7 @@ pub enum LinuxError {
     )]
     NoFd {
         /// The memory's type.
-        memory_type: &'static str,
+        memory_type: penstock::MemoryType,
     },
 }
 
@@ -235,13 +236,12 @@ impl LinuxError {
 }
 
 impl LinuxError {
-    /// The error as a [`MemoryError::Alloc`](penstock::MemoryError::Alloc) of `size`
-    /// bytes, its message kept (for [`Allocator::alloc`](penstock::Allocator::alloc)).
+    /// The error as a [`MemoryError::AllocFailed`](penstock::MemoryError::AllocFailed)
+    /// of `size` bytes (for [`Allocator::alloc`](penstock::Allocator::alloc)): the same
+    /// message, and this error kept as its [`source`](std::error::Error::source), so
+    /// callers can downcast to `LinuxError` and walk down to the OS error.
     pub fn into_alloc_error(self, size: usize) -> penstock::MemoryError {
-        penstock::MemoryError::Alloc {
-            size,
-            reason: self.to_string(),
-        }
+        penstock::MemoryError::alloc_failed(size, self)
     }
 }
 

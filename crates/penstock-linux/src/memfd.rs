@@ -37,14 +37,14 @@ use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use penstock::allocator::{AllocationParams, Allocator};
-use penstock::memory::{Memory, MemoryBackend, MemoryError, MemoryFlags};
+use penstock::memory::{Memory, MemoryBackend, MemoryError, MemoryFlags, MemoryType};
 use rustix::fs::{MemfdFlags, OFlags, SealFlags};
 
 use crate::error::{LinuxError, fd_name, os};
 use crate::sys::mmap::SharedMapping;
 
 /// The memory type of memfd memories (as in caps features).
-pub const MEMFD_MEMORY_TYPE: &str = "memfd";
+pub const MEMFD_MEMORY_TYPE: MemoryType = MemoryType::MEMFD;
 
 /// The seals of memfds made by penstock.
 pub const MEMFD_SEALS: SealFlags = SealFlags::SHRINK
@@ -64,7 +64,7 @@ struct MemfdBackend {
 }
 
 impl MemoryBackend for MemfdBackend {
-    fn memory_type(&self) -> &'static str {
+    fn memory_type(&self) -> MemoryType {
         MEMFD_MEMORY_TYPE
     }
 
@@ -94,7 +94,7 @@ impl MemfdAllocator {
     /// sealing fails (`EMFILE`: too many open files, `ENOSPC`/`ENOMEM`: out of memory);
     /// [`LinuxError::MapShared`].
     pub fn allocate(&self, size: usize, params: &AllocationParams) -> Result<Memory, LinuxError> {
-        let maxsize = region_size(MEMFD_MEMORY_TYPE, size, params)?;
+        let maxsize = region_size(MEMFD_MEMORY_TYPE.name(), size, params)?;
         let fd = create_sealed_memfd(maxsize as u64)?;
         let mapping = SharedMapping::map(fd.as_fd(), 0, maxsize, true).map_err(|source| {
             LinuxError::MapShared {
@@ -106,7 +106,7 @@ impl MemfdAllocator {
         let flags = params.flags - MemoryFlags::PHYSICALLY_CONTIGUOUS;
         let backend = MemfdBackend { fd, offset: 0 };
         let memory = Memory::with_backend_window(mapping, backend, params.prefix, size, flags)
-            .map_err(|e| window_error(MEMFD_MEMORY_TYPE, size, e))?;
+            .map_err(|e| window_error(MEMFD_MEMORY_TYPE.name(), size, e))?;
         penstock::ledger::record_allocation(maxsize, "MemfdAllocator");
         Ok(memory)
     }
@@ -152,10 +152,10 @@ impl MemfdAllocator {
 
 impl Allocator for MemfdAllocator {
     fn name(&self) -> &str {
-        MEMFD_MEMORY_TYPE
+        MEMFD_MEMORY_TYPE.name()
     }
 
-    fn memory_type(&self) -> &'static str {
+    fn memory_type(&self) -> MemoryType {
         MEMFD_MEMORY_TYPE
     }
 
@@ -167,7 +167,7 @@ impl Allocator for MemfdAllocator {
 
 impl fmt::Display for MemfdAllocator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(MEMFD_MEMORY_TYPE)
+        f.write_str(MEMFD_MEMORY_TYPE.name())
     }
 }
 

@@ -24,7 +24,7 @@ use std::path::Path;
 
 use penstock::allocator::{AllocationParams, Allocator};
 use penstock::drm::DrmFormatSet;
-use penstock::memory::{Memory, MemoryError, MemoryFlags};
+use penstock::memory::{Memory, MemoryError, MemoryFlags, MemoryType};
 use rustix::fs::{Mode, OFlags, SealFlags};
 use rustix::io::Errno;
 
@@ -174,7 +174,7 @@ impl Allocator for UdmabufAllocator {
         NAME
     }
 
-    fn memory_type(&self) -> &'static str {
+    fn memory_type(&self) -> MemoryType {
         DMABUF_MEMORY_TYPE
     }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use penstock::allocator::{AllocationParams, Allocator};
 use penstock::drm::{DrmFormat, DrmFourcc};
-use penstock::memory::{MemoryError, MemoryFlags};
+use penstock::memory::{MemoryError, MemoryFlags, MemoryType};
 use penstock::pool::AcquireParams;
 use penstock::{BufferPool, PoolConfig};
 use penstock_linux::{
@@ -219,7 +219,7 @@ fn non_linear_import_is_not_mappable() {
     assert!(matches!(
         tiled.map_read(),
         Err(MemoryError::NotMappable {
-            memory_type: "DMABuf",
+            memory_type: MemoryType::DMABUF,
             ..
         })
     ));

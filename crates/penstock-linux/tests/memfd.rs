@@ -5,7 +5,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
 use penstock::allocator::{AllocationParams, Allocator};
-use penstock::memory::{MemoryError, MemoryFlags};
+use penstock::memory::{MemoryError, MemoryFlags, MemoryType};
 use penstock::pool::AcquireParams;
 use penstock::{BufferPool, Memory, PoolConfig};
 use penstock_linux::{
@@ -127,7 +127,7 @@ fn export_duplicates_the_descriptor_with_the_window() {
         matches!(
             err,
             LinuxError::NoFd {
-                memory_type: "SystemMemory"
+                memory_type: MemoryType::SYSTEM
             }
         ),
         "{err:?}"
@@ -235,9 +235,24 @@ fn allocator_trait_errors_and_formats() {
     assert!(alloc.drm_formats().is_none(), "memfd is not a DMA-BUF");
     let e = alloc.alloc(0, &AllocationParams::default()).unwrap_err();
     assert!(
-        matches!(&e, MemoryError::Alloc { size: 0, reason } if reason.contains("memfd")),
+        matches!(&e, MemoryError::AllocFailed { size: 0, .. }),
         "{e:?}"
     );
+    // The message is the Linux error's, and the Linux error itself is the source.
+    assert!(
+        e.to_string()
+            .starts_with("allocating 0 bytes failed: memfd"),
+        "{e}"
+    );
+    let source = std::error::Error::source(&e).expect("the Linux error is kept");
+    let linux = source
+        .downcast_ref::<LinuxError>()
+        .expect("the source is the LinuxError");
+    assert!(
+        matches!(linux, LinuxError::BadSize { size: 0, .. }),
+        "{linux:?}"
+    );
+    assert_eq!(e.to_string(), format!("allocating 0 bytes failed: {linux}"));
     let huge = AllocationParams::aligned_to(1 << 16).unwrap();
     let e = alloc.alloc(10, &huge).unwrap_err();
     assert!(e.to_string().contains("page size"), "{e}");

@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::ledger;
-use crate::memory::{Memory, MemoryError, MemoryFlags};
+use crate::memory::{Memory, MemoryError, MemoryFlags, MemoryType};
 
 /// Default alignment of system memory: 64 bytes (a cache line, enough for AVX-512).
 pub const DEFAULT_ALIGN_MASK: usize = 63;
@@ -80,9 +80,10 @@ pub trait Allocator: Send + Sync + fmt::Debug + 'static {
     /// A short name (`"SystemMemory"`, `"memfd"`, `"dmaheap:system"`).
     fn name(&self) -> &str;
 
-    /// The memory type of what this allocator makes (as in caps features).
-    fn memory_type(&self) -> &'static str {
-        "SystemMemory"
+    /// The memory type of what this allocator makes (as in caps features; default
+    /// [`MemoryType::SYSTEM`]).
+    fn memory_type(&self) -> MemoryType {
+        MemoryType::SYSTEM
     }
 
     /// A memory whose visible window has `size` bytes, with `params.prefix` bytes before

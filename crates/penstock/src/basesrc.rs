@@ -19,6 +19,7 @@ use crate::element::{
 use crate::event::{Event, Format, Segment};
 use crate::flow::FlowError;
 use crate::ledger::{self, CopyReason};
+use crate::memory::{MemoryType, feature_memory_name};
 use crate::pad::Pad;
 use crate::query::{AllocationQuery, Query};
 
@@ -36,6 +37,24 @@ pub trait PushSource: Send + Sync + 'static {
     fn fixate(&self, element: &Element, caps: Caps) -> Caps {
         let _ = element;
         caps.fixate()
+    }
+
+    /// Chooses the fixed caps from `common`, what the source and downstream have in
+    /// common (in the source's order), knowing `downstream`'s own caps (in its order of
+    /// preference). A source whose choice can fail says why here: a DMA-BUF source
+    /// fixes the modifier with its allocator (the video crate's
+    /// `negotiate::source::fixate_dma_drm`). Default: [`PushSource::fixate`].
+    ///
+    /// # Errors
+    /// [`ElementError`] when no caps in `common` can be produced after all.
+    fn decide_caps(
+        &self,
+        element: &Element,
+        common: Caps,
+        downstream: &Caps,
+    ) -> Result<Caps, ElementError> {
+        let _ = downstream;
+        Ok(self.fixate(element, common))
     }
 
     /// The negotiated caps.
@@ -164,15 +183,17 @@ impl<S: PushSource> BaseSrc<S> {
 }
 
 /// Negotiates caps on `pad` for a source that can produce `ours`: asks downstream,
-/// intersects, fixates with `fixate`, and sends the caps event.
+/// intersects, fixates with `fixate` (given the common caps and downstream's), and
+/// sends the caps event.
 ///
 /// # Errors
-/// An [`ElementError`] naming both sides and the field that did not intersect.
-pub fn negotiate(
+/// An [`ElementError`] naming both sides and the field that did not intersect, or
+/// `fixate`'s.
+pub fn negotiate_caps(
     element: &Element,
     pad: &Pad,
     ours: &Caps,
-    fixate: impl FnOnce(Caps) -> Caps,
+    fixate: impl FnOnce(Caps, &Caps) -> Result<Caps, ElementError>,
 ) -> Result<Caps, ElementError> {
     let theirs = pad.peer_caps(None);
     let common = match ours.intersect_explained(&theirs) {
@@ -196,7 +217,7 @@ pub fn negotiate(
             });
         }
     };
-    let fixed = fixate(common);
+    let fixed = fixate(common, &theirs)?;
     if !fixed.is_fixed() {
         return Err(ElementError::new(format!(
             "not negotiated: {} could not fixate caps {fixed}",
@@ -253,7 +274,7 @@ impl Adapt {
 /// Copies buffers whose memories are not of `memory_type` into one memory from
 /// `allocator` (ledger: memory-type).
 struct MemoryTypeCopy {
-    memory_type: String,
+    memory_type: MemoryType,
     allocator: Arc<dyn Allocator>,
     params: AllocationParams,
 }
@@ -346,7 +367,9 @@ fn negotiate_stream<S: PushSource>(
         pad.push_event(Event::Segment(Segment::new(src.segment_format())));
         return Ok(Adapt::default());
     }
-    let caps = negotiate(element, pad, &ours, |c| src.fixate(element, c))?;
+    let caps = negotiate_caps(element, pad, &ours, |c, theirs| {
+        src.decide_caps(element, c, theirs)
+    })?;
     src.set_caps(element, &caps)?;
     pad.push_event(Event::Segment(Segment::new(src.segment_format())));
     let mut q = Query::Allocation(AllocationQuery::new(caps.clone(), true));
@@ -360,13 +383,23 @@ fn negotiate_stream<S: PushSource>(
     // of X, buffers of another type are copied into it.
     let wanted = caps.features(0).and_then(|f| {
         f.iter()
-            .find_map(|name| name.strip_prefix("memory:").map(str::to_owned))
+            .find(|name| feature_memory_name(name).is_some())
+            .map(str::to_owned)
     });
-    let wanted = wanted.filter(|t| t != "SystemMemory");
-    if let Some(memory_type) = &wanted {
-        if let Some((allocator, params)) = q.allocator_of(memory_type, |_| true) {
+    let wanted = wanted.filter(|feature| !MemoryType::SYSTEM.is_caps_feature(feature));
+    if let Some(feature) = &wanted {
+        // The type of the first proposed allocator of it (a backend's own type too).
+        let memory_type = q
+            .allocators
+            .iter()
+            .filter_map(|a| a.allocator.as_ref())
+            .map(|al| al.memory_type())
+            .find(|t| t.is_caps_feature(feature));
+        if let Some((memory_type, (allocator, params))) =
+            memory_type.and_then(|t| Some((t, q.allocator_of(t, |_| true)?)))
+        {
             adapt.memory = Some(MemoryTypeCopy {
-                memory_type: memory_type.clone(),
+                memory_type,
                 allocator,
                 params,
             });

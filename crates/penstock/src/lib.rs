@@ -40,6 +40,6 @@ pub mod time;
 pub use allocator::{AllocationParams, Allocator, SystemAllocator};
 
 pub use buffer::{Buffer, BufferFlags, BufferMut, BufferRef};
-pub use memory::{MapMode, Memory, MemoryError, MemoryFlags};
+pub use memory::{MapMode, Memory, MemoryError, MemoryFlags, MemoryType};
 pub use pool::{BufferPool, PoolConfig};
 pub use time::ClockTime;

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::allocator::{AllocationParams, Allocator};
 use crate::caps::Caps;
+use crate::memory::MemoryType;
 use crate::meta::{Meta, MetaApi, MetaParams};
 use crate::pool::BufferPool;
 
@@ -153,7 +154,7 @@ impl AllocationQuery {
     /// The first proposed allocator of `memory_type` that `accept` takes, with its params.
     pub fn allocator_of(
         &self,
-        memory_type: &str,
+        memory_type: MemoryType,
         accept: impl Fn(&dyn Allocator) -> bool,
     ) -> Option<(Arc<dyn Allocator>, AllocationParams)> {
         self.allocators.iter().find_map(|a| {

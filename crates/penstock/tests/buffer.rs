@@ -332,8 +332,8 @@ fn map_range_copies_only_when_needed() {
 
 struct NamedBackend;
 impl penstock::memory::MemoryBackend for NamedBackend {
-    fn memory_type(&self) -> &'static str {
-        "Opaque"
+    fn memory_type(&self) -> penstock::MemoryType {
+        penstock::MemoryType::new("Opaque")
     }
 }
 

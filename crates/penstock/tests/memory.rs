@@ -9,8 +9,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use penstock::allocator::{AllocationParams, Allocator, DEFAULT_ALIGN_MASK, SystemAllocator};
 use penstock::ledger::{self, CopyReason};
-use penstock::memory::{MapMode, Memory, MemoryBackend, MemoryError, MemoryFlags};
+use penstock::memory::{MapMode, Memory, MemoryBackend, MemoryError, MemoryFlags, MemoryType};
 use proptest::prelude::*;
+
+/// The memory type of the test backends.
+const TEST_MEMORY: MemoryType = MemoryType::new("TestMemory");
 
 /// `len` bytes counting up from `seed` (wrapping).
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
@@ -30,14 +33,14 @@ struct CountingBackend {
 }
 
 impl MemoryBackend for CountingBackend {
-    fn memory_type(&self) -> &'static str {
-        "TestMemory"
+    fn memory_type(&self) -> MemoryType {
+        TEST_MEMORY
     }
 
     fn begin_access(&self, _mode: MapMode) -> Result<(), MemoryError> {
         if self.fail {
             return Err(MemoryError::Backend {
-                memory_type: "TestMemory",
+                memory_type: TEST_MEMORY,
                 message: "sync failed".into(),
             });
         }
@@ -880,8 +883,8 @@ fn fd_of_a_share_adds_its_offset() {
     /// Exports stdin's descriptor (nothing is opened, so this also runs under Miri).
     struct FdBackend(std::io::Stdin);
     impl MemoryBackend for FdBackend {
-        fn memory_type(&self) -> &'static str {
-            "FdMemory"
+        fn memory_type(&self) -> MemoryType {
+            MemoryType::new("FdMemory")
         }
         fn fd(&self) -> Option<BorrowedFd<'_>> {
             Some(self.0.as_fd())
@@ -948,7 +951,7 @@ fn memory_without_mapping_has_a_size_and_never_maps() {
     assert!(matches!(
         m.map_read(),
         Err(MemoryError::NotMappable {
-            memory_type: "TestMemory",
+            memory_type: TEST_MEMORY,
             ..
         })
     ));
@@ -1118,4 +1121,36 @@ proptest! {
         drop(handles);
         prop_assert_eq!(released.load(Ordering::SeqCst), 1);
     }
+}
+
+/// An error of a lower layer, for the source chain of allocation errors.
+#[derive(Debug, thiserror::Error)]
+#[error("the device said no: {0}")]
+struct DeviceError(#[source] std::io::Error);
+
+#[test]
+fn allocation_errors_from_lower_layers_keep_their_source() {
+    use std::error::Error as _;
+    let os = std::io::Error::from(std::io::ErrorKind::OutOfMemory);
+    let e = MemoryError::alloc_failed(4096, DeviceError(os));
+    // The message reads as an Alloc error's, with the lower layer's message as reason.
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "allocating 4096 bytes failed: the device said no: {}",
+            std::io::Error::from(std::io::ErrorKind::OutOfMemory)
+        )
+    );
+    // The chain is kept down to the OS error.
+    let device = e.source().expect("the device error is the source");
+    assert!(device.downcast_ref::<DeviceError>().is_some(), "{device:?}");
+    let io = device.source().expect("and the OS error below it");
+    assert_eq!(
+        io.downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind),
+        Some(std::io::ErrorKind::OutOfMemory)
+    );
+    // An error made in the core itself has no source.
+    let plain = AllocationParams::aligned_to(3).unwrap_err();
+    assert!(plain.source().is_none());
 }

@@ -275,7 +275,7 @@ impl RawVideoParse {
 
     /// Sends caps (checked with downstream) and a time segment.
     fn negotiate(&self, element: &Element, src: &Pad, config: &Config) -> FlowResult {
-        match penstock::basesrc::negotiate(element, src, &config.caps, |c| c.fixate()) {
+        match penstock::basesrc::negotiate_caps(element, src, &config.caps, |c, _| Ok(c.fixate())) {
             Ok(_) => {
                 src.push_event(Event::Segment(Segment::new(Format::Time)));
                 Ok(())
@@ -579,8 +579,8 @@ mod tests {
 
     struct NoShareBackend;
     impl MemoryBackend for NoShareBackend {
-        fn memory_type(&self) -> &'static str {
-            "NoShareTest"
+        fn memory_type(&self) -> penstock::MemoryType {
+            penstock::MemoryType::new("NoShareTest")
         }
     }
 

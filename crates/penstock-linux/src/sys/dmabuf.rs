@@ -23,16 +23,28 @@ use rustix::ioctl::{Ioctl, IoctlOutput, Opcode, Setter, Updater, opcode};
 /// `DMA_BUF_MAGIC`: the `f_type` that `fstatfs(2)` reports for a DMA-BUF descriptor.
 pub const DMA_BUF_MAGIC: u64 = 0x444d_4142;
 
-/// `DMA_BUF_SYNC_READ`: the CPU reads.
-pub const SYNC_READ: u64 = 1;
-/// `DMA_BUF_SYNC_WRITE`: the CPU writes.
-pub const SYNC_WRITE: u64 = 2;
-/// `DMA_BUF_SYNC_RW`: the CPU reads and writes.
-pub const SYNC_RW: u64 = SYNC_READ | SYNC_WRITE;
-/// `DMA_BUF_SYNC_START`: the CPU access window opens.
-pub const SYNC_START: u64 = 0;
-/// `DMA_BUF_SYNC_END`: the CPU access window closes.
-pub const SYNC_END: u64 = 1 << 2;
+bitflags::bitflags! {
+    /// The flags of `DMA_BUF_IOCTL_SYNC` (`struct dma_buf_sync`, `linux/dma-buf.h`): the
+    /// access (`READ`, `WRITE`, both) and whether the CPU access window opens
+    /// ([`DmaBufSyncFlags::START`], no bit) or closes (`END`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct DmaBufSyncFlags: u64 {
+        /// `DMA_BUF_SYNC_READ`: the CPU reads.
+        const READ = 1;
+        /// `DMA_BUF_SYNC_WRITE`: the CPU writes.
+        const WRITE = 1 << 1;
+        /// `DMA_BUF_SYNC_RW`: the CPU reads and writes.
+        const RW = Self::READ.bits() | Self::WRITE.bits();
+        /// `DMA_BUF_SYNC_END`: the CPU access window closes.
+        const END = 1 << 2;
+    }
+}
+
+impl DmaBufSyncFlags {
+    /// `DMA_BUF_SYNC_START` (0, no bit): the CPU access window opens. Kept out of the
+    /// flag set because a zero flag is contained in every value.
+    pub const START: DmaBufSyncFlags = DmaBufSyncFlags::empty();
+}
 
 /// `UDMABUF_FLAGS_CLOEXEC`.
 const UDMABUF_FLAGS_CLOEXEC: u32 = 0x01;
@@ -72,13 +84,14 @@ const DMA_HEAP_IOCTL_ALLOC: Opcode = opcode::read_write::<DmaHeapAllocationData>
 /// `UDMABUF_CREATE = _IOW('u', 0x42, struct udmabuf_create)`.
 const UDMABUF_CREATE: Opcode = opcode::write::<UdmabufCreate>(b'u', 0x42);
 
-/// `DMA_BUF_IOCTL_SYNC` with `flags` (`SYNC_START` or `SYNC_END`, with `SYNC_READ`,
-/// `SYNC_WRITE` or `SYNC_RW`), retried when interrupted by a signal (`EINTR`) or while
+/// `DMA_BUF_IOCTL_SYNC` with `flags` (`START` or `END`, with `READ`, `WRITE` or `RW`),
+/// retried when interrupted by a signal (`EINTR`) or while
 /// fences are still pending (`EAGAIN`).
 ///
 /// # Errors
 /// `ENOTTY` when `fd` is not a DMA-BUF, `EINVAL` for bad flags, or the exporter's error.
-pub fn sync(fd: BorrowedFd<'_>, flags: u64) -> io::Result<()> {
+pub fn sync(fd: BorrowedFd<'_>, flags: DmaBufSyncFlags) -> io::Result<()> {
+    let flags = flags.bits();
     loop {
         // SAFETY: the opcode is DMA_BUF_IOCTL_SYNC and the input is a `struct
         // dma_buf_sync` (module docs); the kernel only reads it.
@@ -181,7 +194,25 @@ mod tests {
     #[test]
     fn sync_on_a_non_dmabuf_is_an_error() {
         let f = std::fs::File::open("/proc/self/status").unwrap();
-        let e = sync(std::os::fd::AsFd::as_fd(&f), SYNC_START | SYNC_READ).unwrap_err();
+        let e = sync(
+            std::os::fd::AsFd::as_fd(&f),
+            DmaBufSyncFlags::START | DmaBufSyncFlags::READ,
+        )
+        .unwrap_err();
         assert_eq!(e.raw_os_error(), Some(Errno::NOTTY.raw_os_error()));
+    }
+
+    #[test]
+    fn sync_flags_are_the_kernel_values() {
+        // linux/dma-buf.h: READ 1, WRITE 2, RW 3, START 0, END 4.
+        assert_eq!(DmaBufSyncFlags::READ.bits(), 1);
+        assert_eq!(DmaBufSyncFlags::WRITE.bits(), 2);
+        assert_eq!(DmaBufSyncFlags::RW.bits(), 3);
+        assert_eq!(DmaBufSyncFlags::START.bits(), 0);
+        assert_eq!(DmaBufSyncFlags::END.bits(), 4);
+        assert_eq!(
+            (DmaBufSyncFlags::END | DmaBufSyncFlags::RW).bits(),
+            DmaBufSyncFlags::all().bits()
+        );
     }
 }

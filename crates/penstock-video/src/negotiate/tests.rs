@@ -5,9 +5,13 @@ use std::cell::RefCell;
 use proptest::prelude::*;
 
 use super::*;
+use crate::MAX_PLANES;
+use crate::VideoFormat;
 use crate::dma_drm::VideoInfoDmaDrm;
 use crate::frame::info_from_caps;
 use crate::{VideoError, VideoInfo};
+use penstock::caps::{Caps, Fraction};
+use penstock::drm::{DrmFormat, DrmFormatSet, DrmFourcc, fourcc_chars};
 
 const X_TILED: u64 = 0x0100_0000_0000_0001;
 const Y_TILED: u64 = 0x0100_0000_0000_0002;
@@ -1027,8 +1031,8 @@ fn producers_from_allocators() {
         fn name(&self) -> &str {
             "test-heap"
         }
-        fn memory_type(&self) -> &'static str {
-            "DMABuf"
+        fn memory_type(&self) -> penstock::MemoryType {
+            penstock::MemoryType::DMABUF
         }
         fn alloc(&self, size: usize, params: &AllocationParams) -> Result<Memory, MemoryError> {
             SystemAllocator.alloc(size, params)

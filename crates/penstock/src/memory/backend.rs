@@ -20,7 +20,7 @@ use std::os::fd::BorrowedFd;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{MapMode, MemoryError};
+use super::{MapMode, MemoryError, MemoryType};
 
 /// Hooks a memory type can add to the plain bytes of a memory: what it is called, what
 /// must happen around CPU access (cache sync for DMA-BUF), and the file descriptor that
@@ -28,8 +28,9 @@ use super::{MapMode, MemoryError};
 /// (see [`Memory::with_backend`](super::Memory::with_backend)) that penstock keeps
 /// untouched for the memory's life.
 pub trait MemoryBackend: Send + Sync + 'static {
-    /// The memory type, as in caps features (`"SystemMemory"`, `"DMABuf"`, `"memfd"`).
-    fn memory_type(&self) -> &'static str;
+    /// The memory type, as in caps features ([`MemoryType::DMABUF`],
+    /// [`MemoryType::MEMFD`], or one of the backend's own made with [`MemoryType::new`]).
+    fn memory_type(&self) -> MemoryType;
 
     /// Called before a map guard hands out the bytes.
     ///
@@ -230,10 +231,10 @@ impl Region {
         self.backend.as_deref()
     }
 
-    pub(crate) fn memory_type(&self) -> &'static str {
+    pub(crate) fn memory_type(&self) -> MemoryType {
         match &self.backend {
             Some(b) => b.memory_type(),
-            None => "SystemMemory",
+            None => MemoryType::SYSTEM,
         }
     }
 

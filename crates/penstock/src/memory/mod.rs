@@ -31,6 +31,7 @@
 //! ```
 
 mod backend;
+mod memory_type;
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
@@ -40,6 +41,7 @@ use std::sync::Arc;
 
 pub use backend::MemoryBackend;
 use backend::{OwnedReadAccess, ReadAccess, Region, WriteAccess};
+pub use memory_type::{CAPS_FEATURE_MEMORY_PREFIX, MemoryType, feature_memory_name};
 
 use crate::ledger::{self, CopyReason};
 
@@ -111,7 +113,7 @@ pub enum MemoryError {
     #[error("{memory_type} memory cannot be mapped (NOT_MAPPABLE): {why}")]
     NotMappable {
         /// The memory type.
-        memory_type: &'static str,
+        memory_type: MemoryType,
         /// Why, as far as known.
         why: &'static str,
     },
@@ -141,13 +143,37 @@ pub enum MemoryError {
         /// What went wrong.
         reason: String,
     },
+    /// Allocation failed in a lower layer (a memfd, a DMA-BUF heap, udmabuf), whose own
+    /// typed error is kept as the [`source`](std::error::Error::source). Its message
+    /// reads as [`MemoryError::Alloc`]'s, with the source's message as the reason.
+    #[error("allocating {size} bytes failed: {source}")]
+    AllocFailed {
+        /// Requested size in bytes.
+        size: usize,
+        /// The lower layer's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// A backend hook failed (for example a DMA-BUF sync ioctl).
     #[error("{memory_type} memory: {message}")]
     Backend {
         /// The memory type.
-        memory_type: &'static str,
+        memory_type: MemoryType,
         /// What failed, with the OS error if any.
         message: String,
+    },
+    /// A backend hook failed in a lower layer (a DMA-BUF sync ioctl), whose own error is
+    /// kept as the [`source`](std::error::Error::source). Its message reads as
+    /// [`MemoryError::Backend`]'s, with `what` and the source's message.
+    #[error("{memory_type} memory: {what}: {source}")]
+    BackendFailed {
+        /// The memory type.
+        memory_type: MemoryType,
+        /// What failed (`DMA_BUF_IOCTL_SYNC (...) on file descriptor 7 failed`).
+        what: String,
+        /// The lower layer's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
 }
 
@@ -158,6 +184,19 @@ pub struct Memory {
     offset: usize,
     size: usize,
     flags: MemoryFlags,
+}
+
+impl MemoryError {
+    /// A [`MemoryError::AllocFailed`] of `size` bytes caused by `source`.
+    pub fn alloc_failed(
+        size: usize,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> MemoryError {
+        MemoryError::AllocFailed {
+            size,
+            source: Box::new(source),
+        }
+    }
 }
 
 impl fmt::Debug for Memory {
@@ -339,7 +378,7 @@ impl Memory {
     }
 
     /// The memory type: `"SystemMemory"` or the backend's name.
-    pub fn memory_type(&self) -> &'static str {
+    pub fn memory_type(&self) -> MemoryType {
         self.region.memory_type()
     }
 
