@@ -31,6 +31,8 @@
 //! ```
 
 mod backend;
+mod error;
+mod guard;
 mod memory_type;
 
 use std::fmt;
@@ -41,6 +43,8 @@ use std::sync::Arc;
 
 pub use backend::MemoryBackend;
 use backend::{OwnedReadAccess, ReadAccess, Region, WriteAccess};
+pub use error::MemoryError;
+pub use guard::{MapRead, MapWrite, MappedMemory};
 pub use memory_type::{CAPS_FEATURE_MEMORY_PREFIX, MemoryType, feature_memory_name};
 
 use crate::ledger::{self, CopyReason};
@@ -83,100 +87,6 @@ impl fmt::Display for MapMode {
     }
 }
 
-/// Errors of memory operations. None of them leaves anything locked or lost.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum MemoryError {
-    /// Write access to a READONLY memory.
-    #[error("memory is read-only (READONLY flag): it cannot be mapped for writing")]
-    ReadOnly,
-    /// Write access to a memory that other handles also hold.
-    #[error(
-        "memory is shared by {holders} handles: write access needs a unique memory \
-         (drop the other handles, or write through BufferMut, which copies on write)"
-    )]
-    Shared {
-        /// How many handles hold the region (this one included).
-        holders: usize,
-    },
-    /// A mapping conflicts with one that is alive.
-    #[error(
-        "memory cannot be mapped {requested}: it is mapped {held}, and a write mapping is exclusive"
-    )]
-    Busy {
-        /// The access that was asked for.
-        requested: MapMode,
-        /// The access of a guard that is alive.
-        held: MapMode,
-    },
-    /// The memory has no CPU mapping.
-    #[error("{memory_type} memory cannot be mapped (NOT_MAPPABLE): {why}")]
-    NotMappable {
-        /// The memory type.
-        memory_type: MemoryType,
-        /// Why, as far as known.
-        why: &'static str,
-    },
-    /// Sharing a NO_SHARE memory.
-    #[error("memory has the NO_SHARE flag: sub-memories of it cannot be made (copy it instead)")]
-    NoShare,
-    /// A range outside the memory.
-    #[error("{what}: offset {offset} + size {size} is outside 0..{limit}")]
-    OutOfRange {
-        /// The operation that was asked for.
-        what: &'static str,
-        /// Requested offset.
-        offset: i128,
-        /// Requested size.
-        size: usize,
-        /// The limit it had to fit in.
-        limit: usize,
-    },
-    /// Merging memories that are not adjacent windows of one region.
-    #[error("memories do not span: they are not adjacent windows of the same region")]
-    NotSpan,
-    /// Allocation failed.
-    #[error("allocating {size} bytes failed: {reason}")]
-    Alloc {
-        /// Requested size in bytes.
-        size: usize,
-        /// What went wrong.
-        reason: String,
-    },
-    /// Allocation failed in a lower layer (a memfd, a DMA-BUF heap, udmabuf), whose own
-    /// typed error is kept as the [`source`](std::error::Error::source). Its message
-    /// reads as [`MemoryError::Alloc`]'s, with the source's message as the reason.
-    #[error("allocating {size} bytes failed: {source}")]
-    AllocFailed {
-        /// Requested size in bytes.
-        size: usize,
-        /// The lower layer's error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync + 'static>,
-    },
-    /// A backend hook failed (for example a DMA-BUF sync ioctl).
-    #[error("{memory_type} memory: {message}")]
-    Backend {
-        /// The memory type.
-        memory_type: MemoryType,
-        /// What failed, with the OS error if any.
-        message: String,
-    },
-    /// A backend hook failed in a lower layer (a DMA-BUF sync ioctl), whose own error is
-    /// kept as the [`source`](std::error::Error::source). Its message reads as
-    /// [`MemoryError::Backend`]'s, with `what` and the source's message.
-    #[error("{memory_type} memory: {what}: {source}")]
-    BackendFailed {
-        /// The memory type.
-        memory_type: MemoryType,
-        /// What failed (`DMA_BUF_IOCTL_SYNC (...) on file descriptor 7 failed`).
-        what: String,
-        /// The lower layer's error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync + 'static>,
-    },
-}
-
 /// A refcounted handle on a window of a memory region. See the [module docs](self).
 #[derive(Clone)]
 pub struct Memory {
@@ -184,19 +94,6 @@ pub struct Memory {
     offset: usize,
     size: usize,
     flags: MemoryFlags,
-}
-
-impl MemoryError {
-    /// A [`MemoryError::AllocFailed`] of `size` bytes caused by `source`.
-    pub fn alloc_failed(
-        size: usize,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> MemoryError {
-        MemoryError::AllocFailed {
-            size,
-            source: Box::new(source),
-        }
-    }
 }
 
 impl fmt::Debug for Memory {
@@ -673,85 +570,4 @@ fn readonly_bytes<T: AsRef<[u8]>>(owner: &mut T) -> (*mut u8, usize) {
     let s = owner.as_ref();
     // Never written through: the region is marked readonly.
     (s.as_ptr().cast_mut(), s.len())
-}
-
-/// A read mapping of a memory; derefs to `&[u8]`. Dropping it ends the access.
-pub struct MapRead<'a> {
-    access: ReadAccess<'a>,
-}
-
-impl Deref for MapRead<'_> {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        self.access.slice()
-    }
-}
-
-impl AsRef<[u8]> for MapRead<'_> {
-    fn as_ref(&self) -> &[u8] {
-        self
-    }
-}
-
-impl fmt::Debug for MapRead<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MapRead({} bytes)", self.len())
-    }
-}
-
-/// An exclusive write mapping of a memory; derefs to `&mut [u8]`.
-pub struct MapWrite<'a> {
-    access: WriteAccess<'a>,
-}
-
-impl Deref for MapWrite<'_> {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        self.access.slice()
-    }
-}
-
-impl DerefMut for MapWrite<'_> {
-    fn deref_mut(&mut self) -> &mut [u8] {
-        self.access.slice_mut()
-    }
-}
-
-impl fmt::Debug for MapWrite<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MapWrite({} bytes)", self.len())
-    }
-}
-
-/// A memory mapped for reading that owns its handle; derefs to `&[u8]`.
-pub struct MappedMemory {
-    access: OwnedReadAccess,
-    memory: Memory,
-}
-
-impl MappedMemory {
-    /// The memory.
-    pub fn memory(&self) -> &Memory {
-        &self.memory
-    }
-
-    /// Unmaps and returns the memory.
-    pub fn into_memory(self) -> Memory {
-        let MappedMemory { access, memory } = self;
-        drop(access);
-        memory
-    }
-}
-
-impl Deref for MappedMemory {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        self.access.slice()
-    }
-}
-
-impl fmt::Debug for MappedMemory {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MappedMemory({:?})", self.memory)
-    }
 }
