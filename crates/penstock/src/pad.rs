@@ -472,8 +472,13 @@ impl Pad {
         }
         let hop = self.hop()?;
         let (peer, element) = (&hop.peer, &hop.element);
-        // Deep chains continue on a fresh stack instead of overflowing this one.
-        crate::stack::guarded(move || peer.chain(element, buffer))
+        // Deep chains continue on a fresh stack instead of overflowing this one; the
+        // usual case calls the peer directly (no closure on the per-buffer path).
+        if crate::stack::within_budget() {
+            peer.chain(element, buffer)
+        } else {
+            crate::stack::on_fresh_stack(move || peer.chain(element, buffer))
+        }
     }
 
     /// Hands a buffer to this (sink) pad's element.

@@ -5,7 +5,7 @@
 //! streaming thread's stack (2 MiB by default in Rust), which aborts the process.
 //!
 //! [`guarded`] wraps each pad-to-peer hand-off. It measures how much of the current
-//! thread's stack the nesting has used since the outermost hand-off on that thread (by
+//! thread's stack is used below the outermost hand-off seen on that thread (by
 //! comparing addresses of locals, which needs no `unsafe`), and once that passes a
 //! budget it continues the call on a fresh thread with a large stack, waiting for it
 //! (the hand-off stays synchronous: same order, same return value, panics propagate).
@@ -18,7 +18,7 @@
 //! application's, for queries and events at start-up), links change while running, and
 //! frame sizes per element vary (debug builds use several times the stack of release
 //! builds); measuring the stack actually used covers all of them. The cost is nothing
-//! extra for ordinary pipelines (one thread-local read per hand-off), and for pipelines
+//! extra for ordinary pipelines (one thread-local access per hand-off), and for pipelines
 //! deeper than the budget one thread start per budget's worth of elements per buffer.
 
 use std::cell::Cell;
@@ -32,11 +32,24 @@ const DEEP_STACK: usize = 64 << 20;
 /// Stack those threads may use for nested hand-offs before moving on again.
 const DEEP_BUDGET: usize = DEEP_STACK - (8 << 20);
 
+/// Where this thread's hand-offs measure their depth from, and how deep they may go.
+struct Depth {
+    /// The highest (outermost, as stacks grow down) address a hand-off on this thread
+    /// has run at: the stack used below it is used by nesting (or by the caller's own
+    /// frames, which count against the same stack). Only ever raised, so there is
+    /// nothing to reset when a hand-off returns or unwinds.
+    base: Cell<usize>,
+    /// How far below `base` nesting may go on this thread.
+    budget: Cell<usize>,
+}
+
 thread_local! {
-    /// Address of the outermost hand-off's frame on this thread (0: none in progress).
-    static BASE: Cell<usize> = const { Cell::new(0) };
-    /// How far below `BASE` nesting may go on this thread.
-    static BUDGET: Cell<usize> = const { Cell::new(FIRST_BUDGET) };
+    static DEPTH: Depth = const {
+        Depth {
+            base: Cell::new(0),
+            budget: Cell::new(FIRST_BUDGET),
+        }
+    };
 }
 
 #[cfg(test)]
@@ -44,28 +57,29 @@ thread_local! {
     static MOVES: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Resets `BASE` when the outermost hand-off returns (or unwinds).
-struct Outermost;
-
-impl Drop for Outermost {
-    fn drop(&mut self) {
-        BASE.with(|b| b.set(0));
-    }
+/// True if a hand-off may run on this thread's stack: its nesting has not used up the
+/// budget. One thread-local access and a comparison; the hot path (a buffer push)
+/// calls this and then its peer directly, so the call stays inlined.
+#[inline(always)]
+pub(crate) fn within_budget() -> bool {
+    let marker = 0u8;
+    let here = std::ptr::addr_of!(marker).addr();
+    DEPTH.with(|d| {
+        let base = d.base.get();
+        if here >= base {
+            d.base.set(here);
+            true
+        } else {
+            base - here < d.budget.get()
+        }
+    })
 }
 
 /// Runs `f` (a hand-off to a peer pad) here, or on a fresh thread with a large stack
 /// when this thread's nesting has used up its budget.
 #[inline]
 pub(crate) fn guarded<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    let marker = 0u8;
-    let here = std::ptr::addr_of!(marker).addr();
-    let base = BASE.with(Cell::get);
-    if base == 0 {
-        BASE.with(|b| b.set(here));
-        let _outermost = Outermost;
-        return f();
-    }
-    if base.abs_diff(here) < BUDGET.with(Cell::get) {
+    if within_budget() {
         return f();
     }
     on_fresh_stack(f)
@@ -73,7 +87,7 @@ pub(crate) fn guarded<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 
 #[cold]
 #[inline(never)]
-fn on_fresh_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+pub(crate) fn on_fresh_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     #[cfg(test)]
     MOVES.with(|m| m.set(m.get() + 1));
     // Kept here so that `f` can still run on this thread if no thread can be started.
@@ -87,7 +101,7 @@ fn on_fresh_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
             .stack_size(DEEP_STACK)
             .spawn_scoped(s, || {
                 let f = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-                BUDGET.with(|b| b.set(DEEP_BUDGET));
+                DEPTH.with(|d| d.budget.set(DEEP_BUDGET));
                 f.map(|f| guarded(f))
             });
         match spawned {

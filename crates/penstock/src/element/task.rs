@@ -89,22 +89,24 @@ impl Element {
         let handle = std::thread::Builder::new()
             .name(format!("{}:{what}", self.name()))
             .spawn(move || {
-                while !stop2.load(Ordering::Acquire) {
-                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut f)) {
-                        Ok(TaskControl::Continue) => {}
-                        Ok(TaskControl::Stop) => break,
-                        Err(payload) => {
-                            if let Some(inner) = element.upgrade() {
-                                Element(inner).post_error(
-                                    &format!(
-                                        "streaming thread '{task}' panicked: {}",
-                                        panic_message(payload.as_ref())
-                                    ),
-                                    None,
-                                );
-                            }
+                // One unwind guard around the whole loop (not one per iteration: the
+                // loop body then stays one inlined function on the per-buffer path).
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    while !stop2.load(Ordering::Acquire) {
+                        if let TaskControl::Stop = f() {
                             break;
                         }
+                    }
+                }));
+                if let Err(payload) = run {
+                    if let Some(inner) = element.upgrade() {
+                        Element(inner).post_error(
+                            &format!(
+                                "streaming thread '{task}' panicked: {}",
+                                panic_message(payload.as_ref())
+                            ),
+                            None,
+                        );
                     }
                 }
             })
