@@ -1475,6 +1475,10 @@ fn nan_doubles_equal_themselves_and_round_trip() {
 /// comparing and subset-testing two lists of n elements costs a few n, not n². Lists of
 /// ints, strings and fractions, with a range mixed in, and caps-level intersection.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "lists of 20,000 values: minutes under Miri; it counts comparisons, not memory safety, and smaller list tests cover the same code there"
+)]
 fn long_list_operations_are_linear() {
     let n = 20_000i32;
     let widths = |from: i32| Value::List((from..from + n).map(Value::Int).collect());
